@@ -1,0 +1,122 @@
+"""Record types flowing through the pipeline.
+
+One article type carries a document from its source to the lake; it is filled in
+stage by stage (extract, clean, enrich) with ``dataclasses.replace``. Duplicates
+and rejects have small records of their own. ``article_row`` is the one adapter
+from a record to a Parquet row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from typing import Any
+
+# Where the article's text came from.
+TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
+# Where its published date came from (null date: date_source is null too).
+DATE_SOURCES = ("metadata", "html", "text_header", "feed", "url")
+DUPLICATE_KINDS = ("url", "exact", "near")
+
+
+def stable_id(*parts: str) -> str:
+    """A short, stable identifier from the parts that name a document."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8)
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Article:
+    """One document on its way to ``articles/``.
+
+    The fields after ``ingested_at`` are working data: they are not written.
+    """
+
+    id: str
+    source: str
+    text_source: str
+    ingested_at: dt.datetime
+    url: str | None = None
+    canonical_url: str | None = None
+    site: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: dt.datetime | None = None
+    date_source: str | None = None
+    language: str | None = None
+    topic: str = "other"
+    topic_score: float = 0.0
+    text: str = ""
+    word_count: int = 0
+    content_hash: str = ""
+    categories: tuple[str, ...] = ()
+    boilerplate_lines: int = 0
+    run_id: str = ""
+    # Working data, not written.
+    html: str | None = None
+    raw_published: str | None = None
+    summary: str | None = None
+    removed: tuple[tuple[str, str], ...] = ()
+
+    def sort_key(self) -> tuple:
+        """Which copy wins among duplicates: earliest published, then smallest id."""
+        published = self.published.timestamp() if self.published else float("inf")
+        return (published, self.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Duplicate:
+    """A document dropped because another copy was kept."""
+
+    id: str
+    url: str | None
+    source: str
+    duplicate_of: str
+    kind: str
+    similarity: float
+    run_id: str = ""
+    detected_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Reject:
+    """An input that could not become an article, and why."""
+
+    source: str
+    url: str | None
+    stage: str
+    reason: str
+    detail: str = ""
+    run_id: str = ""
+    rejected_at: dt.datetime | None = None
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    """The Parquet row of an article (partition columns included; the writer drops them)."""
+    return {
+        "id": article.id,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "source": article.source,
+        "site": article.site,
+        "title": article.title,
+        "author": article.author,
+        "published": article.published,
+        "date_source": article.date_source,
+        "language": article.language,
+        "topic": article.topic,
+        "topic_score": float(article.topic_score),
+        "text": article.text,
+        "text_source": article.text_source,
+        "word_count": article.word_count,
+        "content_hash": article.content_hash,
+        "categories": list(article.categories),
+        "boilerplate_lines": article.boilerplate_lines,
+        "ingested_at": article.ingested_at,
+        "run_id": article.run_id,
+    }
+
+
+def record_row(record: Duplicate | Reject) -> dict[str, Any]:
+    return dataclasses.asdict(record)

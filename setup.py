@@ -1,0 +1,39 @@
+"""newsflow: a streaming ingestion pipeline for ongoing news, on Apache Beam."""
+
+from setuptools import find_packages, setup
+
+# Compatible ranges; deploy/ holds the pinned lock for workers.
+INSTALL_REQUIRES = [
+    # Beam pins pyarrow<26 and numpy<2.5 itself; pyarrow resolves below that.
+    "apache-beam==2.77.0",
+    "pyarrow>=14,<26",
+    "trafilatura>=2.0,<3",
+    "lxml_html_clean>=0.4",
+    "htmldate>=1.9,<2",
+    "courlan>=1.3,<2",
+    "datasketch>=1.6,<3",
+    "charset-normalizer>=3.3,<4",
+    "feedparser>=6.0.11,<7",
+    "requests>=2.32,<3",
+    "py3langid>=0.3,<1",
+    "python-dateutil>=2.8,<3",
+    "rich>=13,<16",
+]
+
+EXTRAS_REQUIRE = {
+    "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "polars>=1.0,<3", "ruff>=0.6"],
+    "gcp": ["apache-beam[gcp]==2.77.0"],
+    "aws": ["apache-beam[aws]==2.77.0"],
+}
+
+setup(
+    name="newsflow",
+    version="0.1.0",
+    description="Streaming ingestion pipeline for ongoing news, on Apache Beam",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]),
+    package_data={"schemas": ["*.json"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["newsflow = pipeline.cli:main"]},
+)
