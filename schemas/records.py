@@ -55,9 +55,13 @@ class Article:
     run_id: str = ""
     # Working data, not written.
     html: str | None = None
-    raw_published: str | None = None
+    # Publication dates stated by the source, most trusted first: (value, date_source).
+    date_candidates: tuple[tuple[str, str], ...] = ()
+    # The raw text's first lines, where a date line may stand (cleaning removes it).
+    header: str = ""
     summary: str | None = None
     removed: tuple[tuple[str, str], ...] = ()
+    minhash: tuple[int, ...] = ()
 
     def sort_key(self) -> tuple:
         """Which copy wins among duplicates: earliest published, then smallest id."""

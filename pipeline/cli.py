@@ -1,0 +1,322 @@
+"""The ``newsflow`` command: run the pipeline, inspect a lake, debug cleaning and extraction.
+
+    newsflow run --seeds seeds --output lake      # seeds through the DirectRunner into ./lake
+    newsflow inspect lake                         # the summary of an existing lake
+    newsflow clean seeds/000_b3fd492040c0f746.txt # why each line went
+    newsflow extract page.html                    # the record a page would become
+
+``run`` takes any Beam pipeline option as well (``--runner``, ``--direct_num_workers``…).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _quiet_beam_import_noise() -> None:
+    # Beam logs a warning on import when the optional GCP client libraries are absent.
+    class _DropApitools(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "apitools not found" not in record.getMessage()
+
+    logging.getLogger().addFilter(_DropApitools())
+
+
+# --- lake summaries ------------------------------------------------------------------
+
+
+def _read_table(path: str, columns: Sequence[str], run_id: str | None = None, hive: bool = False):
+    import pyarrow.dataset as ds
+    from apache_beam.io.filesystems import FileSystems
+
+    from schemas.parquet import PARTITION_SCHEMA
+
+    if not FileSystems.exists(path):
+        return None
+    partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive") if hive else None
+    dataset = ds.dataset(path, format="parquet", partitioning=partitioning)
+    filt = ds.field("run_id") == run_id if run_id else None
+    return dataset.to_table(columns=list(columns), filter=filt)
+
+
+def lake_summary(output: str, run_id: str | None = None) -> dict[str, Any]:
+    """Counts of what a lake holds (or what one run wrote to it), read from the data itself."""
+    from transforms.write import join_path
+
+    summary: dict[str, Any] = {"written": 0, "duplicates": {}, "rejects": {}, "partitions": {}, "files": {}}
+    articles = _read_table(join_path(output, "articles"), ["date", "topic"], run_id, hive=True)
+    if articles is not None and articles.num_rows:
+        counts = articles.group_by(["date", "topic"]).aggregate([([], "count_all")]).to_pylist()
+        for row in sorted(counts, key=lambda r: (r["date"] or "", r["topic"])):
+            summary["partitions"][
+                f"date={row['date'] or '__HIVE_DEFAULT_PARTITION__'}/topic={row['topic']}"
+            ] = row["count_all"]
+        summary["written"] = articles.num_rows
+    for name, column in (("duplicates", "kind"), ("rejects", "reason")):
+        table = _read_table(join_path(output, name), [column], run_id)
+        if table is not None and table.num_rows:
+            summary[name] = dict(sorted(collections.Counter(table.column(column).to_pylist()).items()))
+    return summary
+
+
+def _count_files(output: str) -> dict[str, int]:
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write import join_path
+
+    files = {}
+    for name in ("articles", "duplicates", "rejects"):
+        pattern = join_path(output, name, "**.parquet")
+        try:
+            files[name] = len(FileSystems.match([pattern])[0].metadata_list)
+        except Exception:  # noqa: BLE001 - a missing dataset has no files
+            files[name] = 0
+    return files
+
+
+def format_summary(summary: dict[str, Any], title: str) -> str:
+    dup_total = sum(summary["duplicates"].values())
+    rej_total = sum(summary["rejects"].values())
+    lines = [title]
+    if "read" in summary:
+        lines.append(f"  read        {summary['read']}")
+    lines.append(f"  written     {summary['written']}")
+    lines.append(f"  duplicates  {dup_total}" + _breakdown(summary["duplicates"]))
+    lines.append(f"  rejects     {rej_total}" + _breakdown(summary["rejects"]))
+    if "read" in summary:
+        balance = summary["written"] + dup_total + rej_total
+        verdict = "balanced" if balance == summary["read"] else "NOT BALANCED"
+        lines.append(
+            f"  check       read {summary['read']} = written {summary['written']} + duplicates {dup_total}"
+            f" + rejects {rej_total}: {verdict}"
+        )
+    if summary.get("files"):
+        lines.append("  files       " + ", ".join(f"{k} {v}" for k, v in summary["files"].items()))
+    lines.append("  rows per partition:")
+    for partition, rows in summary["partitions"].items():
+        lines.append(f"    {partition:<52} {rows}")
+    if not summary["partitions"]:
+        lines.append("    (none)")
+    return "\n".join(lines)
+
+
+def _breakdown(counts: dict[str, int]) -> str:
+    return "  (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")" if counts else ""
+
+
+def _counter(result, name: str) -> int:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    total = 0
+    for metric in result.metrics().query(MetricsFilter().with_name(name))["counters"]:
+        total += metric.committed if metric.committed is not None else metric.attempted
+    return total
+
+
+def _write_run_record(output: str, record: dict[str, Any]) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write import ensure_folder, join_path
+
+    folder = join_path(output, "runs")
+    ensure_folder(folder)
+    path = join_path(folder, f"{record['run_id']}.json")
+    hidden = join_path(folder, f".{record['run_id']}.json.inprogress")
+    with FileSystems.create(hidden) as stream:
+        stream.write(json.dumps(record, indent=2, default=str).encode())
+    FileSystems.rename([hidden], [path])
+    return path
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline.graph import build_pipeline
+
+    pipeline, ctx = build_pipeline(args.argv)
+    _LOGGER.info("run %s: writing to %s", ctx.run_id, ctx.output)
+    result = pipeline.run()
+    result.wait_until_finish()
+    finished_at = dt.datetime.now(dt.timezone.utc)
+    summary = lake_summary(ctx.output, ctx.run_id)
+    summary["read"] = _counter(result, "read")
+    summary["files"] = _count_files(ctx.output)
+    balanced = summary["read"] == summary["written"] + sum(summary["duplicates"].values()) + sum(
+        summary["rejects"].values()
+    )
+    record = {
+        "run_id": ctx.run_id,
+        "started_at": ctx.started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "seconds": round((finished_at - ctx.started_at).total_seconds(), 3),
+        "options": {k: v for k, v in vars(args).items() if k not in ("func", "argv")},
+        "beam_args": beam_args,
+        "counts": {k: summary[k] for k in ("read", "written", "duplicates", "rejects")},
+        "partitions": summary["partitions"],
+        "balanced": balanced,
+    }
+    path = _write_run_record(ctx.output, record)
+    print(format_summary(summary, f"newsflow run {ctx.run_id} -> {ctx.output} ({record['seconds']:.1f} s)"))
+    print(f"  run record  {path}")
+    if not balanced:
+        print("error: the counts do not balance; some input was lost", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace, _: list[str]) -> int:
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write import join_path
+
+    if not FileSystems.exists(join_path(args.lake, "articles")) and not FileSystems.exists(
+        join_path(args.lake, "runs")
+    ):
+        print(f"error: {args.lake} holds no newsflow lake (no articles/ or runs/)", file=sys.stderr)
+        return 2
+    summary = lake_summary(args.lake)
+    summary["files"] = _count_files(args.lake)
+    print(format_summary(summary, f"newsflow lake {args.lake}"))
+    runs = _last_runs(args.lake)
+    if runs:
+        print("  last runs:")
+        for run in runs:
+            counts = run.get("counts", {})
+            print(
+                f"    {run['run_id']}  {run.get('finished_at', '?')}  read {counts.get('read')}"
+                f"  written {counts.get('written')}  {'balanced' if run.get('balanced') else 'NOT BALANCED'}"
+            )
+    return 0
+
+
+def _last_runs(lake: str, limit: int = 5) -> list[dict]:
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write import join_path
+
+    try:
+        matches = FileSystems.match([join_path(lake, "runs", "*.json")])[0].metadata_list
+    except Exception:  # noqa: BLE001 - no runs folder yet
+        return []
+    runs = []
+    for meta in sorted(matches, key=lambda m: m.path)[-limit:]:
+        with FileSystems.open(meta.path) as stream:
+            runs.append(json.loads(stream.read()))
+    return runs
+
+
+def _documents(paths: Sequence[str]) -> Iterator[Any]:
+    """Articles (or rejects) from files given on the command line, as the pipeline reads them."""
+    from transforms.seeds import parse_seed_file
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for path in paths:
+        with open(path, "rb") as handle:
+            yield from parse_seed_file(os.path.basename(path), handle.read(), now)
+
+
+def cmd_clean(args: argparse.Namespace, _: list[str]) -> int:
+    from transforms.clean import clean_text
+
+    from schemas.records import Reject
+    from transforms.extract import extract_article
+
+    for doc in _documents(args.files):
+        if isinstance(doc, Reject):
+            print(json.dumps({"source": doc.source, "reject": doc.reason, "detail": doc.detail}))
+            continue
+        text, title = doc.text, doc.title
+        if doc.html is not None:
+            page = extract_article(doc.html, doc.url)
+            text, title = (page.text, title or page.title) if page else ("", title)
+        cleaned = clean_text(text, title=title)
+        print(
+            json.dumps(
+                {
+                    "source": doc.source,
+                    "title": cleaned.title,
+                    "byline": cleaned.byline,
+                    "text": cleaned.text,
+                    "removed": [
+                        {"line": r.line_no, "reason": r.reason, "text": r.text} for r in cleaned.removed
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace, _: list[str]) -> int:
+    from schemas.records import Reject
+    from transforms.extract import extract_article
+
+    for doc in _documents(args.files):
+        if isinstance(doc, Reject):
+            print(json.dumps({"source": doc.source, "reject": doc.reason, "detail": doc.detail}))
+            continue
+        page = extract_article(doc.html, doc.url) if doc.html is not None else None
+        record = dataclasses_asdict(page) if page else {"text": doc.text}
+        print(json.dumps({"source": doc.source, **record}, ensure_ascii=False, default=str))
+    return 0
+
+
+def dataclasses_asdict(value: Any) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(value)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log at INFO level.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from pipeline.options import NewsflowOptions
+
+    run = sub.add_parser("run", help="Run the pipeline (any Beam pipeline option passes through).")
+    NewsflowOptions._add_argparse_args(run)  # one definition of the options, shared with Beam
+    run.set_defaults(func=cmd_run)
+
+    inspect = sub.add_parser("inspect", help="Print the summary of an existing lake.")
+    inspect.add_argument("lake", help="The lake's output folder.")
+    inspect.set_defaults(func=cmd_inspect)
+
+    clean = sub.add_parser("clean", help="Clean files and print, per document, what was removed and why.")
+    clean.add_argument("files", nargs="+")
+    clean.set_defaults(func=cmd_clean)
+
+    extract = sub.add_parser("extract", help="Print the record each page would become.")
+    extract.add_argument("files", nargs="+")
+    extract.set_defaults(func=cmd_extract)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_beam_import_noise()
+    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, rest = parser.parse_known_args(argv)
+    # The pipeline parses its own options (ours and Beam's) from everything after "run".
+    args.argv = argv[argv.index("run") + 1 :] if args.command == "run" else []
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if rest and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args.func(args, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

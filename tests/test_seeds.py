@@ -1,0 +1,98 @@
+import datetime as dt
+import json
+
+import pytest
+
+from schemas.records import Article, Reject
+from transforms.seeds import InputError, decode_bytes, parse_jsonl_record, parse_seed_file
+
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+
+
+def test_decode_bytes_utf8_bom_and_legacy_charsets():
+    assert decode_bytes("Déjà vu".encode()) == "Déjà vu"
+    assert decode_bytes(b"\xef\xbb\xbfHello") == "Hello"
+    text = "Le gouvernement a annoncé une réforme très attendue des retraites à l'été."
+    assert decode_bytes(text.encode("cp1252")) == text
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \n\t ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (bytes(range(256)) * 20, "binary"),
+    ],
+)
+def test_decode_bytes_rejects_empty_and_binary(data, reason):
+    with pytest.raises(InputError) as error:
+        decode_bytes(data)
+    assert error.value.reason == reason
+
+
+def test_jsonl_record_fields():
+    line = json.dumps(
+        {
+            "id": "a1",
+            "url": "https://example.com/x",
+            "title": " T ",
+            "text": "Body",
+            "published": "2020-01-02",
+            "author": "A. Writer",
+            "categories": ["World", "Politics"],
+        }
+    )
+    article = parse_jsonl_record(line, "backfill.jsonl:1", NOW)
+    assert (article.id, article.title, article.author, article.text_source) == (
+        "a1",
+        "T",
+        "A. Writer",
+        "jsonl_text",
+    )
+    assert article.date_candidates == (("2020-01-02", "metadata"),)
+    assert article.categories == ("World", "Politics")
+
+
+def test_jsonl_record_with_html_and_stable_ids():
+    line = json.dumps({"html": "<html><body><p>Hi</p></body></html>", "url": "https://example.com/y"})
+    first = parse_jsonl_record(line, "b.jsonl:3", NOW)
+    assert first.text_source == "jsonl_html" and first.html and not first.text
+    assert first.id == parse_jsonl_record(line, "b.jsonl:3", NOW).id
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{not json", "invalid_json"),
+        ("[1, 2]", "invalid_json"),
+        ('{"title": "only"}', "no_content"),
+        ('{"text": "   "}', "no_content"),
+        ('{"text": "x", "title": {"a": 1}}', "bad_field"),
+    ],
+)
+def test_jsonl_bad_records(line, reason):
+    with pytest.raises(InputError) as error:
+        parse_jsonl_record(line, "b.jsonl:1", NOW)
+    assert error.value.reason == reason
+
+
+def test_parse_seed_file_keeps_good_lines_and_rejects_bad_ones():
+    data = "\n".join([json.dumps({"text": "one"}), "{oops", "", json.dumps({"title": "none"})]).encode()
+    records = list(parse_seed_file("mix.jsonl", data, NOW))
+    assert [type(r).__name__ for r in records] == ["Article", "Reject", "Reject"]
+    assert [(r.source, r.reason) for r in records if isinstance(r, Reject)] == [
+        ("mix.jsonl:2", "invalid_json"),
+        ("mix.jsonl:4", "no_content"),
+    ]
+
+
+def test_parse_seed_file_kinds():
+    (txt,) = parse_seed_file("a.txt", b"Some text", NOW)
+    (html,) = parse_seed_file("b.HTML", b"<html></html>", NOW)
+    (other,) = parse_seed_file("c.pdf", b"%PDF-1.4", NOW)
+    (empty,) = parse_seed_file("d.txt", b"", NOW)
+    assert isinstance(txt, Article) and txt.text_source == "seed_text"
+    assert isinstance(html, Article) and html.text_source == "seed_html"
+    assert isinstance(other, Reject) and other.reason == "unsupported_type"
+    assert isinstance(empty, Reject) and empty.reason == "empty"

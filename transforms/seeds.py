@@ -1,0 +1,203 @@
+"""Read seed documents: ``.txt`` articles, saved ``.html`` pages and ``.jsonl`` backfills.
+
+Consumes file paths (a folder or a glob); emits ``Article`` records with their raw
+``text`` or ``html`` and, on a tagged output, ``Reject`` records for inputs that cannot
+become one. Sample: ``seeds/004_0af68bd507a69611.txt`` becomes
+``Article(id="5c0e…", source="004_0af68bd507a69611.txt", text_source="seed_text", text="Tuesday, …")``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.metrics import Metrics
+from charset_normalizer import from_bytes
+
+from schemas.records import Article, Reject, stable_id
+
+_LOGGER = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".text")
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+REJECTS_TAG = "rejects"
+
+# A decoded text with more than this share of control characters is binary, not text.
+_MAX_CONTROL_SHARE = 0.01
+_CONTROL = {chr(c) for c in range(32)} - {"\n", "\r", "\t", "\f"}
+# JSONL fields that may carry a date, in order of preference.
+_DATE_FIELDS = ("published", "date", "published_at", "pubdate")
+
+
+class InputError(ValueError):
+    """An input that cannot become an article; ``reason`` is its reject reason."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a document: UTF-8 (with or without BOM) first, then charset detection.
+
+    Raises ``InputError`` for empty and binary inputs.
+    """
+    if not data.strip():
+        raise InputError("empty", "no content")
+    if b"\x00" in data[:8192]:
+        raise InputError("binary", "NUL bytes in content")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        best = from_bytes(data[:1_000_000]).best()
+        if best is None:
+            raise InputError("binary", "no text encoding fits") from None
+        text = data.decode(best.encoding, errors="replace")
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if ch in _CONTROL)
+    if controls > _MAX_CONTROL_SHARE * len(sample):
+        raise InputError("binary", f"{controls} control characters in the first {len(sample)}")
+    return text
+
+
+def _clean_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)):
+        raise InputError("bad_field", f"expected a string, got {type(value).__name__}")
+    text = str(value).strip()
+    return text or None
+
+
+def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Article:
+    """One JSONL backfill record to an article; raises ``InputError`` when it cannot be one."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputError("invalid_json", str(error)) from None
+    if not isinstance(record, dict):
+        raise InputError("invalid_json", f"expected an object, got {type(record).__name__}")
+    text = record.get("text")
+    html = record.get("html")
+    if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
+        raise InputError("no_content", "record has neither text nor html")
+    url = _clean_str(record.get("url"))
+    given_id = _clean_str(record.get("id"))
+    published = next((_clean_str(record[k]) for k in _DATE_FIELDS if record.get(k) is not None), None)
+    categories = record.get("categories") or record.get("tags") or ()
+    if isinstance(categories, str):
+        categories = (categories,)
+    use_text = isinstance(text, str) and bool(text.strip())
+    if given_id is None:
+        given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
+    return Article(
+        id=given_id,
+        source=source,
+        text_source="jsonl_text" if use_text else "jsonl_html",
+        ingested_at=ingested_at,
+        url=url,
+        title=_clean_str(record.get("title")),
+        author=_clean_str(record.get("author")),
+        date_candidates=((published, "metadata"),) if published else (),
+        text=text if use_text else "",
+        html=None if use_text else html,
+        categories=tuple(str(c).strip() for c in categories if str(c).strip())[:20],
+    )
+
+
+def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterator[Article | Reject]:
+    """All articles in one seed file, and a reject for each part that is not one."""
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
+        return
+    try:
+        content = decode_bytes(data)
+    except InputError as error:
+        yield Reject(name, None, "read", error.reason, error.detail)
+        return
+    if suffix in TEXT_SUFFIXES:
+        yield Article(
+            id=stable_id(name), source=name, text_source="seed_text", ingested_at=ingested_at, text=content
+        )
+    elif suffix in HTML_SUFFIXES:
+        yield Article(
+            id=stable_id(name), source=name, text_source="seed_html", ingested_at=ingested_at, html=content
+        )
+    else:
+        for line_no, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            source = f"{name}:{line_no}"
+            try:
+                yield parse_jsonl_record(line, source, ingested_at)
+            except InputError as error:
+                yield Reject(source, None, "read", error.reason, error.detail[:500])
+
+
+def list_seed_files(path: str) -> str:
+    """The glob that reads a seed folder (or a file, or a glob, as given)."""
+    if any(ch in path for ch in "*?["):
+        return path
+    if os.path.isdir(path) or path.endswith("/"):
+        return path.rstrip("/") + "/*"
+    return path
+
+
+class _ReadSeedFileFn(beam.DoFn):
+    def __init__(self, ingested_at: dt.datetime, run_id: str) -> None:
+        self._ingested_at = ingested_at
+        self._run_id = run_id
+        self._read = Metrics.counter(self.__class__, "read")
+        self._rejected = Metrics.counter(self.__class__, "rejected")
+
+    def process(self, readable: fileio.ReadableFile) -> Iterator:
+        path = readable.metadata.path
+        name = os.path.basename(path)
+        try:
+            data = readable.read()
+        except OSError as error:
+            records: Iterator = iter([Reject(name, None, "read", "unreadable", str(error))])
+        else:
+            records = parse_seed_file(name, data, self._ingested_at)
+        for record in records:
+            self._read.inc()
+            if isinstance(record, Reject):
+                self._rejected.inc()
+                Metrics.counter(self.__class__, f"rejected_{record.reason}").inc()
+                yield beam.pvalue.TaggedOutput(
+                    REJECTS_TAG,
+                    dataclasses.replace(record, run_id=self._run_id, rejected_at=self._ingested_at),
+                )
+            else:
+                yield dataclasses.replace(record, run_id=self._run_id)
+
+
+class ReadSeeds(beam.PTransform):
+    """Seed files to articles; rejects on the ``rejects`` output."""
+
+    def __init__(self, path: str, ingested_at: dt.datetime, run_id: str) -> None:
+        super().__init__()
+        self._pattern = list_seed_files(path)
+        self._ingested_at = ingested_at
+        self._run_id = run_id
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "MatchSeedFiles" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
+            | "ReadSeedFiles" >> fileio.ReadMatches(skip_directories=True)
+            | "ParseSeedFiles"
+            >> beam.ParDo(_ReadSeedFileFn(self._ingested_at, self._run_id)).with_outputs(
+                REJECTS_TAG, main="articles"
+            )
+        )
