@@ -31,7 +31,9 @@ setup(
     version="0.1.0",
     description="Streaming ingestion pipeline for ongoing news, on Apache Beam",
     python_requires=">=3.10",
-    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]),
+    packages=find_packages(
+        include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]
+    ),
     package_data={"schemas": ["*.json"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

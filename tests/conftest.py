@@ -10,6 +10,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+pytest_plugins = ["tests.feedserver"]  # the real HTTP server fixture on 127.0.0.1
+
 RESOURCES = pathlib.Path(__file__).resolve().parent / "resources"
 
 

@@ -30,7 +30,7 @@ LANGUAGE_SAMPLE_CHARS = 5000
 def load_language_identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect_language(text: str, identifier) -> str | None:

@@ -1,0 +1,37 @@
+"""Quality on the labelled development sets: cleaning, topics and extraction.
+
+    python benchmarks/quality.py [--html-dir DIR]
+
+Reads only the copies shipped in tests/resources (the extraction figures default to
+the few pages there; pass the full html_dev folder to score all of them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import quality_clean  # noqa: E402
+import quality_extract  # noqa: E402
+import quality_topics  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html-dir", default=None, help="Folder of gzipped pages with ground_truth.json.")
+    args = parser.parse_args(argv)
+    print("== cleaning (seeds_gold.json, text_dev.json)")
+    quality_clean.main()
+    print("\n== topics (topic_dev.json)")
+    quality_topics.main()
+    print("\n== extraction (html pages, 4-gram shingle F1)")
+    quality_extract.main([args.html_dir] if args.html_dir else [])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
