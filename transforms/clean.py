@@ -42,6 +42,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
+from transforms.dedup import canonical_url
 
 REASONS = (
     "donation_appeal",
@@ -931,9 +932,10 @@ def site_of(article: Article) -> str | None:
     """The site a document belongs to, for per-site line statistics: its URL's host."""
     if article.site:
         return article.site
-    if not article.canonical_url:
+    url = article.canonical_url or canonical_url(article.url)
+    if not url:
         return None
-    host = urlsplit(article.canonical_url).netloc.lower()
+    host = urlsplit(url).netloc.lower()
     return host[4:] if host.startswith("www.") else host or None
 
 
