@@ -4,7 +4,7 @@
 
 DIR holds gzipped pages (``<Publisher>_<n>.html.gz``) and a ``ground_truth.json`` whose
 ``pages`` map each file name to its URL and true body paragraphs (the Fundus evaluation
-format); it defaults to the few pages copied into ``tests/resources/html``. Each page is scored
+format); it defaults to the 80 pages copied into ``tests/resources/html_dev``. Each page is scored
 by 4-gram word-shingle precision, recall and F1 between the extracted text and the joined true
 paragraphs: lowercase ``\\w+`` tokens, sets of shingles, as in the article-extraction benchmark,
 and averaged over pages. "plain" is ``trafilatura.extract(html)`` with its defaults.
@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 
 from transforms.extract import extract_article  # noqa: E402
 
-DEFAULT_DIR = ROOT / "tests" / "resources" / "html"
+DEFAULT_DIR = ROOT / "tests" / "resources" / "html_dev"
 SHINGLE_N = 4
 # Timing takes the fastest of a few passes, so one slow pass (a cold cache) does not decide.
 TIMING_PASSES = 3
