@@ -65,7 +65,7 @@ def test_clean_articles_removes_lines_a_site_repeats_and_rejects_empty_bodies():
 
 
 def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
-    page = gzip.decompress((RESOURCES / "html" / "APNews_4.html.gz").read_bytes()).decode("utf-8")
+    page = gzip.decompress((RESOURCES / "html_dev" / "APNews_4.html.gz").read_bytes()).decode("utf-8")
     docs = [
         doc("page", html=page),
         doc("blank", html="<html><body><nav>Home</nav></body></html>"),
