@@ -102,6 +102,15 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
         )
     if summary.get("files"):
         lines.append("  files       " + ", ".join(f"{k} {v}" for k, v in summary["files"].items()))
+    if summary.get("feeds") or summary.get("feeds_not_due"):
+        lines.append("  feeds:")
+        for url, feed in summary.get("feeds", {}).items():
+            state = f"{feed['status']}, {feed['new_items']} new"
+            if feed.get("error"):
+                state = f"failed: {feed['error']} {feed.get('detail') or ''}".strip()
+            lines.append(f"    {url:<52} {state}")
+        for url in summary.get("feeds_not_due", []):
+            lines.append(f"    {url:<52} not due")
     lines.append("  rows per partition:")
     for partition, rows in summary["partitions"].items():
         lines.append(f"    {partition:<52} {rows}")
@@ -141,17 +150,56 @@ def _write_run_record(output: str, record: dict[str, Any]) -> str:
 # --- commands -------------------------------------------------------------------------
 
 
-def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+def _update_feed_cursors(ctx, args: argparse.Namespace, finished_at: dt.datetime) -> dict[str, dict]:
+    """Fold this run's feed polls into the cursors, once its data is committed."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.state import advance_cursor, load_feed_cursors, read_json, save_feed_cursors
+
+    polls = read_json(ctx.polls_path) or []
+    if not polls:
+        return {}
+    cursors = load_feed_cursors(ctx.state)
+    for poll in polls:
+        cursors[poll["feed_url"]] = advance_cursor(
+            cursors.get(poll["feed_url"]),
+            poll,
+            now=finished_at,
+            min_interval=args.poll_interval,
+            max_interval=max(args.max_poll_interval, args.poll_interval),
+        )
+    save_feed_cursors(ctx.state, cursors)
+    FileSystems.delete([ctx.polls_path])
+    return {
+        poll["feed_url"]: {
+            "status": poll["status"],
+            "new_items": poll.get("new_items", 0),
+            "error": poll.get("error"),
+            "detail": poll.get("detail") or "",
+            "next_poll_at": cursors[poll["feed_url"]].next_poll_at,
+        }
+        for poll in polls
+    }
+
+
+def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
+    """One bounded run: build, run, check the balance, record it. Returns the exit code."""
     from pipeline.graph import build_pipeline
 
-    pipeline, ctx = build_pipeline(args.argv)
+    pipeline, ctx = build_pipeline(argv, include_seeds=include_seeds)
+    if not ctx.has_work:
+        print(f"newsflow run: no feed is due ({len(ctx.feeds_not_due)} not due) and no seeds to read")
+        return 0
     _LOGGER.info("run %s: writing to %s", ctx.run_id, ctx.output)
     result = pipeline.run()
     result.wait_until_finish()
     finished_at = dt.datetime.now(dt.timezone.utc)
+    feeds = _update_feed_cursors(ctx, args, finished_at)
     summary = lake_summary(ctx.output, ctx.run_id)
     summary["read"] = _counter(result, "read")
     summary["files"] = _count_files(ctx.output)
+    summary["feeds"] = feeds
+    summary["feeds_not_due"] = list(ctx.feeds_not_due)
     balanced = summary["read"] == summary["written"] + sum(summary["duplicates"].values()) + sum(
         summary["rejects"].values()
     )
@@ -161,18 +209,80 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         "finished_at": finished_at.isoformat(),
         "seconds": round((finished_at - ctx.started_at).total_seconds(), 3),
         "options": {k: v for k, v in vars(args).items() if k not in ("func", "argv")},
-        "beam_args": beam_args,
+        "argv": argv,
         "counts": {k: summary[k] for k in ("read", "written", "duplicates", "rejects")},
         "partitions": summary["partitions"],
+        "feeds": feeds,
+        "feeds_not_due": list(ctx.feeds_not_due),
         "balanced": balanced,
     }
     path = _write_run_record(ctx.output, record)
     print(format_summary(summary, f"newsflow run {ctx.run_id} -> {ctx.output} ({record['seconds']:.1f} s)"))
-    print(f"  run record  {path}")
+    print(f"  run record  {path}", flush=True)
     if not balanced:
         print("error: the counts do not balance; some input was lost", file=sys.stderr)
         return 1
     return 0
+
+
+class _StopFlag:
+    """Ctrl-C (or SIGTERM) asks stream mode to stop after the cycle in flight; twice forces it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\nnewsflow: stopping after the current cycle (Ctrl-C again to abort)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def run_stream(args: argparse.Namespace, argv: list[str]) -> int:
+    """Stream mode on a local runner: one bounded run per poll cycle, each adding to the lake.
+
+    Offline, the DirectRunner cannot run an unbounded pipeline (Prism cannot be
+    downloaded, windows fire only at the end), so each poll is its own bounded run;
+    Dataflow and Flink run the unbounded graph instead (``pipeline.graph.build_streaming_pipeline``).
+    """
+    import signal
+    import time
+
+    stop = _StopFlag()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    deadline = time.monotonic() + args.duration if args.duration else None
+    code, cycle = 0, 0
+    try:
+        while True:
+            started = time.monotonic()
+            code = max(code, run_once(args, argv, include_seeds=cycle == 0))
+            cycle += 1
+            next_cycle = started + args.poll_interval
+            while not stop.requested and time.monotonic() < next_cycle:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                time.sleep(min(0.2, max(0.0, next_cycle - time.monotonic())))
+            if stop.requested or (deadline is not None and time.monotonic() >= deadline):
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"newsflow stream: {cycle} cycle(s) done", flush=True)
+    return code
+
+
+def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    try:
+        if args.stream:
+            return run_stream(args, args.argv)
+        return run_once(args, args.argv)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def cmd_inspect(args: argparse.Namespace, _: list[str]) -> int:
@@ -227,9 +337,8 @@ def _documents(paths: Sequence[str]) -> Iterator[Any]:
 
 
 def cmd_clean(args: argparse.Namespace, _: list[str]) -> int:
-    from transforms.clean import clean_text
-
     from schemas.records import Reject
+    from transforms.clean import clean_text
     from transforms.extract import extract_article
 
     for doc in _documents(args.files):

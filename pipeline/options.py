@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow)"
+
 
 class NewsflowOptions(PipelineOptions):
     @classmethod
@@ -17,9 +19,20 @@ class NewsflowOptions(PipelineOptions):
             help="Folder, file or glob of seed documents (.txt, .html/.htm, .jsonl).",
         )
         parser.add_argument(
+            "--feeds",
+            action="append",
+            default=None,
+            help="Feed URL, file of feed URLs (one per line) or OPML file; repeat or separate with commas.",
+        )
+        parser.add_argument(
             "--output",
             default="lake",
-            help="Output folder (local, gs:// or s3://): articles/, duplicates/, rejects/, runs/, state/.",
+            help="Output folder (local, gs://, s3://): articles/, duplicates/, rejects/, runs/, state/.",
+        )
+        parser.add_argument(
+            "--state",
+            default=None,
+            help="State folder: feed cursors and the dedup index (default: <output>/state).",
         )
         parser.add_argument(
             "--taxonomy",
@@ -31,6 +44,74 @@ class NewsflowOptions(PipelineOptions):
             type=int,
             default=3,
             help="A line repeated in at least this many documents of one site in a run is site boilerplate.",
+        )
+        parser.add_argument(
+            "--stream",
+            action="store_true",
+            default=False,
+            help="Keep polling the feeds every --poll_interval seconds until --duration or Ctrl-C.",
+        )
+        parser.add_argument(
+            "--poll_interval",
+            "--poll-interval",
+            dest="poll_interval",
+            type=float,
+            default=300.0,
+            help="Seconds between polls in stream mode, and the shortest interval of any feed.",
+        )
+        parser.add_argument(
+            "--max_poll_interval",
+            type=float,
+            default=3600.0,
+            help="The longest poll interval of a quiet feed (intervals adapt to how often a feed publishes).",
+        )
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=None,
+            help="Stop stream mode after this many seconds (default: run until Ctrl-C).",
+        )
+        parser.add_argument(
+            "--allow_private_hosts",
+            "--allow-private-hosts",
+            dest="allow_private_hosts",
+            action="store_true",
+            default=False,
+            help="Allow fetching from loopback and private addresses (local use and tests; off by default).",
+        )
+        parser.add_argument(
+            "--allowed_hosts",
+            default="",
+            help="Comma-separated hosts exempt from the private-address guard (which stays on for others).",
+        )
+        parser.add_argument(
+            "--fetch_timeout",
+            type=float,
+            default=15.0,
+            help="Seconds to wait for a server's response (connect timeout: a third of it, at most 5 s).",
+        )
+        parser.add_argument(
+            "--max_page_bytes",
+            type=int,
+            default=5_000_000,
+            help="Largest response body accepted, after decompression; a larger one is a reject.",
+        )
+        parser.add_argument(
+            "--ignore_robots",
+            action="store_true",
+            default=False,
+            help="Do not read robots.txt before fetching (it is respected by default).",
+        )
+        parser.add_argument(
+            "--min_host_interval",
+            type=float,
+            default=1.0,
+            help="Seconds between two requests to one host.",
+        )
+        parser.add_argument(
+            "--fetch_user_agent",
+            default=DEFAULT_USER_AGENT,
+            help="User-Agent sent with every request.",
         )
         parser.add_argument(
             "--run_id",

@@ -62,11 +62,16 @@ class Article:
     summary: str | None = None
     removed: tuple[tuple[str, str], ...] = ()
     minhash: tuple[int, ...] = ()
+    # Text to use when the page cannot be fetched or extracted: (text, text_source).
+    fallback: tuple[str, str] | None = None
 
     def sort_key(self) -> tuple:
-        """Which copy wins among duplicates: earliest published, then smallest id."""
+        """Which copy wins among duplicates: earliest published, then smallest id.
+
+        Source and URL break the remaining ties, so the choice never depends on arrival order.
+        """
         published = self.published.timestamp() if self.published else float("inf")
-        return (published, self.id)
+        return (published, self.id, self.source, self.url or "")
 
 
 @dataclasses.dataclass(frozen=True)

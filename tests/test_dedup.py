@@ -1,6 +1,7 @@
 import datetime as dt
 import subprocess
 import sys
+from dataclasses import replace
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
@@ -166,3 +167,29 @@ def test_duplicate_records_carry_similarity():
     )
     dup = out[1]
     assert isinstance(dup, Duplicate) and dup.kind == "near" and dup.similarity >= NEAR_THRESHOLD
+
+
+def test_deduplicate_handles_one_id_read_twice_and_one_url_in_two_feeds():
+    text = body("002")
+    same = article("same", text, url="https://example.org/story")
+    in_rss = replace(same, source="https://example.org/rss")
+    in_atom = replace(same, source="https://example.org/atom")
+    with local_pipeline() as p:
+        out = p | beam.Create([same, same, in_rss, in_atom]) | Deduplicate()
+        assert_that(
+            out["kept"] | beam.Map(lambda a: (a.id, a.source)),
+            equal_to([("same", "https://example.org/atom")]),
+            label="k",
+        )
+        assert_that(
+            out["duplicates"] | beam.Map(lambda d: (d.source, d.duplicate_of, d.kind)),
+            equal_to(
+                [
+                    # Ties on date and id go to the smallest source: deterministic, whatever the order.
+                    ("same.txt", "same", "url"),
+                    ("same.txt", "same", "url"),
+                    ("https://example.org/rss", "same", "url"),
+                ]
+            ),
+            label="d",
+        )

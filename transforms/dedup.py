@@ -27,7 +27,7 @@ import courlan
 import rensa
 from apache_beam.metrics import Metrics
 
-from schemas.records import Article, Duplicate
+from schemas.records import Article, Duplicate, stable_id
 
 # MinHash over word 5-shingles, 128 permutations: the setting of datatrove's and
 # text-dedup's near-dedup for web text, where 5-grams keep different articles on the
@@ -210,12 +210,21 @@ def connected_components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {node: find(node) for node in list(parent)}
 
 
-def _link(key_and_ids: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str]]:
-    """Star edges between the ids that share a key (enough for connectivity)."""
-    _, ids = key_and_ids
-    unique = sorted(set(ids))
-    for other in unique[1:]:
-        yield unique[0], other
+def node_key(article: Article) -> str:
+    """An article's node in the link graph: ids alone may repeat (one URL in two feeds)."""
+    return stable_id(article.id, article.source, article.url or "", article.content_hash)
+
+
+def _link(key_and_nodes: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str]]:
+    """Star edges between the nodes that share a key (enough for connectivity).
+
+    A node met twice under one key (the same record read twice) links to itself, so it
+    is resolved in a cluster rather than passing through twice.
+    """
+    _, nodes = key_and_nodes
+    ordered = sorted(nodes)
+    for other in ordered[1:]:
+        yield ordered[0], other
 
 
 class _ComponentsFn(beam.CombineFn):
@@ -257,7 +266,7 @@ class _ResolveClusterFn(beam.DoFn):
 
 
 def _by_cluster(article: Article, roots: dict[str, str]) -> tuple[str, Article]:
-    return roots.get(article.id, ""), article
+    return roots.get(node_key(article), ""), article
 
 
 class Deduplicate(beam.PTransform):
@@ -266,7 +275,7 @@ class Deduplicate(beam.PTransform):
     def expand(self, articles):
         roots = (
             articles
-            | "EmitDedupKeys" >> beam.FlatMap(lambda a: [(key, a.id) for key in dedup_keys(a)])
+            | "EmitDedupKeys" >> beam.FlatMap(lambda a: [(key, node_key(a)) for key in dedup_keys(a)])
             | "GroupByDedupKey" >> beam.GroupByKey()
             | "LinkSharedKeys" >> beam.FlatMap(_link)
             | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())

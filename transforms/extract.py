@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 import lxml.etree
@@ -649,7 +649,20 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         categories=article.categories or tuple(dict.fromkeys(page.categories + page.tags))[:20],
         date_candidates=article.date_candidates + (((page.published, "html"),) if page.published else ()),
         summary=article.summary or page.description,
+        canonical_url=canonical_url(_page_canonical(article.url, page.canonical_url)),
     )
+
+
+def _page_canonical(url: str | None, declared: str | None) -> str | None:
+    """The page's own canonical link, trusted only on the host it was fetched from."""
+    if not declared or not url:
+        return declared or url
+
+    def host(value: str) -> str:
+        netloc = urlsplit(value).netloc.lower()
+        return netloc[4:] if netloc.startswith("www.") else netloc
+
+    return declared if host(declared) == host(url) else url
 
 
 class _ExtractFn(beam.DoFn):
@@ -658,11 +671,18 @@ class _ExtractFn(beam.DoFn):
     def __init__(self) -> None:
         self._extracted = Metrics.counter(self.__class__, "extracted")
         self._rejected = Metrics.counter(self.__class__, "rejected_no_article_body")
+        self._fallbacks = Metrics.counter(self.__class__, "fell_back_to_feed_text")
 
     def process(self, article: Article) -> Iterator:
         if article.html is not None:
             page = extract_article(article.html, article.url)
-            if page is None:
+            if page is None and article.fallback:
+                self._fallbacks.inc()
+                text, source = article.fallback
+                article = dataclasses.replace(
+                    article, html=None, text=text, text_source=source, fallback=None
+                )
+            elif page is None:
                 self._rejected.inc()
                 yield beam.pvalue.TaggedOutput(
                     REJECTS_TAG,
@@ -677,9 +697,11 @@ class _ExtractFn(beam.DoFn):
                     ),
                 )
                 return
-            self._extracted.inc()
-            article = with_page(article, page)
-        yield dataclasses.replace(article, canonical_url=canonical_url(article.url))
+            else:
+                self._extracted.inc()
+                article = with_page(article, page)
+        canonical = article.canonical_url or canonical_url(article.url)
+        yield dataclasses.replace(article, canonical_url=canonical, fallback=None)
 
 
 class ExtractArticles(beam.PTransform):

@@ -33,10 +33,15 @@ import time
 import urllib.parse
 import urllib.robotparser
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from urllib.parse import urljoin, urlsplit
 
+import apache_beam as beam
 import requests
 import urllib3
+from apache_beam.metrics import Metrics
+
+from schemas.records import Article, Reject, stable_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -631,3 +636,136 @@ class Fetcher:
                 response.close()
         parser.disallow_all = True
         return parser, ROBOTS_ERROR_TTL
+
+
+# --- Beam wrapper below ---
+
+ARTICLES_TAG = "articles"
+REJECTS_TAG = "rejects"
+
+
+def decode_page(result: FetchResult) -> str:
+    """A fetched page's text: the HTTP charset when it fits, else the page's own declaration."""
+    from transforms.extract import decode_html
+
+    content = result.content or b""
+    if result.encoding:
+        try:
+            return content.decode(result.encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_html(content)
+
+
+def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
+    """The article a feed entry announces, before its page is fetched.
+
+    The feed's title, author, date and categories win over the page's; its content (or
+    summary) is kept as the fallback text.
+    """
+    from transforms.feeds import content_text
+
+    link = urljoin(item.feed_url, item.link) if item.link else None
+    content = content_text(item.content)
+    fallback = None
+    if content:
+        fallback = (content, "feed_content")
+    elif item.summary:
+        fallback = (item.summary, "feed_summary")
+    return Article(
+        id=stable_id(link) if link else stable_id(item.feed_url, item.guid or item.title or ""),
+        source=item.feed_url,
+        text_source="page",
+        ingested_at=ingested_at,
+        url=link,
+        title=item.title,
+        author=item.author,
+        categories=item.categories,
+        date_candidates=((item.published, "feed"),) if item.published else (),
+        summary=item.summary,
+        fallback=fallback,
+        run_id=run_id,
+    )
+
+
+def _host_key(item) -> tuple[str, object]:
+    link = urljoin(item.feed_url, item.link) if item.link else ""
+    return urlsplit(link).netloc.lower(), item
+
+
+class _FetchHostFn(beam.DoFn):
+    """Fetches the pages of one host in turn, so the per-host interval holds on any runner."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self._policy = policy
+        self._pages = Metrics.counter(self.__class__, "pages_fetched")
+        self._fallbacks = Metrics.counter(self.__class__, "fell_back_to_feed_text")
+        self._rejected = Metrics.counter(self.__class__, "rejected")
+
+    def setup(self) -> None:
+        self._fetcher = Fetcher(self._policy)
+
+    def teardown(self) -> None:
+        self._fetcher.close()
+
+    def process(self, host_items, run_id: str, ingested_at: dt.datetime) -> Iterator:
+        _, items = host_items
+        for item in items:
+            article = item_article(item, run_id=run_id, ingested_at=ingested_at)
+            if not article.url:
+                yield from self._fall_back(article, "no_link", "the feed entry has no link")
+                continue
+            result = self._fetcher.fetch(article.url, kind="page")
+            if result.ok and result.content:
+                self._pages.inc()
+                yield dataclasses.replace(
+                    article, html=decode_page(result), url=result.final_url or article.url
+                )
+            else:
+                yield from self._fall_back(article, result.error or "empty_page", result.detail)
+
+    def _fall_back(self, article: Article, reason: str, detail: str) -> Iterator:
+        if article.fallback:
+            self._fallbacks.inc()
+            text, source = article.fallback
+            yield dataclasses.replace(article, text=text, text_source=source, fallback=None)
+            return
+        self._rejected.inc()
+        Metrics.counter(self.__class__, f"rejected_{reason}").inc()
+        yield beam.pvalue.TaggedOutput(
+            REJECTS_TAG,
+            Reject(
+                article.source,
+                article.url,
+                "fetch",
+                reason,
+                (detail or "")[:500],
+                article.run_id,
+                article.ingested_at,
+            ),
+        )
+
+
+class FetchArticles(beam.PTransform):
+    """Feed entries to articles with their pages' HTML (or the feed's text), and rejects.
+
+    Entries are grouped by host, so one worker fetches a host's pages in turn, at most
+    one request per ``policy.min_host_interval``.
+    """
+
+    def __init__(self, policy: FetchPolicy, run_id: str, ingested_at: dt.datetime) -> None:
+        super().__init__()
+        self._policy = policy
+        self._run_id = run_id
+        self._ingested_at = ingested_at
+
+    def expand(self, items):
+        return (
+            items
+            | "KeyByHost" >> beam.Map(_host_key)
+            | "GroupByHost" >> beam.GroupByKey()
+            | "FetchPages"
+            >> beam.ParDo(_FetchHostFn(self._policy), self._run_id, self._ingested_at).with_outputs(
+                REJECTS_TAG, main=ARTICLES_TAG
+            )
+        )

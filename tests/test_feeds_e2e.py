@@ -1,0 +1,378 @@
+"""End to end with live feeds: the real CLI against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import RESOURCES, ROOT, seed_text
+from tests.feedserver import FeedServer
+from tests.test_pipeline_e2e import articles_table, dataset_rows
+
+GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
+RSS = "application/rss+xml"
+ATOM = "application/atom+xml"
+# Loopback is the test server; the guard stays on for every other host (the redirect test).
+FETCH_FLAGS = ["--allowed_hosts", "127.0.0.1", "--min_host_interval", "0", "--fetch_timeout", "1"]
+
+
+def gold_body(prefix: str) -> list[str]:
+    (name,) = [n for n in GOLD if n.startswith(prefix)]
+    lines = seed_text(prefix).split("\n")
+    return [lines[n - 1].strip() for n in GOLD[name]["body"]]
+
+
+def page(title: str, paragraphs: list[str], published: str) -> bytes:
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)} | Gazette</title>"
+        f"<meta property='article:published_time' content='{published}'></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{html.escape(title)}</h1>{body}</article>"
+        "<aside><h3>Most read</h3><ul><li><a href='/x'>Another story</a></li></ul></aside>"
+        "<footer>© 2017 Gazette. All rights reserved.</footer></body></html>"
+    ).encode()
+
+
+def rss(items: list[dict]) -> bytes:
+    entries = "".join(
+        "<item>"
+        f"<title>{html.escape(i['title'])}</title><link>{html.escape(i['link'])}</link>"
+        f"<guid>{html.escape(i.get('guid', i['link']))}</guid><pubDate>{i['date']}</pubDate>"
+        + (f"<description>{html.escape(i['summary'])}</description>" if i.get("summary") else "")
+        + (f"<category>{i['category']}</category>" if i.get("category") else "")
+        + "</item>"
+        for i in items
+    )
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>Gazette</title>"
+        f"<link>http://127.0.0.1/</link><description>News</description>{entries}</channel></rss>"
+    ).encode()
+
+
+def atom(entries: list[dict]) -> bytes:
+    body = "".join(
+        f"<entry><title>{html.escape(e['title'])}</title><link href='{html.escape(e['link'])}'/>"
+        f"<id>{html.escape(e['link'])}</id><updated>{e['date']}</updated>"
+        f"<author><name>{html.escape(e.get('author', 'Desk'))}</name></author></entry>"
+        for e in entries
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Wire</title>"
+        f"<id>urn:wire</id><updated>2017-09-06T00:00:00Z</updated>{body}</feed>"
+    ).encode()
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = FeedServer().start()
+    base = server.base_url
+    server.route("/robots.txt", b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    pages = {
+        "/world/deir-ezzor-offensive": ("Syria, Russia Prepare For Operation", "000", "2017-03-01T09:00:00Z"),
+        "/world/fifth-legion": (
+            "Syrian army's 5th Legion continues offensive",
+            "002",
+            "2017-03-10T09:00:00Z",
+        ),
+        "/world/siege-broken": ("ISIS Siege of Deir Ezzor, Syria Broken", "003", "2017-09-06T08:00:00Z"),
+        "/world/live-deir-ez-zor": ("Deir ez Zor: Siege Broken!", "004", "2017-09-05T13:45:00Z"),
+    }
+    for path, (title, prefix, published) in pages.items():
+        server.route(path, page(title, gold_body(prefix), published), content_type="text/html; charset=utf-8")
+    server.route(
+        "/private/secret", page("Secret", gold_body("001"), "2017-01-01T00:00:00Z"), content_type="text/html"
+    )
+    server.route("/gone", status=404)
+    rss_items = [
+        {
+            "title": "Syria, Russia Prepare For Operation",
+            "link": f"{base}/world/deir-ezzor-offensive",
+            "date": "Wed, 01 Mar 2017 09:00:00 GMT",
+            "category": "World",
+        },
+        {
+            "title": "Syrian army's 5th Legion continues offensive",
+            "link": f"{base}/world/fifth-legion",
+            "date": "Fri, 10 Mar 2017 09:00:00 GMT",
+        },
+        # The same article as the first, under a tracking URL: one row in the lake.
+        {
+            "title": "Syria, Russia Prepare For Operation (shared)",
+            "link": f"{base}/world/deir-ezzor-offensive?utm_source=rss&utm_medium=feed",
+            "guid": "shared-copy",
+            "date": "Wed, 01 Mar 2017 10:00:00 GMT",
+        },
+        # A page that is gone, with a summary to fall back to.
+        {
+            "title": "Ceasefire talks resume in Geneva",
+            "link": f"{base}/gone",
+            "date": "Sat, 02 Sep 2017 10:00:00 GMT",
+            "summary": "Delegations from both sides returned to Geneva on Saturday for a new round of talks "
+            "on a nationwide ceasefire, the United Nations envoy said, adding that humanitarian access to "
+            "besieged areas would top the agenda for the week ahead.",
+        },
+        # A page robots.txt forbids, with no summary: a reject.
+        {"title": "Secret", "link": f"{base}/private/secret", "date": "Sun, 01 Jan 2017 00:00:00 GMT"},
+    ]
+    server.route("/rss.xml", rss(rss_items), content_type=RSS)
+    server.route(
+        "/atom.xml",
+        atom(
+            [
+                {
+                    "title": "ISIS Siege of Deir Ezzor, Syria Broken",
+                    "link": f"{base}/world/siege-broken",
+                    "date": "2017-09-06T08:00:00Z",
+                    "author": "Stephen Lendman",
+                },
+                # Also in the RSS feed: one row.
+                {
+                    "title": "Syrian army's 5th Legion continues offensive",
+                    "link": f"{base}/world/fifth-legion",
+                    "date": "2017-03-10T09:00:00Z",
+                },
+                {
+                    "title": "UPDATED- Deir ez Zor: Siege Broken!",
+                    "link": f"{base}/world/live-deir-ez-zor",
+                    "date": "2017-09-05T13:45:00Z",
+                },
+            ]
+        ),
+        content_type=ATOM,
+    )
+    # Faults, each a reject or a retry, never a crashed run.
+    server.route("/f/missing.xml", status=404)
+    server.route("/f/broken.xml", status=500)
+    server.route(
+        "/f/busy.xml",
+        {"status": 429, "headers": {"Retry-After": "1"}},
+        {"body": rss(rss_items[:1]), "content_type": RSS},
+    )
+    server.route("/f/slow.xml", rss(rss_items[:1]), content_type=RSS, delay=3)
+    server.route("/f/huge.xml", b"<rss>" + b" " * 6_000_000 + b"</rss>", content_type=RSS)
+    server.route(
+        "/f/bomb.xml",
+        gzip.compress(b"\0" * 60_000_000),
+        content_type=RSS,
+        headers={"Content-Encoding": "gzip"},
+    )
+    server.route(
+        "/f/malformed.xml",
+        b"<?xml version='1.0'?><rss><channel><title>x</title><item><title>",
+        content_type=RSS,
+    )
+    server.route("/f/laughs.xml", (RESOURCES / "feeds" / "billion_laughs.xml").read_bytes(), content_type=RSS)
+    server.route("/f/page.xml", page("Not a feed", ["Just a page."], "2017-01-01"), content_type="text/xml")
+    server.route("/f/to-metadata.xml", redirect="http://169.254.169.254/latest/meta-data/")
+    yield server
+    server.stop()
+
+
+FAULTS = {
+    "/f/missing.xml": "http_404",
+    "/f/broken.xml": "http_500",
+    "/f/slow.xml": "timeout",
+    "/f/huge.xml": "too_large",
+    "/f/bomb.xml": "decompression_bomb",
+    "/f/malformed.xml": "malformed_xml",
+    "/f/laughs.xml": "unsafe_dtd",
+    "/f/page.xml": "not_a_feed",
+    "/f/to-metadata.xml": "blocked_private_address",
+}
+
+
+@pytest.fixture(scope="module")
+def feeds_lake(site, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("feeds")
+    feed_list = folder / "feeds.txt"
+    feed_list.write_text(
+        "# the test site's feeds\n"
+        + "\n".join(site.url(p) for p in ["/rss.xml", "/f/busy.xml", *FAULTS])
+        + "\n"
+    )
+    opml = folder / "subscriptions.opml"
+    opml.write_text(
+        f"<?xml version='1.0'?><opml version='2.0'><head><title>subs</title></head><body>"
+        f"<outline text='World'><outline type='rss' text='Wire' xmlUrl='{site.url('/atom.xml')}'/></outline>"
+        f"</body></opml>"
+    )
+    lake = folder / "lake"
+    result = run_cli(
+        "run", "--feeds", str(feed_list), "--feeds", str(opml), "--output", str(lake), *FETCH_FLAGS
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return lake, result.stdout
+
+
+def test_feed_articles_land_once_with_feed_metadata(site, feeds_lake):
+    lake, stdout = feeds_lake
+    rows = {r["url"]: r for r in articles_table(lake).to_pylist()}
+    base = site.base_url
+    assert set(rows) == {
+        f"{base}/world/deir-ezzor-offensive",
+        f"{base}/world/fifth-legion",
+        f"{base}/world/siege-broken",
+        f"{base}/world/live-deir-ez-zor",
+        f"{base}/gone",
+    }
+    siege = rows[f"{base}/world/siege-broken"]
+    assert siege["title"] == "ISIS Siege of Deir Ezzor, Syria Broken" and siege["author"] == "Stephen Lendman"
+    assert siege["text_source"] == "page" and siege["date_source"] == "feed" and siege["topic"] == "conflict"
+    assert str(siege["published"]) == "2017-09-06 08:00:00+00:00" and siege["date"] == "2017-09-06"
+    for line in gold_body("003"):
+        assert line in siege["text"]
+    assert "Most read" not in siege["text"] and "All rights reserved" not in siege["text"]
+    gone = rows[f"{base}/gone"]
+    assert gone["text_source"] == "feed_summary" and gone["text"].startswith("Delegations from both sides")
+    assert rows[f"{base}/world/deir-ezzor-offensive"]["categories"] == ["World"]
+    assert "balanced" in stdout and "NOT BALANCED" not in stdout
+
+
+def test_same_article_in_two_feeds_and_under_utm_is_one_row(site, feeds_lake):
+    lake, _ = feeds_lake
+    dups = dataset_rows(lake, "duplicates")
+    by_url = {d["url"]: d for d in dups}
+    base = site.base_url
+    assert by_url[f"{base}/world/deir-ezzor-offensive?utm_source=rss&utm_medium=feed"]["kind"] == "url"
+    assert by_url[f"{base}/world/fifth-legion"]["kind"] == "url"
+    assert (
+        len(dups) == 3
+    )  # the utm copy, the 5th Legion page seen twice, and busy.xml's copy of the first item
+
+
+def test_faults_end_as_rejects_and_429_is_retried(site, feeds_lake):
+    lake, stdout = feeds_lake
+    rejects = {(r["source"], r["stage"], r["reason"]) for r in dataset_rows(lake, "rejects")}
+    for path, reason in FAULTS.items():
+        assert (site.url(path), "feed", reason) in rejects, (path, rejects)
+    assert (site.url("/rss.xml"), "fetch", "robots_disallowed") in rejects
+    assert len(rejects) == len(FAULTS) + 1
+    assert site.count("/f/busy.xml") == 2  # a 429, honoured, then the feed
+    assert site.count("/f/broken.xml") == 3  # the first try and two retries with backoff
+
+
+def test_run_record_reports_each_feed(site, feeds_lake):
+    lake, stdout = feeds_lake
+    (record_path,) = (lake / "runs").glob("*.json")
+    record = json.loads(record_path.read_text())
+    feeds = record["feeds"]
+    assert (
+        feeds[site.url("/rss.xml")]["status"] == "fetched" and feeds[site.url("/rss.xml")]["new_items"] == 5
+    )
+    assert feeds[site.url("/f/missing.xml")]["status"] == "failed"
+    assert feeds[site.url("/f/missing.xml")]["error"] == "http_404"
+    cursors = json.loads((lake / "state" / "feeds.json").read_text())["feeds"]
+    assert len(cursors[site.url("/rss.xml")]["seen"]) == 5
+    assert not list((lake / "state" / "polls").glob("*.json"))
+
+
+def test_a_second_run_skips_entries_already_seen(site, feeds_lake):
+    lake, _ = feeds_lake
+    before = articles_table(lake).num_rows
+    # Every feed is due again after its interval; force that by polling with a zero interval.
+    result = run_cli(
+        "run",
+        "--feeds",
+        site.url("/rss.xml"),
+        "--output",
+        str(lake),
+        *FETCH_FLAGS,
+        "--poll_interval",
+        "0",
+        "--max_poll_interval",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert articles_table(lake).num_rows == before
+    assert "read        0" in result.stdout
+
+
+def test_stream_mode_picks_up_an_item_appended_between_polls(site, tmp_path):
+    base = site.base_url
+    first = {
+        "title": "ISIS Siege of Deir Ezzor, Syria Broken",
+        "link": f"{base}/world/siege-broken",
+        "date": "Wed, 06 Sep 2017 08:00:00 GMT",
+    }
+    second = {
+        "title": "UPDATED- Deir ez Zor: Siege Broken!",
+        "link": f"{base}/world/live-deir-ez-zor",
+        "date": "Tue, 05 Sep 2017 13:45:00 GMT",
+    }
+    feed_url = site.route("/stream.xml", rss([first]), content_type=RSS)
+    lake = tmp_path / "lake"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--stream",
+            "--feeds",
+            feed_url,
+            "--output",
+            str(lake),
+            "--poll_interval",
+            "2",
+            "--max_poll_interval",
+            "2",
+            "--duration",
+            "120",
+            *FETCH_FLAGS,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list((lake / "runs").glob("*.json")) if (lake / "runs").exists() else True:
+            assert time.monotonic() < deadline and process.poll() is None, "no first cycle"
+            time.sleep(0.2)
+        appended_at = time.time()
+        site.route("/stream.xml", rss([second, first]), content_type=RSS)
+        while True:
+            urls = (
+                [r["url"] for r in articles_table(lake).to_pylist()] if (lake / "articles").exists() else []
+            )
+            if second["link"] in urls:
+                break
+            assert time.monotonic() < deadline, "the appended item never landed"
+            time.sleep(0.2)
+        landed_after = time.time() - appended_at
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr[-2000:]
+    assert landed_after <= 2 + 30
+    urls = [r["url"] for r in articles_table(lake).to_pylist()]
+    assert sorted(urls) == sorted([first["link"], second["link"]])
+    assert "stopping after the current cycle" in stderr
+    assert dataset_rows(lake, "duplicates") == []
