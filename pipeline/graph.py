@@ -139,11 +139,16 @@ def build_pipeline(
         rejects.append(seeds.rejects)
     if ctx.feeds:
         policy = fetch_policy(nf)
-        seen = {url: (c.etag, c.last_modified, c.seen) for url, c in cursors.items() if url in due}
         polled = (
             p
             | "FeedUrls" >> beam.Create(list(ctx.feeds))
-            | "PollFeeds" >> PollFeeds(policy, seen, run_id=ctx.run_id, ingested_at=started_at)
+            | "PollFeeds"
+            >> PollFeeds(
+                policy,
+                {u: c for u, c in cursors.items() if u in due},
+                run_id=ctx.run_id,
+                ingested_at=started_at,
+            )
         )
         fetched = polled.items | "FetchArticles" >> FetchArticles(
             policy, run_id=ctx.run_id, ingested_at=started_at

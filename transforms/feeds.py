@@ -36,7 +36,9 @@ from typing import Any
 import apache_beam as beam
 import feedparser
 import lxml.html
+from apache_beam import coders
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from lxml import etree
 
 from schemas.records import Reject
@@ -500,14 +502,19 @@ POLLS_TAG = "polls"
 REJECTS_TAG = "rejects"
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 class _PollFeedFn(beam.DoFn):
     """Fetches and parses one feed; emits its new entries, its poll record and any reject."""
 
-    def __init__(self, policy, seen: dict[str, tuple], run_id: str, ingested_at: dt.datetime) -> None:
+    def __init__(self, policy, cursors: dict, run_id: str, ingested_at: dt.datetime | None) -> None:
         self._policy = policy
-        # feed URL -> (etag, last_modified, seen entry keys) from the cursors.
-        self._seen = seen
+        # feed URL -> FeedCursor of earlier runs: validators and the entries already seen.
+        self._cursors = cursors
         self._run_id = run_id
+        # None in a streaming job: each poll is stamped with its own time.
         self._ingested_at = ingested_at
         self._read = Metrics.counter(self.__class__, "read")
         self._new = Metrics.counter(self.__class__, "new_items")
@@ -519,14 +526,22 @@ class _PollFeedFn(beam.DoFn):
         from transforms.fetch import Fetcher
 
         self._fetcher = Fetcher(self._policy)
-        self._seen_sets = {url: frozenset(keys) for url, (_, _, keys) in self._seen.items()}
+        self._seen_sets = {url: frozenset(cursor.seen) for url, cursor in self._cursors.items()}
 
     def teardown(self) -> None:
         self._fetcher.close()
 
     def process(self, feed_url: str) -> Iterator:
-        etag, last_modified, _ = self._seen.get(feed_url, (None, None, ()))
-        polled_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        cursor = self._cursors.get(feed_url)
+        yield from self.poll(
+            feed_url,
+            cursor.etag if cursor else None,
+            cursor.last_modified if cursor else None,
+            self._seen_sets.get(feed_url, frozenset()),
+        )
+
+    def poll(self, feed_url: str, etag: str | None, last_modified: str | None, seen: frozenset) -> Iterator:
+        polled_at = _now().isoformat()
         result = self._fetcher.fetch(feed_url, kind="feed", etag=etag, last_modified=last_modified)
         if result.not_modified:
             self._not_modified.inc()
@@ -543,12 +558,13 @@ class _PollFeedFn(beam.DoFn):
         except FeedError as error:
             yield from self._failure(feed_url, polled_at, error.reason, error.detail)
             return
-        seen = self._seen_sets.get(feed_url, frozenset())
-        new = 0
+        new, keys = 0, set()
         for item in parsed.items:
-            if item_key(item) in seen:
+            key = item_key(item)
+            if key in seen or key in keys:
                 self._skipped.inc()
                 continue
+            keys.add(key)
             new += 1
             self._read.inc()
             self._new.inc()
@@ -573,33 +589,77 @@ class _PollFeedFn(beam.DoFn):
         self._failed.inc()
         self._read.inc()  # a feed that yields nothing is one input, ending as one reject
         Metrics.counter(self.__class__, f"rejected_{reason}").inc()
+        detail = (detail or "")[:500]
         yield beam.pvalue.TaggedOutput(
             REJECTS_TAG,
-            Reject(feed_url, feed_url, "feed", reason, (detail or "")[:500], self._run_id, self._ingested_at),
+            Reject(feed_url, feed_url, "feed", reason, detail, self._run_id, self._ingested_at or _now()),
         )
         yield beam.pvalue.TaggedOutput(
             POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "failed",
-                polled_at,
-                error=reason,
-                detail=(detail or "")[:500],
-                retry_after=retry_after,
-            ),
+            FeedPoll(feed_url, "failed", polled_at, error=reason, detail=detail, retry_after=retry_after),
         )
+
+
+class _PollFeedStatefulFn(_PollFeedFn):
+    """The streaming poll: each feed's cursor lives in keyed state, seeded from the state files.
+
+    Runs in the global window (state is per key and window), on ``(feed_url, tick)``
+    pairs from every impulse; a feed is polled only when its own interval has passed.
+    """
+
+    CURSOR = ReadModifyWriteStateSpec("cursor", coders.PickleCoder())
+
+    def __init__(self, policy, cursors: dict, run_id: str, min_interval: float, max_interval: float) -> None:
+        super().__init__(policy, cursors, run_id, None)
+        self._min_interval = min_interval
+        self._max_interval = max_interval
+        self._not_due = Metrics.counter(self.__class__, "feeds_not_due")
+
+    def process(self, keyed: tuple[str, object], cursor_state=beam.DoFn.StateParam(CURSOR)) -> Iterator:  # noqa: B008
+        from transforms.state import FeedCursor, advance_cursor
+
+        feed_url, _ = keyed
+        cursor = cursor_state.read() or self._cursors.get(feed_url) or FeedCursor()
+        now = _now()
+        if not cursor.due(now, self._max_interval):
+            self._not_due.inc()
+            return
+        for output in self.poll(feed_url, cursor.etag, cursor.last_modified, frozenset(cursor.seen)):
+            if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == POLLS_TAG:
+                cursor = advance_cursor(
+                    cursor,
+                    dataclasses.asdict(output.value),
+                    now=_now(),
+                    min_interval=self._min_interval,
+                    max_interval=self._max_interval,
+                )
+            yield output
+        cursor_state.write(cursor)
 
 
 class PollFeeds(beam.PTransform):
     """Feed URLs to new feed entries (``items``), poll records (``polls``) and ``rejects``.
 
-    ``seen`` maps a feed URL to ``(etag, last_modified, seen entry keys)`` from the
-    cursors of earlier runs: conditional GETs, and entries already ingested are skipped.
+    ``cursors`` maps a feed URL to its ``FeedCursor`` from earlier runs: conditional GETs,
+    and entries already ingested are skipped. Given ``stream_intervals`` (min, max
+    seconds), the input is ``(feed_url, tick)`` pairs of a streaming job and cursors
+    move on in keyed state between polls.
     """
 
-    def __init__(self, policy, seen: dict[str, tuple], run_id: str, ingested_at: dt.datetime) -> None:
+    def __init__(
+        self,
+        policy,
+        cursors: dict,
+        run_id: str,
+        ingested_at: dt.datetime | None,
+        *,
+        stream_intervals: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__()
-        self._fn = _PollFeedFn(policy, seen, run_id, ingested_at)
+        if stream_intervals:
+            self._fn = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals)
+        else:
+            self._fn = _PollFeedFn(policy, cursors, run_id, ingested_at)
 
     def expand(self, feed_urls):
         return feed_urls | "FetchAndParseFeeds" >> beam.ParDo(self._fn).with_outputs(
