@@ -192,6 +192,9 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
         return 0
     _LOGGER.info("run %s: writing to %s", ctx.run_id, ctx.output)
     result = pipeline.run()
+    if ctx.unbounded and not ctx.local:
+        print(f"newsflow run {ctx.run_id}: streaming job submitted ({result.state}); writing to {ctx.output}")
+        return 0
     result.wait_until_finish()
     finished_at = dt.datetime.now(dt.timezone.utc)
     feeds = _update_feed_cursors(ctx, args, finished_at)
@@ -276,8 +279,16 @@ def run_stream(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline.graph import runs_unbounded
+    from pipeline.options import NewsflowOptions
+
+    options = PipelineOptions(args.argv)
     try:
-        if args.stream:
+        if args.stream and not runs_unbounded(
+            options.view_as(NewsflowOptions), options.view_as(StandardOptions)
+        ):
             return run_stream(args, args.argv)
         return run_once(args, args.argv)
     except ValueError as error:

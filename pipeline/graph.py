@@ -12,6 +12,9 @@ import secrets
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms import window
+from apache_beam.transforms.periodicsequence import PeriodicImpulse
+from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
 from pipeline.options import NewsflowOptions
 from schemas.parquet import (
@@ -35,6 +38,11 @@ from transforms.write import WriteParquet, join_path
 # download the Prism runner, and offline that costs a failed network call.
 DEFAULT_RUNNER = "FnApiRunner"
 DATASETS = ("articles", "duplicates", "rejects", "runs", "state")
+# Runners that execute here, in this process or its workers.
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+# How late (after its window closed) a polled item may still be written: fetching a
+# busy host's pages one by one can outlast a poll interval.
+ALLOWED_LATENESS = 3600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +54,8 @@ class RunContext:
     feeds: tuple[str, ...] = ()
     feeds_not_due: tuple[str, ...] = ()
     has_seeds: bool = False
+    unbounded: bool = False
+    local: bool = True
 
     def dataset(self, name: str) -> str:
         return join_path(self.output, name)
@@ -98,13 +108,28 @@ def _write_polls(polls: list, path: str) -> None:
     write_json_atomic(path, [dataclasses.asdict(poll) for poll in sorted(polls, key=lambda p: p.feed_url)])
 
 
+def runs_unbounded(nf: NewsflowOptions, standard: StandardOptions) -> bool:
+    """Stream mode runs the unbounded graph on runners that stream, or when asked to.
+
+    Offline, a local runner cannot run an unbounded pipeline for ever (Prism cannot be
+    downloaded, windows fire only at the end), so local stream mode is one bounded run
+    per poll cycle; ``--unbounded`` with ``--duration`` runs the streaming graph locally
+    to its stop time.
+    """
+    if not nf.stream:
+        return False
+    return nf.unbounded or (standard.runner or DEFAULT_RUNNER) not in LOCAL_RUNNERS
+
+
 def build_pipeline(
     argv: list[str] | None = None, *, include_seeds: bool = True
 ) -> tuple[beam.Pipeline, RunContext]:
-    """The bounded graph: the seeds and one poll of the feeds that are due, into the lake.
+    """The newsflow graph: sources at the edge, then the same stages for batch and stream.
 
-    Stream mode on a local runner runs it once per poll cycle (``include_seeds`` only
-    on the first).
+    Bounded: the seeds and one poll of the feeds that are due (local stream mode runs
+    this once per poll cycle, ``include_seeds`` on the first only). Unbounded: a
+    PeriodicImpulse polls the feeds every ``--poll_interval`` seconds, items are windowed
+    by poll, deduplication keeps keyed state and writes go out per window.
     """
     options = PipelineOptions(argv or [])
     standard = options.view_as(StandardOptions)
@@ -113,12 +138,19 @@ def build_pipeline(
     nf = options.view_as(NewsflowOptions)
     if not nf.seeds and not nf.feeds:
         raise ValueError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
+    unbounded = runs_unbounded(nf, standard)
+    if unbounded and standard.runner not in LOCAL_RUNNERS:
+        standard.streaming = True
+    if unbounded and nf.unbounded and not nf.duration:
+        raise ValueError("--unbounded on a local runner needs --duration: it runs to that stop time")
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     state = state_dir(nf)
     feeds = resolve_feeds(nf.feeds or [])
     cursors = load_feed_cursors(state)
     max_interval = max(nf.max_poll_interval, nf.poll_interval)
-    due = tuple(url for url in feeds if url not in cursors or cursors[url].due(started_at, max_interval))
+    due = tuple(
+        url for url in feeds if unbounded or url not in cursors or cursors[url].due(started_at, max_interval)
+    )
     ctx = RunContext(
         run_id=nf.run_id or new_run_id(started_at),
         started_at=started_at,
@@ -127,40 +159,88 @@ def build_pipeline(
         feeds=due,
         feeds_not_due=tuple(url for url in feeds if url not in due),
         has_seeds=bool(nf.seeds and include_seeds),
+        unbounded=unbounded,
+        local=standard.runner in LOCAL_RUNNERS,
     )
 
     p = beam.Pipeline(options=options)
     if not ctx.has_work:
         return p, ctx
     sources, rejects = [], []
+    windowing = window.FixedWindows(nf.poll_interval)
     if ctx.has_seeds:
         seeds = p | "ReadSeeds" >> ReadSeeds(nf.seeds, ingested_at=started_at, run_id=ctx.run_id)
-        sources.append(seeds.articles)
-        rejects.append(seeds.rejects)
+        seed_articles, seed_rejects = seeds.articles, seeds.rejects
+        if unbounded:
+            # The seeds are the stream's first batch: stamped at the start, in its first window.
+            at = started_at.timestamp()
+            seed_articles = (
+                seed_articles
+                | "StampSeeds" >> beam.Map(window.TimestampedValue, at)
+                | "WindowSeeds" >> beam.WindowInto(windowing)
+            )
+            seed_rejects = (
+                seed_rejects
+                | "StampSeedRejects" >> beam.Map(window.TimestampedValue, at)
+                | "WindowSeedRejects" >> beam.WindowInto(windowing)
+            )
+        sources.append(seed_articles)
+        rejects.append(seed_rejects)
     if ctx.feeds:
         policy = fetch_policy(nf)
-        polled = (
-            p
-            | "FeedUrls" >> beam.Create(list(ctx.feeds))
-            | "PollFeeds"
-            >> PollFeeds(
-                policy,
-                {u: c for u, c in cursors.items() if u in due},
-                run_id=ctx.run_id,
-                ingested_at=started_at,
+        feed_cursors = {u: c for u, c in cursors.items() if u in due}
+        if unbounded:
+            start = started_at.timestamp()
+            stop = start + nf.duration if nf.duration else MAX_TIMESTAMP
+            polled = (
+                p
+                | "PollTicks"
+                >> PeriodicImpulse(start_timestamp=start, stop_timestamp=stop, fire_interval=nf.poll_interval)
+                | "FeedUrlsPerTick"
+                >> beam.FlatMap(
+                    lambda tick, urls: [(url, float(tick)) for url in urls], list(ctx.feeds)
+                ).with_output_types(tuple[str, float])
+                | "PollFeeds"
+                >> PollFeeds(
+                    policy,
+                    feed_cursors,
+                    run_id=ctx.run_id,
+                    ingested_at=None,
+                    stream_intervals=(nf.poll_interval, max_interval),
+                )
             )
-        )
-        fetched = polled.items | "FetchArticles" >> FetchArticles(
-            policy, run_id=ctx.run_id, ingested_at=started_at
+        else:
+            polled = (
+                p
+                | "FeedUrls" >> beam.Create(list(ctx.feeds))
+                | "PollFeeds" >> PollFeeds(policy, feed_cursors, run_id=ctx.run_id, ingested_at=started_at)
+            )
+            (
+                polled.polls
+                | "CollectFeedPolls" >> beam.combiners.ToList()
+                | "WriteFeedPolls" >> beam.Map(_write_polls, ctx.polls_path)
+            )
+        items, feed_rejects = polled.items, polled.rejects
+        if unbounded:
+            # One window per poll: everything after this point fires poll by poll.
+            items = items | "WindowPolledItems" >> beam.WindowInto(
+                windowing, allowed_lateness=ALLOWED_LATENESS
+            )
+            feed_rejects = feed_rejects | "WindowFeedRejects" >> beam.WindowInto(
+                windowing, allowed_lateness=ALLOWED_LATENESS
+            )
+        fetched = items | "FetchArticles" >> FetchArticles(
+            policy, run_id=ctx.run_id, ingested_at=None if unbounded else started_at
         )
         sources.append(fetched.articles)
-        rejects += [polled.rejects, fetched.rejects]
-        (
-            polled.polls
-            | "CollectFeedPolls" >> beam.combiners.ToList()
-            | "WriteFeedPolls" >> beam.Map(_write_polls, ctx.polls_path)
-        )
+        rejects += [feed_rejects, fetched.rejects]
     documents = sources[0] if len(sources) == 1 else tuple(sources) | "MergeSources" >> beam.Flatten()
+    _process_and_write(documents, rejects, ctx, nf)
+    return p, ctx
+
+
+def _process_and_write(documents, rejects: list, ctx: RunContext, nf: NewsflowOptions) -> None:
+    """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
@@ -203,4 +283,3 @@ def build_pipeline(
             sort_key=_sort_rejects,
         )
     )
-    return p, ctx

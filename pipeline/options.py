@@ -66,6 +66,12 @@ class NewsflowOptions(PipelineOptions):
             help="The longest poll interval of a quiet feed (intervals adapt to how often a feed publishes).",
         )
         parser.add_argument(
+            "--unbounded",
+            action="store_true",
+            default=False,
+            help="With --stream on a local runner: run the streaming graph itself (needs --duration).",
+        )
+        parser.add_argument(
             "--duration",
             type=float,
             default=None,
