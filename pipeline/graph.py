@@ -141,6 +141,8 @@ def build_pipeline(
     unbounded = runs_unbounded(nf, standard)
     if unbounded and standard.runner not in LOCAL_RUNNERS:
         standard.streaming = True
+    if unbounded and nf.poll_interval <= 0:
+        raise ValueError("--poll_interval must be positive in stream mode")
     if unbounded and nf.unbounded and not nf.duration:
         raise ValueError("--unbounded on a local runner needs --duration: it runs to that stop time")
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -167,7 +169,7 @@ def build_pipeline(
     if not ctx.has_work:
         return p, ctx
     sources, rejects = [], []
-    windowing = window.FixedWindows(nf.poll_interval)
+    windowing = window.FixedWindows(nf.poll_interval) if unbounded else None
     if ctx.has_seeds:
         seeds = p | "ReadSeeds" >> ReadSeeds(nf.seeds, ingested_at=started_at, run_id=ctx.run_id)
         seed_articles, seed_rejects = seeds.articles, seeds.rejects
