@@ -285,6 +285,9 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.options import NewsflowOptions
 
     options = PipelineOptions(args.argv)
+    if args.stream and args.poll_interval <= 0:
+        print("error: --poll_interval must be positive in stream mode", file=sys.stderr)
+        return 2
     try:
         if args.stream and not runs_unbounded(
             options.view_as(NewsflowOptions), options.view_as(StandardOptions)
@@ -337,65 +340,103 @@ def _last_runs(lake: str, limit: int = 5) -> list[dict]:
     return runs
 
 
-def _documents(paths: Sequence[str]) -> Iterator[Any]:
-    """Articles (or rejects) from files given on the command line, as the pipeline reads them."""
+def _documents(inputs: Sequence[str], policy=None) -> Iterator[Any]:
+    """Articles (or rejects) from files or URLs given on the command line, as the pipeline reads them."""
+    from schemas.records import Article, Reject, stable_id
+    from transforms.fetch import Fetcher, FetchPolicy, decode_page
     from transforms.seeds import parse_seed_file
 
     now = dt.datetime.now(dt.timezone.utc)
-    for path in paths:
-        with open(path, "rb") as handle:
-            yield from parse_seed_file(os.path.basename(path), handle.read(), now)
+    fetcher = None
+    try:
+        for value in inputs:
+            if value.lower().startswith(("http://", "https://")):
+                fetcher = fetcher or Fetcher(policy or FetchPolicy())
+                result = fetcher.fetch(value, kind="page")
+                if not result.ok:
+                    yield Reject(value, value, "fetch", result.error or "empty_page", result.detail)
+                    continue
+                yield Article(
+                    id=stable_id(result.final_url),
+                    source=value,
+                    text_source="page",
+                    ingested_at=now,
+                    url=result.final_url,
+                    html=decode_page(result),
+                )
+                continue
+            try:
+                with open(value, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                yield Reject(value, None, "read", "unreadable", str(error))
+                continue
+            yield from parse_seed_file(os.path.basename(value), data, now)
+    finally:
+        if fetcher is not None:
+            fetcher.close()
+
+
+def _reject_json(reject) -> str:
+    return json.dumps(
+        {
+            "source": reject.source,
+            "url": reject.url,
+            "stage": reject.stage,
+            "reject": reject.reason,
+            "detail": reject.detail,
+        },
+        ensure_ascii=False,
+    )
 
 
 def cmd_clean(args: argparse.Namespace, _: list[str]) -> int:
+    """One JSON line per input: the cleaned text and every removed line with its reason."""
     from schemas.records import Reject
-    from transforms.clean import clean_text
-    from transforms.extract import extract_article
+    from transforms.clean import clean_document
+    from transforms.extract import extract_document
 
     for doc in _documents(args.files):
-        if isinstance(doc, Reject):
-            print(json.dumps({"source": doc.source, "reject": doc.reason, "detail": doc.detail}))
+        extracted = doc if isinstance(doc, Reject) else extract_document(doc)
+        if isinstance(extracted, Reject):
+            print(_reject_json(extracted))
             continue
-        text, title = doc.text, doc.title
-        if doc.html is not None:
-            page = extract_article(doc.html, doc.url)
-            text, title = (page.text, title or page.title) if page else ("", title)
-        cleaned = clean_text(text, title=title)
-        print(
-            json.dumps(
-                {
-                    "source": doc.source,
-                    "title": cleaned.title,
-                    "byline": cleaned.byline,
-                    "text": cleaned.text,
-                    "removed": [
-                        {"line": r.line_no, "reason": r.reason, "text": r.text} for r in cleaned.removed
-                    ],
-                },
-                ensure_ascii=False,
-            )
-        )
+        result, cleaned = clean_document(extracted)
+        record = {
+            "source": extracted.source,
+            "title": extracted.title or cleaned.title,
+            "byline": cleaned.byline,
+            "text": cleaned.text,
+            "removed": [{"line": r.line_no, "reason": r.reason, "text": r.text} for r in cleaned.removed],
+        }
+        if isinstance(result, Reject):
+            record["reject"] = result.reason
+        print(json.dumps(record, ensure_ascii=False))
     return 0
 
 
 def cmd_extract(args: argparse.Namespace, _: list[str]) -> int:
-    from schemas.records import Reject
-    from transforms.extract import extract_article
+    """One JSON line per page (file or URL): the row that would be stored, or the reject."""
+    from schemas.records import Reject, article_row
+    from transforms.clean import clean_document
+    from transforms.enrich import enrich, load_language_identifier
+    from transforms.extract import extract_document
+    from transforms.fetch import FetchPolicy
+    from transforms.topics import load_taxonomy
 
-    for doc in _documents(args.files):
-        if isinstance(doc, Reject):
-            print(json.dumps({"source": doc.source, "reject": doc.reason, "detail": doc.detail}))
+    policy = FetchPolicy(allow_private_hosts=args.allow_private_hosts, respect_robots=not args.ignore_robots)
+    taxonomy, identifier = load_taxonomy(args.taxonomy), load_language_identifier()
+    for doc in _documents(args.files, policy):
+        result = doc if isinstance(doc, Reject) else extract_document(doc)
+        if not isinstance(result, Reject):
+            result, _ = clean_document(result)
+        if isinstance(result, Reject):
+            print(_reject_json(result))
             continue
-        page = extract_article(doc.html, doc.url) if doc.html is not None else None
-        record = dataclasses_asdict(page) if page else {"text": doc.text}
-        print(json.dumps({"source": doc.source, **record}, ensure_ascii=False, default=str))
+        article = enrich(result, taxonomy=taxonomy, identifier=identifier)
+        row = article_row(article) | {"removed": [{"reason": r, "text": t} for r, t in article.removed]}
+        print(json.dumps(row, ensure_ascii=False, default=str))
     return 0
-
-
-def dataclasses_asdict(value: Any) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(value)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -417,8 +458,13 @@ def make_parser() -> argparse.ArgumentParser:
     clean.add_argument("files", nargs="+")
     clean.set_defaults(func=cmd_clean)
 
-    extract = sub.add_parser("extract", help="Print the record each page would become.")
-    extract.add_argument("files", nargs="+")
+    extract = sub.add_parser("extract", help="Print the record each page (file or URL) would become.")
+    extract.add_argument("files", nargs="+", metavar="FILE_OR_URL")
+    extract.add_argument("--taxonomy", help="Topic taxonomy JSON file.")
+    extract.add_argument(
+        "--allow_private_hosts", action="store_true", help="Allow URLs on loopback and private addresses."
+    )
+    extract.add_argument("--ignore_robots", action="store_true", help="Do not read robots.txt first.")
     extract.set_defaults(func=cmd_extract)
     return parser
 

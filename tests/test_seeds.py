@@ -96,3 +96,14 @@ def test_parse_seed_file_kinds():
     assert isinstance(html, Article) and html.text_source == "seed_html"
     assert isinstance(other, Reject) and other.reason == "unsupported_type"
     assert isinstance(empty, Reject) and empty.reason == "empty"
+
+
+def test_gzipped_seeds_are_read_and_bad_gzip_rejected():
+    import gzip
+
+    (html,) = parse_seed_file("page.HTML.gz", gzip.compress(b"<html><body><p>x</p></body></html>"), NOW)
+    assert isinstance(html, Article) and html.text_source == "seed_html" and "<p>x</p>" in html.html
+    records = list(parse_seed_file("b.jsonl.gz", gzip.compress(b'{"text": "one"}\n{"text": "two"}\n'), NOW))
+    assert [r.text for r in records] == ["one", "two"]
+    (bad,) = parse_seed_file("c.txt.gz", b"not gzip at all", NOW)
+    assert isinstance(bad, Reject) and bad.reason == "bad_gzip"

@@ -963,41 +963,52 @@ def header_of(text: str, lines: int = 8) -> str:
     return "\n".join(head)
 
 
-class _CleanFn(beam.DoFn):
-    def __init__(self, min_words: int) -> None:
-        self._min_words = min_words
-        self._cleaned = Metrics.counter(self.__class__, "cleaned")
-        self._rejected_empty = Metrics.counter(self.__class__, "rejected_empty_after_cleaning")
-        self._rejected_short = Metrics.counter(self.__class__, "rejected_too_short")
-
-    def process(self, article: Article, site_lines: dict[str, frozenset[str]]) -> Iterator:
-        site = site_of(article)
-        cleaned = clean_text(article.text, title=article.title, site_lines=site_lines.get(site, frozenset()))
-        for removed in cleaned.removed:
-            Metrics.counter(self.__class__, f"removed_{removed.reason}").inc()
-        words = len(cleaned.text.split())
-        if words < self._min_words:
-            reason = "empty_after_cleaning" if words == 0 else "too_short"
-            (self._rejected_empty if words == 0 else self._rejected_short).inc()
-            detail = f"{words} words left after removing {len(cleaned.removed)} boilerplate lines"
-            yield beam.pvalue.TaggedOutput(
-                REJECTS_TAG,
-                Reject(
-                    article.source, article.url, "clean", reason, detail, article.run_id, article.ingested_at
-                ),
-            )
-            return
-        self._cleaned.inc()
-        yield dataclasses.replace(
+def clean_document(
+    article: Article, site_lines: frozenset[str] = frozenset(), *, min_words: int = MIN_WORDS
+) -> tuple[Article | Reject, Cleaned]:
+    """The clean stage for one document: the cleaned article (or a reject when too
+    little text is left), with the cleaning's account of what went and why."""
+    cleaned = clean_text(article.text, title=article.title, site_lines=site_lines)
+    words = len(cleaned.text.split())
+    if words < min_words:
+        reason = "empty_after_cleaning" if words == 0 else "too_short"
+        detail = f"{words} words left after removing {len(cleaned.removed)} boilerplate lines"
+        reject = Reject(
+            article.source, article.url, "clean", reason, detail, article.run_id, article.ingested_at
+        )
+        return reject, cleaned
+    return (
+        dataclasses.replace(
             article,
             text=cleaned.text,
             title=article.title or cleaned.title,
             author=article.author or cleaned.byline,
-            site=site,
+            site=site_of(article),
             header=header_of(article.text),
             boilerplate_lines=len(cleaned.removed),
             removed=tuple((r.reason, r.text) for r in cleaned.removed),
+        ),
+        cleaned,
+    )
+
+
+class _CleanFn(beam.DoFn):
+    def __init__(self, min_words: int) -> None:
+        self._min_words = min_words
+        self._cleaned = Metrics.counter(self.__class__, "cleaned")
+
+    def process(self, article: Article, site_lines: dict[str, frozenset[str]]) -> Iterator:
+        result, cleaned = clean_document(
+            article, site_lines.get(site_of(article), frozenset()), min_words=self._min_words
         )
+        for removed in cleaned.removed:
+            Metrics.counter(self.__class__, f"removed_{removed.reason}").inc()
+        if isinstance(result, Reject):
+            Metrics.counter(self.__class__, f"rejected_{result.reason}").inc()
+            yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
+            return
+        self._cleaned.inc()
+        yield result
 
 
 class CleanArticles(beam.PTransform):

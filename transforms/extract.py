@@ -665,43 +665,45 @@ def _page_canonical(url: str | None, declared: str | None) -> str | None:
     return declared if host(declared) == host(url) else url
 
 
-class _ExtractFn(beam.DoFn):
-    """Extracts HTML documents; every document leaves with its canonical URL set."""
+def extract_document(article: Article) -> Article | Reject:
+    """The extract stage for one document: HTML to text and metadata, else the feed's
+    text, else a reject; every article leaves with its canonical URL set."""
+    if article.html is not None:
+        page = extract_article(article.html, article.url)
+        if page is not None:
+            article = with_page(article, page)
+        elif article.fallback:
+            text, source = article.fallback
+            article = dataclasses.replace(article, html=None, text=text, text_source=source)
+        else:
+            return Reject(
+                article.source,
+                article.url,
+                "extract",
+                "no_article_body",
+                f"no main text found in {len(article.html)} characters of HTML",
+                article.run_id,
+                article.ingested_at,
+            )
+    canonical = article.canonical_url or canonical_url(article.url)
+    return dataclasses.replace(article, canonical_url=canonical, fallback=None)
 
+
+class _ExtractFn(beam.DoFn):
     def __init__(self) -> None:
         self._extracted = Metrics.counter(self.__class__, "extracted")
         self._rejected = Metrics.counter(self.__class__, "rejected_no_article_body")
         self._fallbacks = Metrics.counter(self.__class__, "fell_back_to_feed_text")
 
     def process(self, article: Article) -> Iterator:
+        result = extract_document(article)
+        if isinstance(result, Reject):
+            self._rejected.inc()
+            yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
+            return
         if article.html is not None:
-            page = extract_article(article.html, article.url)
-            if page is None and article.fallback:
-                self._fallbacks.inc()
-                text, source = article.fallback
-                article = dataclasses.replace(
-                    article, html=None, text=text, text_source=source, fallback=None
-                )
-            elif page is None:
-                self._rejected.inc()
-                yield beam.pvalue.TaggedOutput(
-                    REJECTS_TAG,
-                    Reject(
-                        article.source,
-                        article.url,
-                        "extract",
-                        "no_article_body",
-                        f"no main text found in {len(article.html)} characters of HTML",
-                        article.run_id,
-                        article.ingested_at,
-                    ),
-                )
-                return
-            else:
-                self._extracted.inc()
-                article = with_page(article, page)
-        canonical = article.canonical_url or canonical_url(article.url)
-        yield dataclasses.replace(article, canonical_url=canonical, fallback=None)
+            (self._extracted if result.text_source == article.text_source else self._fallbacks).inc()
+        yield result
 
 
 class ExtractArticles(beam.PTransform):

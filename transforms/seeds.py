@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -27,8 +28,10 @@ _LOGGER = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES  # each also gzipped (.gz)
 REJECTS_TAG = "rejects"
+# A gzipped seed may expand to at most this much (a JSONL backfill of ~100k articles).
+MAX_SEED_BYTES = 1_000_000_000
 
 # A decoded text with more than this share of control characters is binary, not text.
 _MAX_CONTROL_SHARE = 0.01
@@ -78,6 +81,18 @@ def _clean_str(value: object) -> str | None:
     return text or None
 
 
+def _gunzip(data: bytes) -> bytes:
+    """A gzipped seed, decompressed with a cap: a gzip bomb is a reject, not an outage."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, MAX_SEED_BYTES)
+    except zlib.error as error:
+        raise InputError("bad_gzip", str(error)) from None
+    if inflater.unconsumed_tail:
+        raise InputError("too_large", f"decompresses past {MAX_SEED_BYTES} bytes")
+    return out
+
+
 def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Article:
     """One JSONL backfill record to an article; raises ``InputError`` when it cannot be one."""
     try:
@@ -116,7 +131,14 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
 
 def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterator[Article | Reject]:
     """All articles in one seed file, and a reject for each part that is not one."""
-    suffix = os.path.splitext(name)[1].lower()
+    stem, suffix = os.path.splitext(name.lower())
+    if suffix == ".gz":
+        try:
+            data = _gunzip(data)
+        except InputError as error:
+            yield Reject(name, None, "read", error.reason, error.detail)
+            return
+        suffix = os.path.splitext(stem)[1]
     if suffix not in SUPPORTED_SUFFIXES:
         yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
         return
