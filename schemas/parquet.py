@@ -38,6 +38,8 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("word_count", pa.int32(), nullable=False),
         pa.field("content_hash", pa.string(), nullable=False),
         pa.field("categories", pa.list_(pa.string()), nullable=False),
+        pa.field("summary", pa.string()),
+        pa.field("guid", pa.string()),
         pa.field("boilerplate_lines", pa.int32(), nullable=False),
         pa.field("ingested_at", _UTC_MICROS, nullable=False),
         pa.field("run_id", pa.string(), nullable=False),

@@ -51,6 +51,8 @@ class Article:
     word_count: int = 0
     content_hash: str = ""
     categories: tuple[str, ...] = ()
+    summary: str | None = None
+    guid: str | None = None
     boilerplate_lines: int = 0
     run_id: str = ""
     # Working data, not written.
@@ -59,7 +61,6 @@ class Article:
     date_candidates: tuple[tuple[str, str], ...] = ()
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
-    summary: str | None = None
     removed: tuple[tuple[str, str], ...] = ()
     minhash: tuple[int, ...] = ()
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
@@ -121,6 +122,8 @@ def article_row(article: Article) -> dict[str, Any]:
         "word_count": article.word_count,
         "content_hash": article.content_hash,
         "categories": list(article.categories),
+        "summary": article.summary,
+        "guid": article.guid,
         "boilerplate_lines": article.boilerplate_lines,
         "ingested_at": article.ingested_at,
         "run_id": article.run_id,

@@ -683,6 +683,7 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
         categories=item.categories,
         date_candidates=((item.published, "feed"),) if item.published else (),
         summary=item.summary,
+        guid=item.guid,
         fallback=fallback,
         run_id=run_id,
     )
