@@ -126,8 +126,16 @@ def _breakdown(counts: dict[str, int]) -> str:
 def _counter(result, name: str) -> int:
     from apache_beam.metrics.metric import MetricsFilter
 
+    # The FnApiRunner folds per-bundle metrics through nested generators, one level per
+    # bundle: a long streaming run needs more than Python's default recursion depth.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        counters = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+    finally:
+        sys.setrecursionlimit(limit)
     total = 0
-    for metric in result.metrics().query(MetricsFilter().with_name(name))["counters"]:
+    for metric in counters:
         total += metric.committed if metric.committed is not None else metric.attempted
     return total
 

@@ -25,7 +25,7 @@ from schemas.parquet import (
 )
 from schemas.records import article_row, record_row
 from transforms.clean import CleanArticles
-from transforms.dedup import Deduplicate
+from transforms.dedup import Deduplicate, StreamingDeduplicate
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.feeds import PollFeeds, resolve_feeds
@@ -246,10 +246,23 @@ def _process_and_write(documents, rejects: list, ctx: RunContext, nf: NewsflowOp
     extracted = documents | "ExtractArticles" >> ExtractArticles()
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
-    deduped = enriched | "Deduplicate" >> Deduplicate()
+    if ctx.unbounded:
+        deduped = enriched | "Deduplicate" >> StreamingDeduplicate(
+            horizon=dt.timedelta(days=nf.dedup_horizon)
+        )
+        # Late articles (after their poll's window was resolved) are written, not lost;
+        # the late_articles counter tells how many skipped deduplication.
+        rewindow = beam.WindowInto(window.FixedWindows(nf.poll_interval), allowed_lateness=ALLOWED_LATENESS)
+        kept = (
+            deduped["kept"] | "WindowKept" >> rewindow,
+            deduped["late"] | "WindowLate" >> rewindow,
+        ) | "KeptAndLate" >> beam.Flatten()
+    else:
+        deduped = enriched | "Deduplicate" >> Deduplicate()
+        kept = deduped["kept"]
 
     (
-        deduped["kept"]
+        kept
         | "KeyArticlesByPartition" >> beam.Map(_article_partition_row)
         | "WriteArticles"
         >> WriteParquet(

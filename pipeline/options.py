@@ -78,6 +78,14 @@ class NewsflowOptions(PipelineOptions):
             help="Stop stream mode after this many seconds (default: run until Ctrl-C).",
         )
         parser.add_argument(
+            "--dedup_horizon",
+            "--dedup-horizon",
+            dest="dedup_horizon",
+            type=float,
+            default=30.0,
+            help="Days a kept article goes on catching its copies (dedup index and streaming state).",
+        )
+        parser.add_argument(
             "--allow_private_hosts",
             "--allow-private-hosts",
             dest="allow_private_hosts",

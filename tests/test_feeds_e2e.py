@@ -376,3 +376,69 @@ def test_stream_mode_picks_up_an_item_appended_between_polls(site, tmp_path):
     assert sorted(urls) == sorted([first["link"], second["link"]])
     assert "stopping after the current cycle" in stderr
     assert dataset_rows(lake, "duplicates") == []
+
+
+def test_unbounded_graph_runs_to_its_stop_time_on_the_local_runner(site, tmp_path):
+    """The wiring Dataflow runs: PeriodicImpulse, stateful polls, windows, stateful dedup, windowed writes."""
+    import shutil
+    import threading
+
+    base = site.base_url
+    first = {
+        "title": "ISIS Siege of Deir Ezzor, Syria Broken",
+        "link": f"{base}/world/siege-broken",
+        "date": "Wed, 06 Sep 2017 08:00:00 GMT",
+    }
+    second = {
+        "title": "UPDATED- Deir ez Zor: Siege Broken!",
+        "link": f"{base}/world/live-deir-ez-zor",
+        "date": "Tue, 05 Sep 2017 13:45:00 GMT",
+    }
+    copy = {
+        "title": "Siege broken (shared)",
+        "link": f"{base}/world/siege-broken?utm_source=x",
+        "guid": "copy",
+        "date": "Wed, 06 Sep 2017 09:00:00 GMT",
+    }
+    feed_url = site.route("/unbounded.xml", rss([first]), content_type=RSS)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (source,) = (ROOT / "seeds").glob("002_*.txt")
+    shutil.copy(source, seeds)
+
+    def publish_more():
+        time.sleep(3.5)
+        site.route("/unbounded.xml", rss([second, copy, first]), content_type=RSS)
+
+    threading.Thread(target=publish_more, daemon=True).start()
+    lake = tmp_path / "lake"
+    result = run_cli(
+        "run",
+        "--stream",
+        "--unbounded",
+        "--duration",
+        "8",
+        "--poll_interval",
+        "2",
+        "--max_poll_interval",
+        "2",
+        "--seeds",
+        str(seeds),
+        "--feeds",
+        feed_url,
+        "--output",
+        str(lake),
+        *FETCH_FLAGS,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    rows = articles_table(lake).to_pylist()
+    assert sorted(r["url"] or r["source"] for r in rows) == sorted(
+        [first["link"], second["link"], source.name]
+    )
+    dups = dataset_rows(lake, "duplicates")
+    assert [(d["url"], d["kind"]) for d in dups] == [(copy["link"], "url")]
+    assert "balanced" in result.stdout and "NOT BALANCED" not in result.stdout
+    # Written per window: the first poll's files and the later poll's files are separate.
+    names = [p.name for p in (lake / "articles").rglob("*.parquet")]
+    assert len({n.split("-w")[1].split("-")[0] for n in names}) >= 2, names
+    assert site.count("/unbounded.xml") >= 3

@@ -673,7 +673,9 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
     elif item.summary:
         fallback = (item.summary, "feed_summary")
     return Article(
-        id=stable_id(link) if link else stable_id(item.feed_url, item.guid or item.title or ""),
+        # One id per feed entry: the same link in two feeds is two inputs (the second a
+        # duplicate of the first), and ids stay unique within a window of the stream.
+        id=stable_id(item.feed_url, item.guid or link or item.title or ""),
         source=item.feed_url,
         text_source="page",
         ingested_at=ingested_at,
@@ -709,10 +711,12 @@ class _FetchHostFn(beam.DoFn):
     def teardown(self) -> None:
         self._fetcher.close()
 
-    def process(self, host_items, run_id: str, ingested_at: dt.datetime) -> Iterator:
+    def process(self, host_items, run_id: str, ingested_at: dt.datetime | None) -> Iterator:
         _, items = host_items
         for item in items:
-            article = item_article(item, run_id=run_id, ingested_at=ingested_at)
+            # A streaming job stamps each article with the time it is fetched.
+            stamp = ingested_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            article = item_article(item, run_id=run_id, ingested_at=stamp)
             if not article.url:
                 yield from self._fall_back(article, "no_link", "the feed entry has no link")
                 continue

@@ -60,7 +60,10 @@ class FeedCursor:
         if max_interval is not None and self.interval and self.last_status != "failed":
             last_poll = next_poll - dt.timedelta(seconds=self.interval)
             next_poll = min(next_poll, last_poll + dt.timedelta(seconds=max_interval))
-        return next_poll <= now
+        # Polls are ticks of a clock: one that comes a little early (the time the last
+        # poll itself took) counts as on time, or every other tick would be skipped.
+        slack = dt.timedelta(seconds=min(60.0, 0.25 * (self.interval or 0)))
+        return next_poll - slack <= now
 
 
 def _join(base: str, name: str) -> str:

@@ -5,6 +5,12 @@ Consumes ``(partition, row)`` pairs (``partition`` is a relative folder such as
 ``WrittenFile(path="…/date=2017-09-05/topic=conflict/part-<run>-00000.parquet", rows=3)``
 per file it committed.
 
+In a windowed (streaming) pipeline the grouping fires once per window, at the
+watermark, and a file's name carries its window's start and pane index
+(``part-<run>-w20261122T100500Z-p0-<tag>-00000.parquet``), so a later window never
+overwrites an earlier one and a retried pane rewrites its own names. In the global
+window (batch) names stay ``part-<run>-<tag>-<index>``.
+
 A reader never sees a partial file: each file is written under a hidden name
 (``.part-….parquet.inprogress``, skipped by every reader's ``*.parquet`` glob and by
 pyarrow's discovery) and renamed once complete, after a shuffle, so a retried bundle
@@ -27,6 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import BoundedWindow, GlobalWindow
+from apache_beam.utils.windowed_value import PaneInfo
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,9 +75,32 @@ def ensure_folder(folder: str) -> None:
             raise
 
 
-def file_name(prefix: str, partition: str, index: int) -> str:
-    """A deterministic name, so that a retried write overwrites instead of adding."""
+def window_tag(window: BoundedWindow, pane: PaneInfo | None = None) -> str:
+    """The window-and-pane part of a file name: ``""`` in the global window, where batch names stay as
+    they were, else ``w<start, UTC>-p<pane index>``."""
+    if isinstance(window, GlobalWindow):
+        return ""
+    start = getattr(window, "start", None)
+    if start is None:  # a custom window without a start: its repr is stable enough to name it
+        label = "w" + hashlib.blake2b(repr(window).encode(), digest_size=4).hexdigest()
+    else:
+        try:
+            when = start.to_utc_datetime()
+            fraction = f"{when.microsecond:06d}" if when.microsecond else ""
+            label = f"w{when:%Y%m%dT%H%M%S}{fraction}Z"
+        except (OverflowError, ValueError):  # outside datetime's range (windows near MIN_TIMESTAMP)
+            label = f"w{start.micros}"
+    return f"{label}-p{pane.index if pane is not None else 0}"
+
+
+def file_name(prefix: str, partition: str, index: int, window: str = "") -> str:
+    """A deterministic name, so that a retried write overwrites instead of adding.
+
+    ``window`` (from ``window_tag``) keeps the files of different windows and panes apart.
+    """
     tag = hashlib.blake2b(partition.encode(), digest_size=4).hexdigest()
+    if window:
+        return f"part-{prefix}-{window}-{tag}-{index:05d}.parquet"
     return f"part-{prefix}-{tag}-{index:05d}.parquet"
 
 
@@ -100,8 +131,15 @@ class _WritePartitionFn(beam.DoFn):
         self._sort_key = sort_key
         self._files = Metrics.counter(self.__class__, f"{dataset}_files_staged")
 
-    def process(self, partition_and_rows: tuple[str, Iterable[dict]]) -> Iterator[tuple[str, str, str, int]]:
+    def process(
+        self,
+        partition_and_rows: tuple[str, Iterable[dict]],
+        window: BoundedWindow = beam.DoFn.WindowParam,
+        pane: PaneInfo = beam.DoFn.PaneInfoParam,
+    ) -> Iterator[tuple[str, str, str, int]]:
         partition, rows = partition_and_rows
+        # Streaming fires this once per window and pane: names must differ between them.
+        windowed = window_tag(window, pane)
         rows = list(rows)
         if self._sort_key is not None:
             rows.sort(key=self._sort_key)
@@ -109,7 +147,7 @@ class _WritePartitionFn(beam.DoFn):
         ensure_folder(folder)
         for index, start in enumerate(range(0, len(rows), MAX_ROWS_PER_FILE)):
             chunk = rows[start : start + MAX_ROWS_PER_FILE]
-            final = join_path(folder, file_name(self._prefix, partition, index))
+            final = join_path(folder, file_name(self._prefix, partition, index, windowed))
             hidden = join_path(folder, "." + posixpath.basename(final) + INPROGRESS_SUFFIX)
             write_table(hidden, rows_to_table(chunk, self._schema))
             self._files.inc()
@@ -139,6 +177,9 @@ class _CommitFileFn(beam.DoFn):
 
 class WriteParquet(beam.PTransform):
     """Writes ``(partition, row)`` pairs under ``base``; emits ``WrittenFile`` records.
+
+    Windowed input (streaming) is written once per window, when the watermark passes its
+    end (or per pane, with the input's trigger), into files named for the window and pane.
 
     ``prefix`` names this run's files (``part-<prefix>-…``); ``sort_key`` orders rows
     inside a file so that reruns write the same bytes.
