@@ -158,77 +158,155 @@ def _write_run_record(output: str, record: dict[str, Any]) -> str:
 # --- commands -------------------------------------------------------------------------
 
 
-def _update_feed_cursors(ctx, args: argparse.Namespace, finished_at: dt.datetime) -> dict[str, dict]:
-    """Fold this run's feed polls into the cursors, once its data is committed."""
+def _apply_polls(state: str, run_id: str, args: argparse.Namespace, now: dt.datetime) -> None:
+    """Fold a committed run's feed polls into the cursors, then drop the polls file."""
     from apache_beam.io.filesystems import FileSystems
 
     from transforms.state import advance_cursor, load_feed_cursors, read_json, save_feed_cursors
+    from transforms.write import join_path
 
-    polls = read_json(ctx.polls_path) or []
-    if not polls:
-        return {}
-    cursors = load_feed_cursors(ctx.state)
+    path = join_path(state, "polls", f"{run_id}.json")
+    polls = read_json(path)
+    if polls is None:
+        return
+    cursors = load_feed_cursors(state)
     for poll in polls:
         cursors[poll["feed_url"]] = advance_cursor(
             cursors.get(poll["feed_url"]),
             poll,
-            now=finished_at,
+            now=now,
             min_interval=args.poll_interval,
             max_interval=max(args.max_poll_interval, args.poll_interval),
         )
-    save_feed_cursors(ctx.state, cursors)
-    FileSystems.delete([ctx.polls_path])
+    save_feed_cursors(state, cursors)
+    FileSystems.delete([path])
+
+
+def _feed_status(polls: list[dict]) -> dict[str, dict]:
     return {
         poll["feed_url"]: {
             "status": poll["status"],
             "new_items": poll.get("new_items", 0),
             "error": poll.get("error"),
             "detail": poll.get("detail") or "",
-            "next_poll_at": cursors[poll["feed_url"]].next_poll_at,
+            "polled_at": poll.get("polled_at"),
         }
         for poll in polls
     }
 
 
-def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
-    """One bounded run: build, run, check the balance, record it. Returns the exit code."""
-    from pipeline.graph import build_pipeline
+def _stage_seconds(result) -> dict[str, float]:
+    """Seconds spent in each top-level stage, from the runner's execution-time metrics."""
+    from apache_beam.metrics.metric import MetricsFilter
 
-    pipeline, ctx = build_pipeline(argv, include_seeds=include_seeds)
-    if not ctx.has_work:
-        print(f"newsflow run: no feed is due ({len(ctx.feeds_not_due)} not due) and no seeds to read")
-        return 0
-    _LOGGER.info("run %s: writing to %s", ctx.run_id, ctx.output)
-    result = pipeline.run()
-    if ctx.unbounded and not ctx.local:
-        print(f"newsflow run {ctx.run_id}: streaming job submitted ({result.state}); writing to {ctx.output}")
-        return 0
-    result.wait_until_finish()
-    finished_at = dt.datetime.now(dt.timezone.utc)
-    feeds = _update_feed_cursors(ctx, args, finished_at)
-    summary = lake_summary(ctx.output, ctx.run_id)
-    summary["read"] = _counter(result, "read")
-    summary["files"] = _count_files(ctx.output)
-    summary["feeds"] = feeds
-    summary["feeds_not_due"] = list(ctx.feeds_not_due)
-    balanced = summary["read"] == summary["written"] + sum(summary["duplicates"].values()) + sum(
-        summary["rejects"].values()
-    )
-    record = {
-        "run_id": ctx.run_id,
-        "started_at": ctx.started_at.isoformat(),
-        "finished_at": finished_at.isoformat(),
-        "seconds": round((finished_at - ctx.started_at).total_seconds(), 3),
-        "options": {k: v for k, v in vars(args).items() if k not in ("func", "argv")},
-        "argv": argv,
-        "counts": {k: summary[k] for k in ("read", "written", "duplicates", "rejects")},
-        "partitions": summary["partitions"],
-        "feeds": feeds,
-        "feeds_not_due": list(ctx.feeds_not_due),
-        "balanced": balanced,
-    }
-    path = _write_run_record(ctx.output, record)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        counters = result.monitoring_metrics().query(MetricsFilter())["counters"]
+    except Exception:  # noqa: BLE001 - not every runner reports execution time
+        return {}
+    finally:
+        sys.setrecursionlimit(limit)
+    seconds: dict[str, float] = collections.defaultdict(float)
+    for counter in counters:
+        if "ptransform_execution_time:total_msecs" in counter.key.metric.name:
+            value = counter.committed if counter.committed is not None else counter.attempted
+            seconds[counter.key.step.split("/")[0]] += (value or 0) / 1000
+    return {stage: round(value, 3) for stage, value in sorted(seconds.items()) if value}
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: ``NEWSFLOW_CRASH_AT=<name>`` dies here like kill -9."""
+    if os.environ.get("NEWSFLOW_CRASH_AT") == name:
+        os._exit(137)
+
+
+def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
+    """One run under the lake's lock: reconcile, run, check the balance, commit. Returns the exit code."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.graph import build_pipeline, new_run_id, state_dir
+    from pipeline.options import NewsflowOptions
+    from transforms.commit import RunLock, check_run_id, compact_index, reconcile
+    from transforms.state import read_json
+    from transforms.write import join_path
+
+    nf = PipelineOptions(argv).view_as(NewsflowOptions)
+    started_at = dt.datetime.now(dt.timezone.utc)
+    run_id = check_run_id(nf.run_id) if nf.run_id else new_run_id(started_at)
+    state = state_dir(nf)
+    with RunLock(state, run_id):
+        reconciled = reconcile(nf.output, state)
+        for pending in reconciled.pending_polls:
+            _apply_polls(state, pending, args, started_at)
+        pipeline, ctx = build_pipeline(argv, include_seeds=include_seeds, run_id=run_id)
+        if not ctx.has_work:
+            print(f"newsflow run: no feed is due ({len(ctx.feeds_not_due)} not due) and no seeds to read")
+            return 0
+        _LOGGER.info("run %s: writing to %s", ctx.run_id, ctx.output)
+        result = pipeline.run()
+        if ctx.unbounded and not ctx.local:
+            # A streaming job commits window by window; its record marks its files as committed.
+            _write_run_record(
+                ctx.output,
+                {
+                    "run_id": ctx.run_id,
+                    "mode": "streaming",
+                    "started_at": ctx.started_at.isoformat(),
+                    "state": str(result.state),
+                    "argv": argv,
+                    "balanced": True,
+                },
+            )
+            print(f"newsflow run {ctx.run_id}: streaming job submitted ({result.state}) to {ctx.output}")
+            return 0
+        result.wait_until_finish()
+        finished_at = dt.datetime.now(dt.timezone.utc)
+        polls = read_json(ctx.polls_path) or []
+        summary = lake_summary(ctx.output, ctx.run_id)
+        summary["read"] = _counter(result, "read")
+        summary["files"] = _count_files(ctx.output)
+        summary["feeds"] = _feed_status(polls)
+        summary["feeds_not_due"] = list(ctx.feeds_not_due)
+        balanced = summary["read"] == summary["written"] + sum(summary["duplicates"].values()) + sum(
+            summary["rejects"].values()
+        )
+        index = {
+            "entries_loaded": _counter(result, "index_entries_loaded"),
+            "bytes_read": _counter(result, "index_bytes_read"),
+            "load_seconds": _counter(result, "index_load_msecs") / 1000,
+        }
+        record = {
+            "run_id": ctx.run_id,
+            "mode": "stream-cycle" if args.stream else "batch",
+            "started_at": ctx.started_at.isoformat(),
+            "finished_at": finished_at.isoformat(),
+            "seconds": round((finished_at - ctx.started_at).total_seconds(), 3),
+            "options": {k: v for k, v in vars(args).items() if k not in ("func", "argv")},
+            "argv": argv,
+            "counts": {k: summary[k] for k in ("read", "written", "duplicates", "rejects")},
+            "partitions": summary["partitions"],
+            "feeds": summary["feeds"],
+            "feeds_not_due": list(ctx.feeds_not_due),
+            "stage_seconds": _stage_seconds(result),
+            "dedup_index": index,
+            "reconciled": {
+                "uncommitted_runs_removed": list(reconciled.uncommitted_runs),
+                "files_removed": len(reconciled.deleted),
+            },
+            "balanced": balanced,
+        }
+        _crash_point("before_commit")
+        # The commit point: from here on this run's files count as written.
+        path = _write_run_record(ctx.output, record)
+        _crash_point("after_commit")
+        _apply_polls(state, ctx.run_id, args, finished_at)
+        compact_index(join_path(state, "dedup"), ctx.started_at - dt.timedelta(days=nf.dedup_horizon))
     print(format_summary(summary, f"newsflow run {ctx.run_id} -> {ctx.output} ({record['seconds']:.1f} s)"))
+    print(
+        f"  dedup index {index['entries_loaded']} entries, {index['bytes_read'] / 1e6:.1f} MB,"
+        f" loaded in {index['load_seconds']:.2f} s"
+    )
     print(f"  run record  {path}", flush=True)
     if not balanced:
         print("error: the counts do not balance; some input was lost", file=sys.stderr)
@@ -291,6 +369,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     from pipeline.graph import runs_unbounded
     from pipeline.options import NewsflowOptions
+    from transforms.commit import LakeBusyError
 
     options = PipelineOptions(args.argv)
     if args.stream and args.poll_interval <= 0:
@@ -305,11 +384,34 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except LakeBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+
+
+def _partition_files(output: str) -> dict[str, int]:
+    """Files per partition of ``articles/``, from a listing (no file is opened)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write import join_path
+
+    base = join_path(output, "articles")
+    try:
+        matches = FileSystems.match([join_path(base, "**.parquet")])[0].metadata_list
+    except Exception:  # noqa: BLE001 - no articles yet
+        return {}
+    counts: dict[str, int] = collections.Counter()
+    for meta in matches:
+        parts = meta.path[len(base) :].strip("/").split("/")
+        if len(parts) == 3 and not parts[-1].startswith("."):
+            counts["/".join(parts[:2])] += 1
+    return dict(counts)
 
 
 def cmd_inspect(args: argparse.Namespace, _: list[str]) -> int:
     from apache_beam.io.filesystems import FileSystems
 
+    from transforms.state import load_feed_cursors
     from transforms.write import join_path
 
     if not FileSystems.exists(join_path(args.lake, "articles")) and not FileSystems.exists(
@@ -319,16 +421,38 @@ def cmd_inspect(args: argparse.Namespace, _: list[str]) -> int:
         return 2
     summary = lake_summary(args.lake)
     summary["files"] = _count_files(args.lake)
+    files = _partition_files(args.lake)
+    summary["partitions"] = {
+        partition: f"{rows} rows in {files.get(partition, 0)} files"
+        for partition, rows in summary["partitions"].items()
+    }
     print(format_summary(summary, f"newsflow lake {args.lake}"))
     runs = _last_runs(args.lake)
     if runs:
         print("  last runs:")
         for run in runs:
             counts = run.get("counts", {})
+            verdict = "balanced" if run.get("balanced") else "NOT BALANCED"
+            when = run.get("finished_at", run.get("started_at", "?"))
             print(
-                f"    {run['run_id']}  {run.get('finished_at', '?')}  read {counts.get('read')}"
-                f"  written {counts.get('written')}  {'balanced' if run.get('balanced') else 'NOT BALANCED'}"
+                f"    {run['run_id']}  {run.get('mode', '?'):<12} {when}"
+                f"  read {counts.get('read')}  written {counts.get('written')}  {verdict}"
             )
+    cursors = load_feed_cursors(args.state or join_path(args.lake, "state"))
+    if cursors:
+        print("  feed health:")
+        for url, cursor in sorted(cursors.items()):
+            health = (
+                "ok"
+                if cursor.consecutive_failures == 0
+                else f"{cursor.consecutive_failures} failures in a row"
+            )
+            print(
+                f"    {url:<52} {cursor.last_status or '?':<12} {health};"
+                f" last success {cursor.last_success or 'never'}; next poll {cursor.next_poll_at or 'now'}"
+            )
+            if cursor.last_error:
+                print(f"      last error: {cursor.last_error}")
     return 0
 
 
@@ -460,6 +584,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     inspect = sub.add_parser("inspect", help="Print the summary of an existing lake.")
     inspect.add_argument("lake", help="The lake's output folder.")
+    inspect.add_argument("--state", help="State folder, if not <lake>/state.")
     inspect.set_defaults(func=cmd_inspect)
 
     clean = sub.add_parser("clean", help="Clean files and print, per document, what was removed and why.")

@@ -20,12 +20,14 @@ from pipeline.options import NewsflowOptions
 from schemas.parquet import (
     ARTICLE_FILE_SCHEMA,
     DUPLICATE_SCHEMA,
+    INDEX_SCHEMA,
     REJECT_SCHEMA,
     partition_path,
 )
 from schemas.records import article_row, record_row
 from transforms.clean import CleanArticles
-from transforms.dedup import Deduplicate, StreamingDeduplicate
+from transforms.commit import check_run_id
+from transforms.dedup import Deduplicate, ReadDedupIndex, StreamingDeduplicate, dedup_candidate, index_row
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.feeds import PollFeeds, resolve_feeds
@@ -71,7 +73,8 @@ class RunContext:
 
 
 def new_run_id(now: dt.datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """A sortable, file-name-safe run id: ``20261122T035426Z_a854d0``."""
+    return now.strftime("%Y%m%dT%H%M%SZ") + "_" + secrets.token_hex(3)
 
 
 def _article_partition_row(article) -> tuple[str, dict]:
@@ -122,7 +125,7 @@ def runs_unbounded(nf: NewsflowOptions, standard: StandardOptions) -> bool:
 
 
 def build_pipeline(
-    argv: list[str] | None = None, *, include_seeds: bool = True
+    argv: list[str] | None = None, *, include_seeds: bool = True, run_id: str | None = None
 ) -> tuple[beam.Pipeline, RunContext]:
     """The newsflow graph: sources at the edge, then the same stages for batch and stream.
 
@@ -154,7 +157,7 @@ def build_pipeline(
         url for url in feeds if unbounded or url not in cursors or cursors[url].due(started_at, max_interval)
     )
     ctx = RunContext(
-        run_id=nf.run_id or new_run_id(started_at),
+        run_id=check_run_id(run_id or nf.run_id or new_run_id(started_at)),
         started_at=started_at,
         output=nf.output,
         state=state,
@@ -237,18 +240,24 @@ def build_pipeline(
         sources.append(fetched.articles)
         rejects += [feed_rejects, fetched.rejects]
     documents = sources[0] if len(sources) == 1 else tuple(sources) | "MergeSources" >> beam.Flatten()
-    _process_and_write(documents, rejects, ctx, nf)
+    index = p | "ReadDedupIndex" >> ReadDedupIndex(
+        join_path(ctx.state, "dedup"), not_before=started_at - dt.timedelta(days=nf.dedup_horizon)
+    )
+    _process_and_write(documents, rejects, index, ctx, nf)
     return p, ctx
 
 
-def _process_and_write(documents, rejects: list, ctx: RunContext, nf: NewsflowOptions) -> None:
+def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: NewsflowOptions) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
     if ctx.unbounded:
+        seed_index = index | "IndexAsCandidates" >> beam.Map(
+            lambda a: dedup_candidate(a, seen_at=int(a.ingested_at.timestamp() * 1e6))
+        )
         deduped = enriched | "Deduplicate" >> StreamingDeduplicate(
-            horizon=dt.timedelta(days=nf.dedup_horizon)
+            horizon=dt.timedelta(days=nf.dedup_horizon), seed_index=seed_index
         )
         # Late articles (after their poll's window was resolved) are written, not lost;
         # the late_articles counter tells how many skipped deduplication.
@@ -258,7 +267,7 @@ def _process_and_write(documents, rejects: list, ctx: RunContext, nf: NewsflowOp
             deduped["late"] | "WindowLate" >> rewindow,
         ) | "KeptAndLate" >> beam.Flatten()
     else:
-        deduped = enriched | "Deduplicate" >> Deduplicate()
+        deduped = enriched | "Deduplicate" >> Deduplicate(index=index)
         kept = deduped["kept"]
 
     (
@@ -269,6 +278,18 @@ def _process_and_write(documents, rejects: list, ctx: RunContext, nf: NewsflowOp
             ctx.dataset("articles"),
             ARTICLE_FILE_SCHEMA,
             dataset="articles",
+            prefix=ctx.run_id,
+            sort_key=_sort_by_id,
+        )
+    )
+    (
+        kept
+        | "KeyIndexEntries" >> beam.Map(lambda a: ("", index_row(a)))
+        | "WriteDedupIndex"
+        >> WriteParquet(
+            join_path(ctx.state, "dedup"),
+            INDEX_SCHEMA,
+            dataset="dedup_index",
             prefix=ctx.run_id,
             sort_key=_sort_by_id,
         )

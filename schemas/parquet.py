@@ -79,6 +79,21 @@ REJECT_SCHEMA = pa.schema(
     metadata=_METADATA,
 )
 
+# The dedup index in state/dedup/: what later runs need to recognise a kept article's
+# copies, and no text (about 0.6 KB an article, most of it the MinHash).
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("canonical_url", pa.string()),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("minhash", pa.binary()),
+        pa.field("published", _UTC_MICROS),
+        pa.field("ingested_at", _UTC_MICROS, nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ],
+    metadata=_METADATA,
+)
+
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 
 

@@ -65,14 +65,17 @@ class Article:
     minhash: tuple[int, ...] = ()
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
     fallback: tuple[str, str] | None = None
+    # An entry of the dedup index: an article an earlier run committed, never written again.
+    indexed: bool = False
 
     def sort_key(self) -> tuple:
         """Which copy wins among duplicates: earliest published, then smallest id.
 
         Source and URL break the remaining ties, so the choice never depends on arrival order.
+        Articles committed by earlier runs come first: their rows are in the lake already.
         """
         published = self.published.timestamp() if self.published else float("inf")
-        return (published, self.id, self.source, self.url or "")
+        return (not self.indexed, published, self.id, self.source, self.url or "")
 
 
 @dataclasses.dataclass(frozen=True)

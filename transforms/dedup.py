@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import re
 import struct
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -183,9 +184,13 @@ def match(candidate: Article, kept: Article) -> tuple[str, float] | None:
 
 def resolve_cluster(articles: Iterable[Article]) -> Iterator[Article | Duplicate]:
     """Greedy resolution of one linked set: each article, in priority order, is kept
-    unless it matches an article kept before it."""
+    unless it matches an article kept before it. Index entries (earlier runs' articles)
+    rank first and are never emitted."""
     kept: list[Article] = []
     for article in sorted(articles, key=Article.sort_key):
+        if article.indexed:  # committed by an earlier run: it wins, and is not written again
+            kept.append(article)
+            continue
         for original in kept:
             found = match(article, original)
             if found:
@@ -286,19 +291,120 @@ def _by_cluster(article: Article, roots: dict[str, str]) -> tuple[str, Article]:
     return roots.get(node_key(article), ""), article
 
 
+def index_row(article: Article) -> dict:
+    """An article's entry in the dedup index (no text)."""
+    return {
+        "id": article.id,
+        "canonical_url": article.canonical_url,
+        "content_hash": article.content_hash,
+        "minhash": pack_minhash(article.minhash) if article.minhash else None,
+        "published": article.published,
+        "ingested_at": article.ingested_at,
+        "run_id": article.run_id,
+    }
+
+
+def index_article(row: dict) -> Article:
+    """An index entry as an article that ranks first and is never written."""
+    return Article(
+        id=row["id"],
+        source="index",
+        text_source="index",
+        ingested_at=row["ingested_at"],
+        canonical_url=row["canonical_url"],
+        published=row["published"],
+        content_hash=row["content_hash"],
+        minhash=unpack_minhash(row["minhash"]) if row["minhash"] else (),
+        run_id=row["run_id"],
+        indexed=True,
+    )
+
+
+def read_index_file(readable, not_before: dt.datetime) -> Iterator[Article]:
+    """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
+    import pyarrow.parquet as pq
+
+    with readable.open() as stream:
+        table = pq.read_table(stream)
+    for row in table.to_pylist():
+        if row["ingested_at"] >= not_before:
+            yield index_article(row)
+
+
+class _ReadIndexFileFn(beam.DoFn):
+    def __init__(self, not_before: dt.datetime) -> None:
+        self._not_before = not_before
+        self._entries = Metrics.counter(self.__class__, "index_entries_loaded")
+        self._bytes = Metrics.counter(self.__class__, "index_bytes_read")
+        self._msecs = Metrics.counter(self.__class__, "index_load_msecs")
+
+    def process(self, readable) -> Iterator[Article]:
+        started = time.perf_counter()
+        self._bytes.inc(readable.metadata.size_in_bytes)
+        for entry in read_index_file(readable, self._not_before):
+            self._entries.inc()
+            yield entry
+        self._msecs.inc(int((time.perf_counter() - started) * 1000))
+
+
+class ReadDedupIndex(beam.PTransform):
+    """The dedup index of earlier runs (``state/dedup/*.parquet``) as index articles."""
+
+    def __init__(self, folder: str, not_before: dt.datetime) -> None:
+        super().__init__()
+        self._pattern = folder.rstrip("/") + "/*.parquet"
+        self._not_before = not_before
+
+    def expand(self, pbegin):
+        from apache_beam.io import fileio
+
+        return (
+            pbegin
+            | "MatchIndexSegments" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
+            | "ReadIndexSegments" >> fileio.ReadMatches()
+            | "ParseIndexEntries" >> beam.ParDo(_ReadIndexFileFn(self._not_before))
+        )
+
+
+def _index_keys(article: Article, wanted: dict) -> list[tuple[str, str]]:
+    node = node_key(article)
+    return [(key, node) for key in dedup_keys(article) if key in wanted]
+
+
 class Deduplicate(beam.PTransform):
-    """Kept articles on the main output, ``Duplicate`` records on ``duplicates``."""
+    """Kept articles on the main output, ``Duplicate`` records on ``duplicates``.
+
+    ``index`` (optional): the index articles of earlier runs. Only the keys this run's
+    articles also have are shuffled, so a large index costs a scan, not a shuffle; an
+    article matching an index entry is a duplicate of that earlier article.
+    """
+
+    def __init__(self, index: beam.PCollection | None = None) -> None:
+        super().__init__()
+        self._index = index
 
     def expand(self, articles):
+        keys = articles | "EmitDedupKeys" >> beam.FlatMap(
+            lambda a: [(key, node_key(a)) for key in dedup_keys(a)]
+        )
+        if self._index is not None:
+            wanted = beam.pvalue.AsDict(
+                keys | "NewKeys" >> beam.Map(lambda kv: (kv[0], None)) | "DistinctNewKeys" >> beam.Distinct()
+            )
+            index_keys = self._index | "IndexKeysSharedWithNew" >> beam.FlatMap(_index_keys, wanted)
+            keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
+            articles = (articles, self._index) | "MergeIndexEntries" >> beam.Flatten()
         roots = (
-            articles
-            | "EmitDedupKeys" >> beam.FlatMap(lambda a: [(key, node_key(a)) for key in dedup_keys(a)])
+            keys
             | "GroupByDedupKey" >> beam.GroupByKey()
             | "LinkSharedKeys" >> beam.FlatMap(_link)
             | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())
         )
         keyed = articles | "KeyByCluster" >> beam.Map(_by_cluster, roots=beam.pvalue.AsSingleton(roots))
-        parts = keyed | "SplitLinked" >> beam.Partition(lambda kv, _: 0 if kv[0] else 1, 2)
+        # Index entries outside every cluster matter to nobody this run: dropped here.
+        parts = keyed | "SplitLinked" >> beam.Partition(
+            lambda kv, _: 0 if kv[0] else (2 if kv[1].indexed else 1), 3
+        )
         singles = parts[1] | "DropClusterKey" >> beam.Values()
         resolved = (
             parts[0]
