@@ -13,7 +13,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import RESOURCES, ROOT, SEEDS, seed_text
+from tests.conftest import RESOURCES, ROOT, SEEDS
 from tests.feedserver import FeedServer
 from tests.test_feeds_e2e import FETCH_FLAGS, RSS, gold_body, page, rss, run_cli
 from tests.test_pipeline_e2e import articles_table, dataset_rows
