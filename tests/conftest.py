@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import pathlib
 
 import pytest
@@ -29,3 +30,47 @@ def seed_text(prefix: str) -> str:
 def local_pipeline() -> TestPipeline:
     # The FnApiRunner directly: the DirectRunner would first try to download Prism.
     return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+
+
+# Three sentences of seed 003 reworded: a copy "with a few sentences edited".
+EDITS = (
+    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
+    ("no simple task", "not an easy task at all"),
+    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
+)
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+
+
+def seed_body(prefix: str) -> str:
+    """A seed's body paragraphs without its header and footer lines."""
+    return "\n\n".join(p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12)
+
+
+def edited(text: str) -> str:
+    for old, new in EDITS:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def fingerprinted(
+    id_: str, text: str, url: str | None = None, published: dt.datetime | None = None, run_id: str = ""
+):
+    """An enriched-enough article for deduplication tests: text, URL and fingerprints."""
+    from schemas.records import Article
+    from transforms.dedup import canonical_url, fingerprints
+
+    digest, signature = fingerprints(text)
+    return Article(
+        id=id_,
+        source=f"{id_}.txt",
+        text_source="seed_text",
+        ingested_at=NOW,
+        url=url,
+        canonical_url=canonical_url(url),
+        text=text,
+        published=published,
+        content_hash=digest,
+        minhash=signature,
+        run_id=run_id,
+    )

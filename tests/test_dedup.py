@@ -7,14 +7,13 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Article, Duplicate
-from tests.conftest import local_pipeline, seed_text
+from tests.conftest import EDITS, fingerprinted, local_pipeline, seed_body
 from transforms.dedup import (
     NEAR_THRESHOLD,
     Deduplicate,
     canonical_url,
     connected_components,
     content_hash,
-    fingerprints,
     minhash,
     resolve_cluster,
     similarity,
@@ -24,33 +23,8 @@ from transforms.dedup import (
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)
 
-EDITS = (
-    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
-    ("no simple task", "not an easy task at all"),
-    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
-)
-
-
-def body(prefix: str) -> str:
-    """A seed's body paragraphs without its header and footer lines."""
-    paragraphs = [p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12]
-    return "\n\n".join(paragraphs)
-
-
-def article(id_, text, url=None, published=None) -> Article:
-    digest, signature = fingerprints(text)
-    return Article(
-        id=id_,
-        source=f"{id_}.txt",
-        text_source="seed_text",
-        ingested_at=NOW,
-        url=url,
-        canonical_url=canonical_url(url),
-        text=text,
-        published=published,
-        content_hash=digest,
-        minhash=signature,
-    )
+body = seed_body
+article = fingerprinted
 
 
 def test_canonical_url_drops_tracking_fragment_and_trailing_slash():

@@ -26,7 +26,7 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
 from schemas.parquet import ARTICLE_FILE_SCHEMA, PARTITION_SCHEMA, partition_path
 from schemas.records import Article, article_row
-from tests.conftest import seed_text
+from tests.conftest import edited, fingerprinted, seed_body
 from transforms.dedup import (
     _LOOKUP,
     _SEED,
@@ -34,10 +34,8 @@ from transforms.dedup import (
     StreamingDeduplicate,
     _MatchAcrossWindowsFn,
     candidate_article,
-    canonical_url,
     dedup_candidate,
     dedup_keys,
-    fingerprints,
     match,
     unpack_minhash,
 )
@@ -48,39 +46,11 @@ NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)
 T0 = int(NOW.timestamp())
 WINDOW = 60
 URL = "https://example.org/2017/09/siege-broken"
-EDITS = (
-    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
-    ("no simple task", "not an easy task at all"),
-    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
-)
-
-
-def body(prefix: str) -> str:
-    """A seed's body paragraphs without its header and footer lines."""
-    return "\n\n".join(p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12)
-
-
-def edited(text: str) -> str:
-    for old, new in EDITS:
-        text = text.replace(old, new)
-    return text
+body = seed_body
 
 
 def make(id_: str, text: str, url: str | None = None, published: dt.datetime | None = None) -> Article:
-    digest, signature = fingerprints(text)
-    return Article(
-        id=id_,
-        source=f"{id_}.txt",
-        text_source="seed_text",
-        ingested_at=NOW,
-        url=url,
-        canonical_url=canonical_url(url),
-        text=text,
-        published=published,
-        content_hash=digest,
-        minhash=signature,
-        run_id="r1",
-    )
+    return fingerprinted(id_, text, url, published, run_id="r1")
 
 
 def at(article: Article, seconds: float) -> TimestampedValue:
