@@ -2,6 +2,7 @@
 
     newsflow run --seeds seeds --output lake      # seeds through the DirectRunner into ./lake
     newsflow inspect lake                         # the summary of an existing lake
+    newsflow compact lake                         # merge small files per partition
     newsflow clean seeds/000_b3fd492040c0f746.txt # why each line went
     newsflow extract page.html                    # the record a page would become
 
@@ -571,6 +572,37 @@ def cmd_extract(args: argparse.Namespace, _: list[str]) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace, _: list[str]) -> int:
+    """Merge small files per partition, under the lake's lock, after reconciling crashed runs."""
+    from transforms.commit import LakeBusyError, RunLock, reconcile
+    from transforms.compact import CompactionError, compact_lake
+    from transforms.write import join_path
+
+    state = args.state or join_path(args.lake, "state")
+    started_at = dt.datetime.now(dt.timezone.utc)
+    try:
+        with RunLock(state, "compact_" + started_at.strftime("%Y%m%dT%H%M%SZ")):
+            reconcile(args.lake, state)
+            report = compact_lake(
+                args.lake, partition=args.partition, target_bytes=int(args.target_mb * 1024 * 1024)
+            )
+    except LakeBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except (ValueError, CompactionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    merged = [r for r in report if not r.skipped]
+    print(
+        f"newsflow compact {args.lake}: {len(merged)} of {len(report)} folders compacted"
+        " (the rest: already compact)"
+    )
+    for r in merged:
+        where = f"{r.dataset}/{r.partition}".rstrip("/")
+        print(f"  {where:<56} {r.rows_before:>9} rows  {r.files_before} -> {r.files_after} files")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsflow", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="Log at INFO level.")
@@ -586,6 +618,15 @@ def make_parser() -> argparse.ArgumentParser:
     inspect.add_argument("lake", help="The lake's output folder.")
     inspect.add_argument("--state", help="State folder, if not <lake>/state.")
     inspect.set_defaults(func=cmd_inspect)
+
+    compact = sub.add_parser("compact", help="Merge small files per partition (takes the lake's lock).")
+    compact.add_argument("lake", help="The lake's output folder.")
+    compact.add_argument("--partition", help="Only this partition, e.g. date=2017-09-05/topic=conflict.")
+    compact.add_argument(
+        "--target_mb", type=float, default=128.0, help="Target file size in MB (default 128)."
+    )
+    compact.add_argument("--state", help="State folder, if not <lake>/state.")
+    compact.set_defaults(func=cmd_compact)
 
     clean = sub.add_parser("clean", help="Clean files and print, per document, what was removed and why.")
     clean.add_argument("files", nargs="+")

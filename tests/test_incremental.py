@@ -266,3 +266,37 @@ def test_index_stays_compact(tmp_path):
     assert segment.stat().st_size / table.num_rows < 1024
     some_text = articles_table(lake).column("text")[0].as_py()
     assert some_text[:60].encode() not in segment.read_bytes()
+
+
+def test_compact_command_keeps_every_row_and_respects_the_lock(tmp_path):
+    seeds = tmp_path / "seeds"
+    write_corpus(seeds, 200)
+    lake = tmp_path / "lake"
+    for _ in range(3):  # the second and third runs record every article as a duplicate
+        assert run_cli("run", "--seeds", str(seeds), "--output", str(lake)).returncode == 0
+
+    def rows(name: str) -> list[tuple]:
+        return sorted(tuple(sorted((k, str(v)) for k, v in r.items())) for r in dataset_rows(lake, name))
+
+    before = {name: rows(name) for name in ("duplicates", "rejects")}
+    assert len(list((lake / "duplicates").glob("*.parquet"))) == 2
+    (lake / "state" / "run.lock").write_text(
+        json.dumps(
+            {
+                "run_id": "busy",
+                "host": os.uname().nodename,
+                "pid": os.getpid(),
+                "heartbeat_at": "2999-01-01T00:00:00+00:00",
+            }
+        )
+    )
+    busy = run_cli("compact", str(lake))
+    assert busy.returncode == 3 and "the lake is busy" in busy.stderr
+    (lake / "state" / "run.lock").unlink()
+    result = run_cli("compact", str(lake))
+    assert result.returncode == 0, result.stderr
+    assert "duplicates" in result.stdout and "2 -> 1 files" in result.stdout
+    assert len(list((lake / "duplicates").glob("*.parquet"))) == 1
+    after = {name: rows(name) for name in ("duplicates", "rejects")}
+    assert after == before
+    assert run_cli("compact", str(lake)).stdout.startswith(f"newsflow compact {lake}: 0 of")
