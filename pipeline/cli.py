@@ -141,24 +141,6 @@ def _counter(result, name: str) -> int:
     return total
 
 
-def _write_run_record(output: str, record: dict[str, Any]) -> str:
-    from apache_beam.io.filesystems import FileSystems
-
-    from transforms.write import ensure_folder, join_path
-
-    folder = join_path(output, "runs")
-    ensure_folder(folder)
-    path = join_path(folder, f"{record['run_id']}.json")
-    hidden = join_path(folder, f".{record['run_id']}.json.inprogress")
-    with FileSystems.create(hidden) as stream:
-        stream.write(json.dumps(record, indent=2, default=str).encode())
-    FileSystems.rename([hidden], [path])
-    return path
-
-
-# --- commands -------------------------------------------------------------------------
-
-
 def _apply_polls(state: str, run_id: str, args: argparse.Namespace, now: dt.datetime) -> None:
     """Fold a committed run's feed polls into the cursors, then drop the polls file."""
     from apache_beam.io.filesystems import FileSystems
@@ -224,15 +206,17 @@ def _crash_point(name: str) -> None:
 
 def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
     """One run under the lake's lock: reconcile, run, check the balance, commit. Returns the exit code."""
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 
     from pipeline.graph import build_pipeline, new_run_id, state_dir
     from pipeline.options import NewsflowOptions
-    from transforms.commit import RunLock, check_run_id, compact_index, reconcile
+    from transforms.commit import RunLock, check_run_id, compact_index, reconcile, write_run_record
     from transforms.state import read_json
     from transforms.write import join_path
 
-    nf = PipelineOptions(argv).view_as(NewsflowOptions)
+    options = PipelineOptions(argv)
+    nf = options.view_as(NewsflowOptions)
+    template_launch = bool(options.view_as(GoogleCloudOptions).template_location)
     started_at = dt.datetime.now(dt.timezone.utc)
     run_id = check_run_id(nf.run_id) if nf.run_id else new_run_id(started_at)
     state = state_dir(nf)
@@ -248,7 +232,7 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
         result = pipeline.run()
         if ctx.unbounded and not ctx.local:
             # A streaming job commits window by window; its record marks its files as committed.
-            _write_run_record(
+            write_run_record(
                 ctx.output,
                 {
                     "run_id": ctx.run_id,
@@ -261,8 +245,22 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
             )
             print(f"newsflow run {ctx.run_id}: streaming job submitted ({result.state}) to {ctx.output}")
             return 0
+        if template_launch:
+            # A Flex Template's launcher only submits: the job commits itself (CommitRun),
+            # and the next run folds its feed polls into the cursors.
+            print(
+                f"newsflow run {ctx.run_id}: batch job submitted ({result.state}); it commits to {ctx.output}"
+            )
+            return 0
         result.wait_until_finish()
         finished_at = dt.datetime.now(dt.timezone.utc)
+        committed = read_json(join_path(ctx.output, "runs", f"{ctx.run_id}.json"))
+        if committed is None and ctx.unbounded:
+            # A local streaming run to its stop time: its windows are all written once it ends.
+            committed = {"run_id": ctx.run_id, "started_at": ctx.started_at.isoformat(), "argv": argv}
+        if committed is None:
+            print(f"error: run {ctx.run_id} finished without committing (no run record)", file=sys.stderr)
+            return 1
         polls = read_json(ctx.polls_path) or []
         summary = lake_summary(ctx.output, ctx.run_id)
         summary["read"] = _counter(result, "read")
@@ -277,14 +275,12 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
             "bytes_read": _counter(result, "index_bytes_read"),
             "load_seconds": _counter(result, "index_load_msecs") / 1000,
         }
-        record = {
-            "run_id": ctx.run_id,
-            "mode": "stream-cycle" if args.stream else "batch",
-            "started_at": ctx.started_at.isoformat(),
+        # The job committed itself; the launcher adds what only it can see: metrics and balance.
+        record = committed | {
+            "mode": "unbounded-local" if ctx.unbounded else ("stream-cycle" if args.stream else "batch"),
             "finished_at": finished_at.isoformat(),
             "seconds": round((finished_at - ctx.started_at).total_seconds(), 3),
             "options": {k: v for k, v in vars(args).items() if k not in ("func", "argv")},
-            "argv": argv,
             "counts": {k: summary[k] for k in ("read", "written", "duplicates", "rejects")},
             "partitions": summary["partitions"],
             "feeds": summary["feeds"],
@@ -297,9 +293,7 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
             },
             "balanced": balanced,
         }
-        _crash_point("before_commit")
-        # The commit point: from here on this run's files count as written.
-        path = _write_run_record(ctx.output, record)
+        path = write_run_record(ctx.output, record)
         _crash_point("after_commit")
         _apply_polls(state, ctx.run_id, args, finished_at)
         compact_index(join_path(state, "dedup"), ctx.started_at - dt.timedelta(days=nf.dedup_horizon))
@@ -467,10 +461,13 @@ def _last_runs(lake: str, limit: int = 5) -> list[dict]:
     except Exception:  # noqa: BLE001 - no runs folder yet
         return []
     runs = []
-    for meta in sorted(matches, key=lambda m: m.path)[-limit:]:
+    # Run ids start with their UTC second, so the newest are among the last names; within
+    # one second their order is the records' own times.
+    for meta in sorted(matches, key=lambda m: m.path)[-2 * limit :]:
         with FileSystems.open(meta.path) as stream:
             runs.append(json.loads(stream.read()))
-    return runs
+    runs.sort(key=lambda r: (r.get("started_at", ""), r.get("finished_at", "")))
+    return runs[-limit:]
 
 
 def _documents(inputs: Sequence[str], policy=None) -> Iterator[Any]:

@@ -26,7 +26,7 @@ from schemas.parquet import (
 )
 from schemas.records import article_row, record_row
 from transforms.clean import CleanArticles
-from transforms.commit import check_run_id
+from transforms.commit import CommitRun, check_run_id
 from transforms.dedup import Deduplicate, ReadDedupIndex, StreamingDeduplicate, dedup_candidate, index_row
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
@@ -34,7 +34,7 @@ from transforms.feeds import PollFeeds, resolve_feeds
 from transforms.fetch import FetchArticles, FetchPolicy
 from transforms.seeds import ReadSeeds
 from transforms.state import load_feed_cursors, write_json_atomic
-from transforms.write import WriteParquet, join_path
+from transforms.write import WriteParquet, WrittenFile, join_path
 
 # Local runs use the FnApiRunner directly: the plain DirectRunner first tries to
 # download the Prism runner, and offline that costs a failed network call.
@@ -58,6 +58,7 @@ class RunContext:
     has_seeds: bool = False
     unbounded: bool = False
     local: bool = True
+    argv: tuple[str, ...] = ()
 
     def dataset(self, name: str) -> str:
         return join_path(self.output, name)
@@ -107,8 +108,9 @@ def state_dir(nf: NewsflowOptions) -> str:
     return nf.state or join_path(nf.output, "state")
 
 
-def _write_polls(polls: list, path: str) -> None:
+def _write_polls(polls: list, path: str) -> WrittenFile:
     write_json_atomic(path, [dataclasses.asdict(poll) for poll in sorted(polls, key=lambda p: p.feed_url)])
+    return WrittenFile("polls", "", path, len(polls))
 
 
 def runs_unbounded(nf: NewsflowOptions, standard: StandardOptions) -> bool:
@@ -166,12 +168,13 @@ def build_pipeline(
         has_seeds=bool(nf.seeds and include_seeds),
         unbounded=unbounded,
         local=standard.runner in LOCAL_RUNNERS,
+        argv=tuple(argv or ()),
     )
 
     p = beam.Pipeline(options=options)
     if not ctx.has_work:
         return p, ctx
-    sources, rejects = [], []
+    sources, rejects, commit_after = [], [], ()
     windowing = window.FixedWindows(nf.poll_interval) if unbounded else None
     if ctx.has_seeds:
         seeds = p | "ReadSeeds" >> ReadSeeds(nf.seeds, ingested_at=started_at, run_id=ctx.run_id)
@@ -220,11 +223,12 @@ def build_pipeline(
                 | "FeedUrls" >> beam.Create(list(ctx.feeds))
                 | "PollFeeds" >> PollFeeds(policy, feed_cursors, run_id=ctx.run_id, ingested_at=started_at)
             )
-            (
+            polls_written = (
                 polled.polls
                 | "CollectFeedPolls" >> beam.combiners.ToList()
                 | "WriteFeedPolls" >> beam.Map(_write_polls, ctx.polls_path)
             )
+            commit_after = (polls_written,)
         items, feed_rejects = polled.items, polled.rejects
         if unbounded:
             # One window per poll: everything after this point fires poll by poll.
@@ -243,11 +247,13 @@ def build_pipeline(
     index = p | "ReadDedupIndex" >> ReadDedupIndex(
         join_path(ctx.state, "dedup"), not_before=started_at - dt.timedelta(days=nf.dedup_horizon)
     )
-    _process_and_write(documents, rejects, index, ctx, nf)
+    _process_and_write(documents, rejects, index, ctx, nf, commit_after)
     return p, ctx
 
 
-def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: NewsflowOptions) -> None:
+def _process_and_write(
+    documents, rejects: list, index, ctx: RunContext, nf: NewsflowOptions, commit_after: tuple = ()
+) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
@@ -270,7 +276,7 @@ def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: New
         deduped = enriched | "Deduplicate" >> Deduplicate(index=index)
         kept = deduped["kept"]
 
-    (
+    articles_written = (
         kept
         | "KeyArticlesByPartition" >> beam.Map(_article_partition_row)
         | "WriteArticles"
@@ -282,7 +288,7 @@ def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: New
             sort_key=_sort_by_id,
         )
     )
-    (
+    index_written = (
         kept
         | "KeyIndexEntries" >> beam.Map(lambda a: ("", index_row(a)))
         | "WriteDedupIndex"
@@ -294,7 +300,7 @@ def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: New
             sort_key=_sort_by_id,
         )
     )
-    (
+    duplicates_written = (
         deduped["duplicates"]
         | "KeyDuplicates" >> beam.Map(lambda d: ("", record_row(d)))
         | "WriteDuplicates"
@@ -306,7 +312,7 @@ def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: New
             sort_key=_sort_by_id,
         )
     )
-    (
+    rejects_written = (
         (*rejects, extracted.rejects, cleaned.rejects)
         | "FlattenRejects" >> beam.Flatten()
         | "KeyRejects" >> beam.Map(lambda r: ("", record_row(r)))
@@ -319,3 +325,11 @@ def _process_and_write(documents, rejects: list, index, ctx: RunContext, nf: New
             sort_key=_sort_rejects,
         )
     )
+    if not ctx.unbounded:
+        # The commit point, after every write: the run record marks this run's files as
+        # committed, whoever runs the job (a waiting launcher or a Flex Template's).
+        (
+            (articles_written, index_written, duplicates_written, rejects_written, *commit_after)
+            | "FlattenWrittenFiles" >> beam.Flatten()
+            | "CommitRun" >> CommitRun(ctx.output, ctx.run_id, ctx.started_at, argv=ctx.argv)
+        )

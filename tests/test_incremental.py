@@ -44,8 +44,9 @@ def lake_ids(lake) -> list[str]:
 
 
 def last_record(lake) -> dict:
-    records = sorted((lake / "runs").glob("*.json"))
-    return json.loads(records[-1].read_text())
+    """The newest run record (by its start: run ids started within one second sort at random)."""
+    records = [json.loads(p.read_text()) for p in (lake / "runs").glob("*.json")]
+    return max(records, key=lambda r: (r["started_at"], r.get("finished_at", "")))
 
 
 def test_the_same_job_twice_writes_no_new_rows(tmp_path):

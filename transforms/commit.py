@@ -31,6 +31,7 @@ import secrets
 import socket
 import threading
 
+import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.state import read_json
@@ -271,3 +272,82 @@ def compact_index(folder: str, not_before: dt.datetime) -> int:
     FileSystems.delete(segments)
     _LOGGER.info("merged %d index segments into %s (%d entries)", len(segments), final, merged.num_rows)
     return len(segments)
+
+
+# --- the commit step, at the end of a bounded graph ------------------------------------------
+
+
+def write_run_record(output: str, record: dict) -> str:
+    """``runs/<run_id>.json``, written under a hidden name and renamed: the commit marker."""
+    from transforms.state import write_json_atomic
+
+    path = join_path(output, "runs", f"{record['run_id']}.json")
+    write_json_atomic(path, record)
+    return path
+
+
+class _FileTotalsFn(beam.CombineFn):
+    """Files and rows written, per dataset and per articles partition."""
+
+    def create_accumulator(self) -> dict:
+        return {"files": {}, "rows": {}, "partitions": {}}
+
+    def add_input(self, totals: dict, written) -> dict:
+        totals["files"][written.dataset] = totals["files"].get(written.dataset, 0) + 1
+        totals["rows"][written.dataset] = totals["rows"].get(written.dataset, 0) + written.rows
+        if written.dataset == "articles":
+            totals["partitions"][written.partition] = (
+                totals["partitions"].get(written.partition, 0) + written.rows
+            )
+        return totals
+
+    def merge_accumulators(self, accumulators) -> dict:
+        merged = self.create_accumulator()
+        for totals in accumulators:
+            for part in merged:
+                for key, value in totals[part].items():
+                    merged[part][key] = merged[part].get(key, 0) + value
+        return merged
+
+    def extract_output(self, totals: dict) -> dict:
+        return totals
+
+
+class _CommitRunFn(beam.DoFn):
+    def __init__(self, output: str, run_id: str, started_at: dt.datetime, argv: tuple) -> None:
+        self._output = output
+        self._run_id = run_id
+        self._started_at = started_at
+        self._argv = argv
+
+    def process(self, totals: dict):
+        if os.environ.get("NEWSFLOW_CRASH_AT") == "before_commit":  # fault injection for the crash tests
+            os._exit(137)
+        record = {
+            "run_id": self._run_id,
+            "mode": "batch",
+            "started_at": self._started_at.isoformat(),
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "argv": list(self._argv),
+            "counts": {"written": totals["rows"].get("articles", 0)},
+            "files": totals["files"],
+            "rows": totals["rows"],
+            "partitions": dict(sorted(totals["partitions"].items())),
+            "committed_by": "pipeline",
+        }
+        yield write_run_record(self._output, record)
+
+
+class CommitRun(beam.PTransform):
+    """Waits for every ``WrittenFile`` of the run, then writes its record (the commit)."""
+
+    def __init__(self, output: str, run_id: str, started_at: dt.datetime, *, argv: tuple = ()) -> None:
+        super().__init__()
+        self._fn = _CommitRunFn(output, run_id, started_at, tuple(argv))
+
+    def expand(self, written_files):
+        return (
+            written_files
+            | "TotalWrittenFiles" >> beam.CombineGlobally(_FileTotalsFn())
+            | "WriteRunRecord" >> beam.ParDo(self._fn)
+        )

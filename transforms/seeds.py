@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.io import fileio
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from charset_normalizer import from_bytes
 
@@ -171,6 +172,9 @@ def list_seed_files(path: str) -> str:
     if any(ch in path for ch in "*?["):
         return path
     if os.path.isdir(path) or path.endswith("/"):
+        return path.rstrip("/") + "/*"
+    if "://" in path and not FileSystems.match([path])[0].metadata_list:
+        # Object stores have no folders: a prefix that names no object is read as one.
         return path.rstrip("/") + "/*"
     return path
 

@@ -325,9 +325,16 @@ def load_taxonomy(path: str | None = None) -> Taxonomy:
     """The taxonomy in the JSON file at ``path``, or the packaged one when ``path`` is None."""
     if path is None:
         return _packaged_taxonomy()
-    with open(path, encoding="utf-8") as handle:
-        try:
-            document = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise _invalid(path, f"not valid JSON ({exc})") from exc
+    # Through Beam FileSystems: workers read gs:// and s3:// taxonomies as well as local ones.
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        with FileSystems.open(path) as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise _invalid(path, f"cannot be read ({exc})") from exc
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _invalid(path, f"not valid JSON ({exc})") from exc
     return parse_taxonomy(document, path)
