@@ -14,11 +14,10 @@
 # One job per lake: the lake's lock is weaker on object storage than on a local disk, so never
 # run a batch job on a lake while its streaming job (or another batch) is running.
 #
-# Batch through the template: the Flex Template launcher only submits the job and exits, and
-# `newsflow run` commits a batch run (runs/<id>.json, feed cursors, index compaction) after
-# the job finishes, in the submitting process. Until the commit moves into the pipeline (see
-# tests/test_deploy.py, the xfail on template launches), use `driver` or the Airflow DAG for
-# batch runs on Dataflow; `stream` is not affected (a streaming run is committed at launch).
+# Batch through the template: the Flex Template launcher only submits the job and exits; the
+# job commits itself at its end (CommitRun writes runs/<id>.json after every file), and the
+# next run folds its feed polls into the cursors. `driver` waits for the job instead, and
+# adds the balance check and stage timings to the run record.
 set -euo pipefail
 
 MODE="${1:?usage: launch.sh batch|stream|driver}"
