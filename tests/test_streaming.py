@@ -277,8 +277,9 @@ def test_an_earlier_window_or_seed_reaching_a_key_after_a_later_window_still_win
                     # Window 1 supersedes window 2's survivor, at window 2's time (its window is
                     # still open); the seed supersedes window 1's. Window 2's local copy
                     # came before window 1 and saw nothing earlier: its window's decision stands.
-                    ("w2", "w1", "exact", window_2.seen_at),
-                    ("w1", "seed", "exact", window_1.seen_at),
+                    # Votes are keyed by node (ids may repeat) and name the original by id.
+                    (window_2.node, "w1", "exact", window_2.seen_at),
+                    (window_1.node, "seed", "exact", window_1.seen_at),
                 ]
             ),
         )
@@ -304,3 +305,22 @@ def test_file_names_carry_window_and_pane_except_in_the_global_window():
     assert window_tag(window, late) == "w20261122T000500Z-p2"
     assert file_name("r1", "", 0, window_tag(window, late)).startswith("part-r1-w20261122T000500Z-p2-")
     assert window_tag(IntervalWindow(T0 + 0.25, T0 + 1)).startswith("w20261122T000000250000Z")
+
+
+def test_two_records_sharing_an_id_are_still_two_articles():
+    # A backfill may reuse an id: one record copies window 0's article, the other is new.
+    original = body("003")
+    stream = (
+        Stream()
+        .advance_watermark_to(T0)
+        .add_elements([at(make("k1", original), 1)])
+        .advance_watermark_to(T0 + WINDOW + 1)
+        .add_elements([at(make("42", original.upper()), 61), at(make("42", body("002")), 62)])
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        check(
+            deduplicate(p, stream),
+            kept=[("k1", 0), ("42", 1)],
+            duplicates=[("42", "k1", "exact", 1)],
+        )

@@ -447,6 +447,8 @@ class DedupCandidate(NamedTuple):
     content_hash: str
     minhash: bytes
     seen_at: int
+    # The article's node (``node_key``): ids may repeat, so joins go by node.
+    node: str = ""
 
 
 def pack_minhash(signature: Sequence[int]) -> bytes:
@@ -466,6 +468,7 @@ def dedup_candidate(article: Article, seen_at: int) -> DedupCandidate:
         content_hash=article.content_hash,
         minhash=pack_minhash(article.minhash),
         seen_at=seen_at,
+        node=node_key(article),
     )
 
 
@@ -504,7 +507,7 @@ class _KeyByIdFn(beam.DoFn):
 
     def process(self, article: Article) -> Iterator[tuple[str, Article]]:
         self._received.inc()
-        yield article.id, article
+        yield node_key(article), article
 
 
 class _SplitLateFn(beam.DoFn):
@@ -532,7 +535,7 @@ class _SplitLateFn(beam.DoFn):
         roots = sorted(groups["root"])
         # Two copies under one id (an item polled twice in a window) share no link edge,
         # as edges join distinct ids: resolve them together all the same.
-        root = roots[0] if roots else (articles[0].id if len(articles) > 1 else "")
+        root = roots[0] if roots else (node_key(articles[0]) if len(articles) > 1 else "")
         for article in articles:
             yield root, article
 
@@ -629,7 +632,7 @@ class _MatchAcrossWindowsFn(beam.DoFn):
                 original, kind, score = found
                 self._votes.inc()
                 vote = (candidate_order(original), original.id, kind, score)
-                yield TimestampedValue((candidate.id, vote), Timestamp(micros=candidate.seen_at))
+                yield TimestampedValue((candidate.node, vote), Timestamp(micros=candidate.seen_at))
                 return
             if origin == _LOOKUP:
                 return
@@ -640,7 +643,7 @@ class _MatchAcrossWindowsFn(beam.DoFn):
                 _, kind, score = found
                 superseded.append(later)
                 vote = (candidate_order(candidate), candidate.id, kind, score)
-                yield TimestampedValue((later.id, vote), Timestamp(micros=later.seen_at))
+                yield TimestampedValue((later.node, vote), Timestamp(micros=later.seen_at))
         if superseded:
             self._superseded.inc(len(superseded))
             kept.clear()
@@ -787,7 +790,7 @@ class StreamingDeduplicate(beam.PTransform):
         roots = (
             articles
             | "WindowArticlesOnTime" >> on_time()
-            | "EmitWindowKeys" >> beam.FlatMap(lambda a: [(key, a.id) for key in dedup_keys(a)])
+            | "EmitWindowKeys" >> beam.FlatMap(lambda a: [(key, node_key(a)) for key in dedup_keys(a)])
             | "GroupWindowKeys" >> beam.GroupByKey()
             | "LinkWindowKeys" >> beam.FlatMap(_link)
             | "ResolveWindowComponents" >> beam.CombineGlobally(_ComponentsFn()).without_defaults()
@@ -832,7 +835,10 @@ class StreamingDeduplicate(beam.PTransform):
             | "WindowVotesBack" >> on_time()
         )
         out = (
-            {"article": decided | "KeyDecisionsById" >> beam.Map(lambda d: (d[0].id, d)), "vote": votes}
+            {
+                "article": decided | "KeyDecisionsById" >> beam.Map(lambda d: (node_key(d[0]), d)),
+                "vote": votes,
+            }
             | "JoinVotes" >> beam.CoGroupByKey()
             | "DecideAcrossWindows"
             >> beam.ParDo(_DecideAcrossWindowsFn()).with_outputs(DUPLICATES_TAG, main="kept")
