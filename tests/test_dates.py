@@ -66,3 +66,14 @@ def test_resolve_date_never_accepts_a_date_after_ingest():
 
 def test_resolve_date_rejects_epoch_garbage():
     assert resolve_date([("0001-01-01", "html")], text="Body", ingested_at=NOW) == (None, None)
+
+
+def test_zone_abbreviations_and_partial_dates():
+    # A US zone name is an offset, not UTC: the partition day moves.
+    assert parse_datetime("Tue, 05 Sep 2017 22:30:00 EDT") == dt.datetime(2017, 9, 6, 2, 30, tzinfo=UTC)
+    assert header_date("Headline\nSeptember 5, 2017 10:30 PM EDT\nBody") == dt.datetime(
+        2017, 9, 6, 2, 30, tzinfo=UTC
+    )
+    # A year or a month names no day: no date rather than today's day filled in.
+    for partial in ("2017", "2017-09", "Sept 2017"):
+        assert parse_datetime(partial) is None, partial

@@ -107,3 +107,45 @@ def test_gzipped_seeds_are_read_and_bad_gzip_rejected():
     assert [r.text for r in records] == ["one", "two"]
     (bad,) = parse_seed_file("c.txt.gz", b"not gzip at all", NOW)
     assert isinstance(bad, Reject) and bad.reason == "bad_gzip"
+
+
+def test_utf16_seeds_decode():
+    text = "Le gouvernement a annoncé une réforme."
+    assert decode_bytes(b"\xff\xfe" + text.encode("utf-16-le")) == text
+    assert decode_bytes(b"\xfe\xff" + text.encode("utf-16-be")) == text
+
+
+def test_jsonl_lines_end_at_newlines_only():
+    record = json.dumps({"text": "one\u2028two\u0085three"}, ensure_ascii=False)
+    records = list(parse_seed_file("u.jsonl", (record + "\r\n" + record + "\n").encode(), NOW))
+    assert [type(r).__name__ for r in records] == ["Article", "Article"]
+    assert records[0].text == "one\u2028two\u0085three"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [('{"text": "x", "categories": 5}', "bad_field"), ("[" * 200_000 + "]" * 200_000, "invalid_json")],
+)
+def test_jsonl_records_that_used_to_crash_are_rejects(line, reason):
+    with pytest.raises(InputError) as error:
+        parse_jsonl_record(line, "b.jsonl:1", NOW)
+    assert error.value.reason == reason
+
+
+def test_an_empty_date_field_does_not_hide_the_next():
+    article = parse_jsonl_record('{"text": "x", "published": "", "date": "2020-01-02"}', "b.jsonl:1", NOW)
+    assert article.date_candidates == (("2020-01-02", "metadata"),)
+    article = parse_jsonl_record('{"text": "x", "published": "n/a", "date": "2020-01-02"}', "b.jsonl:1", NOW)
+    assert article.date_candidates == (("n/a", "metadata"), ("2020-01-02", "metadata"))
+
+
+def test_seed_paths_folders_recurse_names_are_escaped_and_typos_fail(tmp_path):
+    from transforms.seeds import list_seed_files
+
+    folder = tmp_path / "news [2017]"
+    (folder / "sub").mkdir(parents=True)
+    assert list_seed_files(str(folder)).endswith("/**")
+    assert "[[]" in list_seed_files(str(folder))
+    with pytest.raises(ValueError, match="no such file or folder"):
+        list_seed_files(str(tmp_path / "typo"))
+    assert list_seed_files(str(tmp_path / "*.txt")) == str(tmp_path / "*.txt")

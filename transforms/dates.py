@@ -43,6 +43,41 @@ _DATE_LINE_WORDS = re.compile(
     r"first|originally)\b[:|]?",
     re.IGNORECASE,
 )
+# Zone abbreviations news sites print after a time; dateutil knows only UTC/GMT by itself
+# and would take "10:30 PM EDT" as UTC. Ambiguous ones (IST, CST in Asia) keep the
+# meaning US and European sites give them.
+_ZONES = {
+    name: offset * 3600
+    for name, offset in {
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "AKST": -9,
+        "AKDT": -8,
+        "HST": -10,
+        "BST": 1,
+        "CET": 1,
+        "CEST": 2,
+        "EET": 2,
+        "EEST": 3,
+        "WET": 0,
+        "WEST": 1,
+        "MSK": 3,
+        "JST": 9,
+        "KST": 9,
+        "AEST": 10,
+        "AEDT": 11,
+        "NZST": 12,
+        "NZDT": 13,
+    }.items()
+}
+_DEFAULT_A = dt.datetime(2000, 1, 1)
+_DEFAULT_B = dt.datetime(2001, 2, 2)
 _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[-_]|$)")
 
 
@@ -61,8 +96,13 @@ def parse_datetime(value: str | None) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
-            parsed = date_parser.parse(value, fuzzy=False)
+            parsed = date_parser.parse(value, fuzzy=False, tzinfos=_ZONES, default=_DEFAULT_A)
+            # dateutil fills what a value lacks from its default: a value that parses
+            # differently under another default ("2017", "Sept 2017") names no day.
+            other = date_parser.parse(value, fuzzy=False, tzinfos=_ZONES, default=_DEFAULT_B)
         except (ValueError, OverflowError, TypeError):
+            return None
+        if parsed.date() != other.date():
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

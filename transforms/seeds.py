@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import json
 import logging
 import os
@@ -37,6 +38,12 @@ MAX_SEED_BYTES = 1_000_000_000
 # A decoded text with more than this share of control characters is binary, not text.
 _MAX_CONTROL_SHARE = 0.01
 _CONTROL = {chr(c) for c in range(32)} - {"\n", "\r", "\t", "\f"}
+_UNICODE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 # JSONL fields that may carry a date, in order of preference.
 _DATE_FIELDS = ("published", "date", "published_at", "pubdate")
 
@@ -57,6 +64,13 @@ def decode_bytes(data: bytes) -> str:
     """
     if not data.strip():
         raise InputError("empty", "no content")
+    for bom, encoding in _UNICODE_BOMS:
+        # UTF-16/32 text is full of NUL bytes: decode it before the binary check.
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise InputError("binary", f"not valid {encoding}: {error}") from None
     if b"\x00" in data[:8192]:
         raise InputError("binary", "NUL bytes in content")
     try:
@@ -98,8 +112,8 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     """One JSONL backfill record to an article; raises ``InputError`` when it cannot be one."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise InputError("invalid_json", str(error)) from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise InputError("invalid_json", str(error)[:300] or type(error).__name__) from None
     if not isinstance(record, dict):
         raise InputError("invalid_json", f"expected an object, got {type(record).__name__}")
     text = record.get("text")
@@ -108,10 +122,16 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         raise InputError("no_content", "record has neither text nor html")
     url = _clean_str(record.get("url"))
     given_id = _clean_str(record.get("id"))
-    published = next((_clean_str(record[k]) for k in _DATE_FIELDS if record.get(k) is not None), None)
+    # Every date field the record has, in order: an empty or unparseable one does not
+    # hide the next (resolve_date takes the first that parses).
+    dates = tuple((value, "metadata") for k in _DATE_FIELDS if (value := _clean_str(record.get(k))))
     categories = record.get("categories") or record.get("tags") or ()
     if isinstance(categories, str):
         categories = (categories,)
+    if not isinstance(categories, (list, tuple)):
+        raise InputError(
+            "bad_field", f"categories: expected a list of strings, got {type(categories).__name__}"
+        )
     use_text = isinstance(text, str) and bool(text.strip())
     if given_id is None:
         given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
@@ -123,7 +143,7 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         url=url,
         title=_clean_str(record.get("title")),
         author=_clean_str(record.get("author")),
-        date_candidates=((published, "metadata"),) if published else (),
+        date_candidates=dates,
         text=text if use_text else "",
         html=None if use_text else html,
         categories=tuple(str(c).strip() for c in categories if str(c).strip())[:20],
@@ -157,7 +177,10 @@ def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterato
             id=stable_id(name), source=name, text_source="seed_html", ingested_at=ingested_at, html=content
         )
     else:
-        for line_no, line in enumerate(content.splitlines(), start=1):
+        # Lines end at "\n" only: str.splitlines() would also split at U+2028 and other
+        # characters that JSON writers leave raw inside strings.
+        for line_no, line in enumerate(content.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 continue
             source = f"{name}:{line_no}"
@@ -168,15 +191,23 @@ def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterato
 
 
 def list_seed_files(path: str) -> str:
-    """The glob that reads a seed folder (or a file, or a glob, as given)."""
+    """The pattern that reads a seed folder (recursively), a file, or a glob, as given.
+
+    Raises ``ValueError`` when a local path names nothing, so a typo is an error, not an
+    empty run. A name that exists is escaped, so ``news [2017]`` is a folder, not a glob.
+    """
+    if "://" in path:
+        if FileSystems.match([path])[0].metadata_list:
+            return path
+        # Object stores have no folders: a prefix that names no object is read as one.
+        return path.rstrip("/") + "/**"
+    if os.path.isdir(path):
+        return glob.escape(path.rstrip("/")) + "/**"
+    if os.path.exists(path):
+        return glob.escape(path)
     if any(ch in path for ch in "*?["):
         return path
-    if os.path.isdir(path) or path.endswith("/"):
-        return path.rstrip("/") + "/*"
-    if "://" in path and not FileSystems.match([path])[0].metadata_list:
-        # Object stores have no folders: a prefix that names no object is read as one.
-        return path.rstrip("/") + "/*"
-    return path
+    raise ValueError(f"--seeds {path}: no such file or folder")
 
 
 class _ReadSeedFileFn(beam.DoFn):
