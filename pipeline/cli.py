@@ -36,7 +36,8 @@ def _quiet_beam_import_noise() -> None:
 # --- lake summaries ------------------------------------------------------------------
 
 
-def _read_table(path: str, columns: Sequence[str], run_id: str | None = None, hive: bool = False):
+def _read_table(path: str, columns: Sequence[str], run_ids: Sequence[str] | None = None, hive: bool = False):
+    import pyarrow as pa
     import pyarrow.dataset as ds
     from apache_beam.io.filesystems import FileSystems
 
@@ -46,16 +47,25 @@ def _read_table(path: str, columns: Sequence[str], run_id: str | None = None, hi
         return None
     partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive") if hive else None
     dataset = ds.dataset(path, format="parquet", partitioning=partitioning)
-    filt = ds.field("run_id") == run_id if run_id else None
+    if run_ids is not None and not run_ids:
+        return None  # no committed run: nothing counts yet
+    filt = ds.field("run_id").isin(pa.array(list(run_ids), pa.string())) if run_ids is not None else None
     return dataset.to_table(columns=list(columns), filter=filt)
 
 
 def lake_summary(output: str, run_id: str | None = None) -> dict[str, Any]:
-    """Counts of what a lake holds (or what one run wrote to it), read from the data itself."""
+    """Counts of what a lake holds (or what one run wrote to it), read from the data itself.
+
+    Only committed runs count: rows of a run that crashed before its record are left out
+    (the next run deletes them).
+    """
+    from transforms.commit import committed_runs
     from transforms.write import join_path
 
+    run_ids = [run_id] if run_id else sorted(committed_runs(output))
+
     summary: dict[str, Any] = {"written": 0, "duplicates": {}, "rejects": {}, "partitions": {}, "files": {}}
-    articles = _read_table(join_path(output, "articles"), ["date", "topic"], run_id, hive=True)
+    articles = _read_table(join_path(output, "articles"), ["date", "topic"], run_ids, hive=True)
     if articles is not None and articles.num_rows:
         counts = articles.group_by(["date", "topic"]).aggregate([([], "count_all")]).to_pylist()
         for row in sorted(counts, key=lambda r: (r["date"] or "", r["topic"])):
@@ -64,7 +74,7 @@ def lake_summary(output: str, run_id: str | None = None) -> dict[str, Any]:
             ] = row["count_all"]
         summary["written"] = articles.num_rows
     for name, column in (("duplicates", "kind"), ("rejects", "reason")):
-        table = _read_table(join_path(output, name), [column], run_id)
+        table = _read_table(join_path(output, name), [column], run_ids)
         if table is not None and table.num_rows:
             summary[name] = dict(sorted(collections.Counter(table.column(column).to_pylist()).items()))
     return summary
@@ -210,7 +220,14 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
 
     from pipeline.graph import build_pipeline, new_run_id, state_dir
     from pipeline.options import NewsflowOptions
-    from transforms.commit import RunLock, check_run_id, compact_index, reconcile, write_run_record
+    from transforms.commit import (
+        RunLock,
+        check_run_id,
+        claim_state,
+        compact_index,
+        reconcile,
+        write_run_record,
+    )
     from transforms.state import read_json
     from transforms.write import join_path
 
@@ -221,6 +238,7 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
     run_id = check_run_id(nf.run_id) if nf.run_id else new_run_id(started_at)
     state = state_dir(nf)
     with RunLock(state, run_id):
+        claim_state(state, nf.output)
         reconciled = reconcile(nf.output, state)
         for pending in reconciled.pending_polls:
             _apply_polls(state, pending, args, started_at)
@@ -640,6 +658,29 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unknown_flags(argv: Sequence[str]) -> list[str]:
+    """Flags that neither newsflow nor any Beam runner defines: typos, not options to pass on.
+
+    Beam itself only warns and drops them, so ``--ouptut x`` would run into ./lake.
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, conflict_handler="resolve")
+    pending, seen = [PipelineOptions], set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:
+            continue
+    _, unknown = parser.parse_known_args(list(argv))
+    return [arg.split("=", 1)[0] for arg in unknown if arg.startswith("--")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_beam_import_noise()
     parser = make_parser()
@@ -652,7 +693,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if rest and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return args.func(args, rest)
+    if args.command == "run" and (typos := unknown_flags(args.argv)):
+        parser.error(f"unrecognized arguments: {' '.join(typos)} (neither a newsflow nor a Beam option)")
+    try:
+        return args.func(args, rest)
+    except BrokenPipeError:  # e.g. `newsflow inspect lake | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -301,3 +301,31 @@ def test_compact_command_keeps_every_row_and_respects_the_lock(tmp_path):
     after = {name: rows(name) for name in ("duplicates", "rejects")}
     assert after == before
     assert run_cli("compact", str(lake)).stdout.startswith(f"newsflow compact {lake}: 0 of")
+
+
+def test_a_state_folder_belongs_to_one_lake(tmp_path):
+    state = tmp_path / "state"
+    first = run_cli("run", "--seeds", str(SEEDS), "--output", str(tmp_path / "a"), "--state", str(state))
+    assert first.returncode == 0, first.stderr[-2000:]
+    other = run_cli("run", "--seeds", str(SEEDS), "--output", str(tmp_path / "b"), "--state", str(state))
+    assert other.returncode == 2 and "belongs to the lake" in other.stderr
+    assert len(list((state / "dedup").glob("*.parquet"))) == 1  # the first lake's index is intact
+
+
+def test_inspect_counts_committed_runs_only_and_typos_are_errors(tmp_path):
+    lake = tmp_path / "lake"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSFLOW_CRASH_AT": "before_commit"}
+    crashed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--seeds", str(SEEDS), "--output", str(lake)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert crashed.returncode == 137 and list((lake / "articles").rglob("*.parquet"))
+    shown = run_cli("inspect", str(lake))
+    assert shown.returncode == 0 and "written     0" in shown.stdout
+    typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"))
+    assert typo.returncode == 2 and "--ouptut" in typo.stderr
+    assert not (ROOT / "lake").exists() or not (tmp_path / "elsewhere").exists()

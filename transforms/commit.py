@@ -351,3 +351,25 @@ class CommitRun(beam.PTransform):
             | "TotalWrittenFiles" >> beam.CombineGlobally(_FileTotalsFn())
             | "WriteRunRecord" >> beam.ParDo(self._fn)
         )
+
+
+OWNER_FILE = "owner.json"
+
+
+def claim_state(state: str, output: str) -> None:
+    """Tie a state folder to one lake: a second lake sharing it would delete its index.
+
+    Raises ``ValueError`` when ``state`` already belongs to another output.
+    """
+    from transforms.state import write_json_atomic
+
+    lake = output if "://" in output else os.path.abspath(output)
+    path = join_path(state, OWNER_FILE)
+    owner = read_json(path)
+    if owner is None:
+        write_json_atomic(path, {"output": lake})
+    elif owner.get("output") != lake:
+        raise ValueError(
+            f"state {state} belongs to the lake {owner.get('output')}, not {lake}:"
+            " give each lake its own --state"
+        )
