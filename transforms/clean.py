@@ -347,6 +347,8 @@ _RESIDUE_WORDS = frozenset(
 _WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _HAS_ALNUM = re.compile(r"[^\W_]")
 _DIGITS = re.compile(r"\d+")
+# Unicode's combining-mark blocks: diacritics, extended, supplement, for symbols, half marks.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NON_WORD = re.compile(r"[\W_]+")
 
 # "by Stephen Lendman ( – Home – Stephen Lendman)", "By Pam Martens and Russ Martens: April 4, 2016".
@@ -461,8 +463,9 @@ _THREAD_START = re.compile(
 
 def _normalise(line: str) -> str:
     """Case-, digit-, accent- and punctuation-insensitive form of a line (CCNet's normalisation)."""
-    text = unicodedata.normalize("NFKD", line)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    # The combining marks NFKD splits off, dropped by one regex pass rather than a Python
+    # loop per character (the loop was a tenth of cleaning's time).
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", line)).casefold()
     text = _DIGITS.sub("0", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
