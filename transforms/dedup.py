@@ -185,30 +185,48 @@ def match(candidate: Article, kept: Article) -> tuple[str, float] | None:
 def resolve_cluster(articles: Iterable[Article]) -> Iterator[Article | Duplicate]:
     """Greedy resolution of one linked set: each article, in priority order, is kept
     unless it matches an article kept before it. Index entries (earlier runs' articles)
-    rank first and are never emitted."""
+    rank first and are never emitted.
+
+    Kept articles are looked up by their dedup keys (URL, hash, LSH bands), so each
+    article is compared with the few kept ones it shares a key with, not with all of
+    them: a large linked set (chains of weak band collisions) stays near linear.
+    """
     kept: list[Article] = []
+    by_key: dict[str, list[int]] = {}
     for article in sorted(articles, key=Article.sort_key):
-        if article.indexed:  # committed by an earlier run: it wins, and is not written again
-            kept.append(article)
+        keys = dedup_keys(article)
+        # Index entries were committed by earlier runs: they win, and are not written again.
+        duplicate = None if article.indexed else _first_kept_match(article, keys, kept, by_key)
+        if duplicate is not None:
+            yield duplicate
             continue
-        for original in kept:
-            found = match(article, original)
-            if found:
-                kind, score = found
-                yield Duplicate(
-                    id=article.id,
-                    url=article.url,
-                    source=article.source,
-                    duplicate_of=original.id,
-                    kind=kind,
-                    similarity=round(score, 4),
-                    run_id=article.run_id,
-                    detected_at=article.ingested_at,
-                )
-                break
-        else:
-            kept.append(article)
+        for key in keys:
+            by_key.setdefault(key, []).append(len(kept))
+        kept.append(article)
+        if not article.indexed:
             yield article
+
+
+def _first_kept_match(
+    article: Article, keys: list[str], kept: list[Article], by_key: dict[str, list[int]]
+) -> Duplicate | None:
+    """The duplicate record of ``article`` against the earliest kept article it matches."""
+    for position in sorted({i for key in keys for i in by_key.get(key, ())}):
+        original = kept[position]
+        found = match(article, original)
+        if found:
+            kind, score = found
+            return Duplicate(
+                id=article.id,
+                url=article.url,
+                source=article.source,
+                duplicate_of=original.id,
+                kind=kind,
+                similarity=round(score, 4),
+                run_id=article.run_id,
+                detected_at=article.ingested_at,
+            )
+    return None
 
 
 def connected_components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
