@@ -433,8 +433,9 @@ def _load_pages(folder: pathlib.Path, limit: int) -> list[tuple[str, str, str, s
     return pages
 
 
-def worker_html(folder: str, limit: str, passes: str, result: str) -> None:
-    """Time per page of bare trafilatura and of our HTML path, and their F1 against the true body."""
+def worker_html(folder: str, limit: str, passes: str, result: str, only: str = "") -> None:
+    """Time per page of bare trafilatura and of our HTML path, and their F1 against the true body
+    (``only``: run just one of them, for profiling)."""
     import trafilatura
     from quality_extract import score
 
@@ -446,6 +447,8 @@ def worker_html(folder: str, limit: str, passes: str, result: str) -> None:
         "trafilatura": lambda markup, url: trafilatura.extract(markup),
         "ours": lambda markup, url: page.text if (page := extract_article(markup, url)) else None,
     }
+    if only:
+        runs = {only: runs[only]}
     # Warm both (lazy imports, compiled XPaths) before timing.
     for run in runs.values():
         run(pages[0][1], pages[0][2])
@@ -469,11 +472,85 @@ def worker_html(folder: str, limit: str, passes: str, result: str) -> None:
         "f1": {name: round(f1[name] / len(pages), 4) for name in runs},
         "empty": {name: sum(1 for t in texts[name] if not t) for name in runs},
     }
-    payload["ratio"] = round(payload["ms_per_page"]["ours"] / payload["ms_per_page"]["trafilatura"], 3)
+    if not only:
+        payload["ratio"] = round(payload["ms_per_page"]["ours"] / payload["ms_per_page"]["trafilatura"], 3)
     pathlib.Path(result).write_text(json.dumps(payload), encoding="utf-8")
 
 
-WORKERS = {"plain": worker_plain, "dedup": worker_dedup, "html": worker_html}
+def worker_memory(seeds: str, lake: str, result: str) -> None:
+    """``newsflow run`` in this process under tracemalloc: the allocation sites at the traced peak."""
+    import tracemalloc
+
+    tracemalloc.start(12)
+    best: dict[str, Any] = {"peak": 0, "snapshot": None}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(1.0):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > best["peak"] * 1.05:
+                best["peak"], best["snapshot"] = current, tracemalloc.take_snapshot()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    from pipeline.cli import main as newsflow
+
+    newsflow(["run", "--seeds", seeds, "--output", lake])
+    done.set()
+    watcher.join()
+    snapshot = best["snapshot"].filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    sites = []
+    for stat in snapshot.statistics("traceback")[:10]:
+        frames = [f"{f.filename.replace(str(ROOT) + '/', '')}:{f.lineno}" for f in stat.traceback]
+        project = [f for f in frames if f.startswith(("transforms/", "pipeline/", "schemas/"))]
+        sites.append(
+            {
+                "mb": round(stat.size / MB, 1),
+                "share": round(stat.size / best["peak"], 3),
+                "allocated_at": frames[-1],
+                "project_frame": project[-1] if project else None,
+            }
+        )
+    payload = {"traced_peak_mb": round(best["peak"] / MB, 1), "sites": sites}
+    pathlib.Path(result).write_text(json.dumps(payload), encoding="utf-8")
+
+
+WORKERS = {"plain": worker_plain, "dedup": worker_dedup, "html": worker_html, "memory": worker_memory}
+
+
+def profile_summary(path: pathlib.Path, top: int = 12) -> dict[str, Any]:
+    """The functions with the most own time in a cProfile dump, and the project's heaviest by
+    cumulative time, each with its share of the total."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt or 1.0
+    rows = []
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():
+        where = filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+        rows.append(
+            {"function": f"{where}:{line}({name})", "calls": calls, "tottime": tottime, "cumtime": cumtime}
+        )
+
+    def rounded(row: dict) -> dict:
+        return {
+            **row,
+            "tottime": round(row["tottime"], 3),
+            "cumtime": round(row["cumtime"], 3),
+            "own_share": round(row["tottime"] / total, 3),
+            "cum_share": round(row["cumtime"] / total, 3),
+        }
+
+    own = sorted(rows, key=lambda r: -r["tottime"])[:top]
+    project = sorted(
+        (r for r in rows if r["function"].startswith(("transforms/", "pipeline/", "schemas/"))),
+        key=lambda r: -r["cumtime"],
+    )[:top]
+    return {
+        "total_seconds": round(total, 3),
+        "own_time": [rounded(r) for r in own],
+        "project_cumulative": [rounded(r) for r in project],
+    }
 
 
 # --- scoring -----------------------------------------------------------------------------
@@ -648,7 +725,10 @@ class Bench:
         self.dedup_scaling()
         if args.pipeline_at_scale and largest > args.docs:
             self.pipeline_at_scale(largest)
+            self.pipeline_chunked(largest, args.docs)
         self.results["targets"] = targets(self.results)
+        if args.profile:
+            self.profile_misses()
         self.results["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         (self.out / "results.json").write_text(
             json.dumps(self.results, indent=1, default=str), encoding="utf-8"
@@ -805,6 +885,89 @@ class Bench:
             row["pure_seconds_per_1k"] = round(row["pure"]["seconds"] / row["docs"] * 1000, 3)
         self.results["dedup_scaling"] = rows
 
+    def pipeline_chunked(self, docs: int, chunk: int) -> None:
+        """The same documents as several runs into one lake: the dedup index carries across runs."""
+        lake = self.path("lake-chunked")
+        shutil.rmtree(lake, ignore_errors=True)
+        runs = []
+        with (self.corpus_dir / "articles.jsonl").open(encoding="utf-8") as src:
+            for index, start in enumerate(range(0, docs, chunk)):
+                seeds = self.path("chunks", f"{index:02d}")
+                shutil.rmtree(seeds, ignore_errors=True)
+                seeds.mkdir(parents=True)
+                with (seeds / f"articles-{index:02d}.jsonl").open("w", encoding="utf-8") as dst:
+                    for _ in range(min(chunk, docs - start)):
+                        dst.write(src.readline())
+                _log(f"newsflow run, chunk {index} ({start}..{min(docs, start + chunk)}) into one lake")
+                cmd = [*_newsflow_cmd(), "run", "--seeds", str(seeds), "--output", str(lake)]
+                measured = measure(cmd, self.path(f"chunk-{index:02d}.log"))
+                runs.append({k: measured[k] for k in ("wall_seconds", "peak_rss_mb")})
+                _log(f"  {measured['wall_seconds']} s, {measured['peak_rss_mb']} MB")
+        pairs, present = lake_dedup(lake)
+        ids = {f"n{n:06d}" for n in range(1, docs + 1)}
+        wall = sum(run["wall_seconds"] for run in runs)
+        quality = score_dedup(corpus.prefix_truth(self.truth, ids), pairs, present)
+        quality.pop("kinds")
+        self.results["pipeline_chunked"] = {
+            "docs": docs,
+            "chunk": chunk,
+            "wall_seconds": round(wall, 3),
+            "docs_per_second": round(docs / wall, 2),
+            "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+            "runs": runs,
+            "dedup_quality": quality,
+        }
+
+    def profile_misses(self) -> None:
+        """cProfile (or tracemalloc, for memory) of what each missed target measures."""
+        args = self.args
+        missed = {t["name"] for t in self.results["targets"] if t["met"] is False}
+        profiles: dict[str, Any] = {}
+        small = min(args.docs, 5_000)
+        seeds = self.path(f"seeds-{small}")
+        if not seeds.exists():
+            _prefix_jsonl(self.corpus_dir / "articles.jsonl", seeds / "articles.jsonl", small)
+        jobs: list[tuple[str, list[str]]] = []
+        if "html_vs_trafilatura" in missed:
+            result = self.path("profile-html.json")
+            jobs.append(
+                (
+                    "html_vs_trafilatura",
+                    _worker_cmd("html", self.corpus_dir, args.html_pages, 1, result, "ours"),
+                )
+            )
+        if "dedup_seconds" in missed:
+            # The middle size: profiling roughly doubles the time.
+            docs = args.scales[len(args.scales) // 2]
+            result = self.path("profile-dedup.json")
+            cmd = _worker_cmd("dedup", "beam", self.path("enriched"), docs, result)
+            jobs.append(("dedup_seconds", cmd))
+        if "beam_vs_plain_loop" in missed:
+            lake = self.path("profile-lake")
+            shutil.rmtree(lake, ignore_errors=True)
+            jobs.append(
+                (
+                    "beam_vs_plain_loop",
+                    ["-m", "pipeline", "run", "--seeds", str(seeds), "--output", str(lake)],
+                )
+            )
+        for name, cmd in jobs:
+            prof = self.path(f"profile-{name}.prof")
+            _log(f"profiling {name}")
+            script = cmd[1:] if cmd[0] == sys.executable else cmd
+            measure(
+                [sys.executable, "-m", "cProfile", "-o", str(prof), *script], self.path(f"profile-{name}.log")
+            )
+            profiles[name] = {"command": " ".join(map(str, script)), **profile_summary(prof)}
+        if "peak_rss" in missed:
+            _log(f"tracemalloc of newsflow run over {small} docs")
+            lake = self.path("profile-memory-lake")
+            shutil.rmtree(lake, ignore_errors=True)
+            result = self.path("profile-memory.json")
+            measure(_worker_cmd("memory", seeds, lake, result), self.path("profile-memory.log"))
+            profiles["peak_rss"] = {"docs": small, **_read(result)}
+        self.results["profiles"] = profiles
+
     def pipeline_at_scale(self, docs: int) -> None:
         _log(f"newsflow run over {docs} docs (peak RSS at scale)")
         run = self._newsflow(
@@ -879,6 +1042,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     worst = max(rss, key=lambda item: item[1])
+    if "pipeline_chunked" in results:
+        chunked = results["pipeline_chunked"]
+        rss.append((f"as runs of {chunked['chunk']} into one lake", chunked["peak_rss_mb"]))
     add(
         "peak_rss",
         f"< {TARGET_RSS_MB:.0f} MB at {TARGET_DEDUP_DOCS} docs",
@@ -920,7 +1086,10 @@ def format_report(results: dict[str, Any]) -> str:
         run = results["plain_loop_at_scale"]
         row("plain loop, largest corpus (enrichment)", run)
     if "pipeline_at_scale" in results:
-        row("newsflow run at scale", results["pipeline_at_scale"])
+        row("newsflow run, largest corpus", results["pipeline_at_scale"])
+    if "pipeline_chunked" in results:
+        chunked = results["pipeline_chunked"]
+        row(f"newsflow run, same in runs of {chunked['chunk']}", chunked)
     fetch = results["fetch"]
     row("newsflow run --feeds (127.0.0.1)", {**fetch, "docs": fetch["pages"]})
     lines.append("")
@@ -950,6 +1119,24 @@ def format_report(results: dict[str, Any]) -> str:
         merged = f"{stats['merged']}/{stats['evaluated']}"
         lines.append(f"  {kind:<11}{merged:>13} {stats['rate']}  {stats['detected_as']}")
     lines.append(f"  precision {quality['precision']}, false merges {quality['false_merges']}")
+    for name, profile in results.get("profiles", {}).items():
+        lines.append("")
+        if "sites" in profile:
+            lines.append(
+                f"profile {name}: tracemalloc, newsflow run over {profile['docs']} docs,"
+                f" traced peak {profile['traced_peak_mb']} MB"
+            )
+            for site in profile["sites"][:6]:
+                lines.append(
+                    f"  {site['mb']:>7.1f} MB {site['share']:>6.1%}  {site['allocated_at']}"
+                    f"  (project: {site['project_frame']})"
+                )
+            continue
+        lines.append(f"profile {name}: {profile['total_seconds']} s  ({profile['command'][-90:]})")
+        for entry in profile["own_time"][:6]:
+            lines.append(f"  own {entry['own_share']:>6.1%}  {entry['function']}")
+        for entry in profile["project_cumulative"][:5]:
+            lines.append(f"  cum {entry['cum_share']:>6.1%}  {entry['function']}")
     lines.append("")
     lines.append(f"{'target':<22}{'wanted':<28}{'measured':>12}  verdict")
     for t in results["targets"]:
@@ -979,6 +1166,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--pipeline-at-scale",
         action="store_true",
         help="Also run newsflow run over the largest scale (its peak RSS at 100,000 docs).",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Profile what each missed target measures (cProfile; tracemalloc for memory).",
     )
     parser.add_argument("--keep", dest="fresh", action="store_false", help="Do not wipe --out first.")
     args = parser.parse_args(argv)

@@ -41,7 +41,7 @@ def test_corpus_is_deterministic_and_prefix_consistent():
         assert kind == "base" or of in seen  # a copy always follows its base
         seen.add(doc_id)
     texts = {doc[0]: doc[3] for doc in longer}
-    for doc_id, kind, of, text in longer:
+    for _, kind, of, text in longer:
         if kind == "exact":
             assert text == texts[of]
         if kind in ("syndicated", "edited", "negative"):
