@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -73,4 +76,17 @@ def fingerprinted(
         content_hash=digest,
         minhash=signature,
         run_id=run_id,
+    )
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The real ``newsflow`` command (``python -m pipeline``), as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
     )

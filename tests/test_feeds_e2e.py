@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.conftest import RESOURCES, ROOT, seed_text
+from tests.conftest import RESOURCES, ROOT, run_cli, seed_text
 from tests.feedserver import FeedServer
 from tests.test_pipeline_e2e import articles_table, dataset_rows
 
@@ -70,18 +70,6 @@ def atom(entries: list[dict]) -> bytes:
         "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Wire</title>"
         f"<id>urn:wire</id><updated>2017-09-06T00:00:00Z</updated>{body}</feed>"
     ).encode()
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import duckdb
 import pyarrow.dataset as ds
 import pytest
 
 from schemas.parquet import PARTITION_SCHEMA
-from tests.conftest import RESOURCES, ROOT, SEEDS, seed_text
+from tests.conftest import RESOURCES, SEEDS, run_cli, seed_text
 
 GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
 
 
 def articles_table(lake):
