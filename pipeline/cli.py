@@ -164,10 +164,15 @@ def _apply_polls(state: str, run_id: str, args: argparse.Namespace, now: dt.date
         return
     cursors = load_feed_cursors(state)
     for poll in polls:
+        # The next poll counts from when this one happened, not from when its run committed.
+        try:
+            polled_at = dt.datetime.fromisoformat(poll["polled_at"])
+        except (KeyError, TypeError, ValueError):
+            polled_at = now
         cursors[poll["feed_url"]] = advance_cursor(
             cursors.get(poll["feed_url"]),
             poll,
-            now=now,
+            now=min(polled_at, now),
             min_interval=args.poll_interval,
             max_interval=max(args.max_poll_interval, args.poll_interval),
         )

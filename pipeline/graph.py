@@ -155,9 +155,10 @@ def build_pipeline(
     feeds = resolve_feeds(nf.feeds or [])
     cursors = load_feed_cursors(state)
     max_interval = max(nf.max_poll_interval, nf.poll_interval)
-    due = tuple(
-        url for url in feeds if unbounded or url not in cursors or cursors[url].due(started_at, max_interval)
-    )
+    # Due against the clock, not the second-truncated start: a run that starts within the
+    # second a zero-interval poll ended must still find that feed due.
+    now = dt.datetime.now(dt.timezone.utc)
+    due = tuple(url for url in feeds if unbounded or url not in cursors or cursors[url].due(now, max_interval))
     ctx = RunContext(
         run_id=check_run_id(run_id or nf.run_id or new_run_id(started_at)),
         started_at=started_at,

@@ -280,6 +280,34 @@ def test_next_poll_interval_takes_naive_times_as_utc():
     assert next_poll_interval(naive, NOW) == pytest.approx(43_200.0)
 
 
+def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
+    import argparse
+    import json
+
+    from pipeline.cli import _apply_polls
+    from transforms.state import load_feed_cursors
+
+    polled = NOW - dt.timedelta(minutes=3)
+    (tmp_path / "polls").mkdir()
+    poll = {"feed_url": FEED_URL, "status": "fetched", "polled_at": polled.isoformat(), "item_keys": ["k1"]}
+    (tmp_path / "polls" / "r1.json").write_text(json.dumps([poll]))
+    args = argparse.Namespace(poll_interval=300.0, max_poll_interval=300.0)
+    _apply_polls(str(tmp_path), "r1", args, NOW)
+    cursor = load_feed_cursors(str(tmp_path))[FEED_URL]
+    assert cursor.seen == ("k1",) and not (tmp_path / "polls" / "r1.json").exists()
+    assert dt.datetime.fromisoformat(cursor.next_poll_at) == polled + dt.timedelta(seconds=300)
+    assert cursor.due(polled + dt.timedelta(seconds=300))
+    assert not cursor.due(polled + dt.timedelta(seconds=200))
+
+
+def test_a_zero_interval_feed_is_due_within_the_same_second():
+    from transforms.state import FeedCursor
+
+    polled = NOW.replace(microsecond=700_000)
+    cursor = FeedCursor(interval=0.0, last_status="fetched", next_poll_at=polled.isoformat())
+    assert cursor.due(polled + dt.timedelta(milliseconds=1))
+
+
 def test_poll_cycle_against_the_server(feed_server):
     """OPML -> feeds -> items -> next poll, all over HTTP from the local server."""
     rss_url = feed_server.route("/rss.xml", read("rss2.xml"), content_type="application/rss+xml")
