@@ -158,7 +158,9 @@ def build_pipeline(
     # Due against the clock, not the second-truncated start: a run that starts within the
     # second a zero-interval poll ended must still find that feed due.
     now = dt.datetime.now(dt.timezone.utc)
-    due = tuple(url for url in feeds if unbounded or url not in cursors or cursors[url].due(now, max_interval))
+    due = tuple(
+        url for url in feeds if unbounded or url not in cursors or cursors[url].due(now, max_interval)
+    )
     ctx = RunContext(
         run_id=check_run_id(run_id or nf.run_id or new_run_id(started_at)),
         started_at=started_at,
