@@ -16,6 +16,7 @@ import collections
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -219,7 +220,105 @@ def _crash_point(name: str) -> None:
         os._exit(137)
 
 
-def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
+# A gzipped seed is counted at this multiple of its size when input is split into batches.
+GZIP_EXPANSION = 4
+
+
+def seed_batches(argv: list[str]) -> int:
+    """How many batches a local run splits its seeds into: their size over ``--max_batch_mb``.
+
+    The local runners hold a run's data in memory (about 14x the JSONL input at its peak,
+    measured in BENCHMARKS.md), so a large backfill runs as consecutive batches. Managed
+    runners shuffle on disk and a streaming graph has no end: both take the input whole.
+    """
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline.graph import DEFAULT_RUNNER, LOCAL_RUNNERS, runs_unbounded
+    from pipeline.options import NewsflowOptions
+    from transforms.seeds import list_seed_files
+
+    options = PipelineOptions(argv)
+    nf, standard = options.view_as(NewsflowOptions), options.view_as(StandardOptions)
+    runner = standard.runner or DEFAULT_RUNNER
+    if not nf.seeds or nf.seed_batch or nf.max_batch_mb <= 0 or runner not in LOCAL_RUNNERS:
+        return 1
+    if runs_unbounded(nf, standard):
+        return 1
+    files = FileSystems.match([list_seed_files(nf.seeds)])[0].metadata_list
+    size = sum(m.size_in_bytes * (GZIP_EXPANSION if m.path.endswith(".gz") else 1) for m in files)
+    return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))
+
+
+def _without_option(argv: list[str], name: str) -> list[str]:
+    """``argv`` without ``name VALUE`` / ``name=VALUE``."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            kept.append(arg)
+    return kept
+
+
+def run_batches(args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True) -> int:
+    """One run, or, for seeds over ``--max_batch_mb`` on a local runner, one run per batch.
+
+    Each batch reads one slice of the seed records (a stable hash of each record's name),
+    commits as its own run and deduplicates against the batches before it through the
+    dedup index; feeds are polled in the first batch only.
+    """
+    from pipeline.graph import new_run_id
+    from pipeline.options import NewsflowOptions
+
+    batches = seed_batches(argv) if include_seeds else 1
+    if batches == 1:
+        return run_once(args, argv, include_seeds=include_seeds)
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    nf = PipelineOptions(argv).view_as(NewsflowOptions)
+    base_id = nf.run_id or new_run_id(dt.datetime.now(dt.timezone.utc))
+    print(
+        f"newsflow run: seeds over {nf.max_batch_mb:g} MB (--max_batch_mb): {batches} batches, one run each",
+        flush=True,
+    )
+    for index in range(batches):
+        batch_argv = _without_option(argv, "--run_id")
+        batch_argv += [f"--seed_batch={index}/{batches}", f"--run_id={base_id}.b{index + 1}of{batches}"]
+        code = run_once(args, batch_argv, include_feeds=index == 0)
+        if code != 0:
+            print(
+                f"error: batch {index + 1} of {batches} failed; the batches before it are committed",
+                file=sys.stderr,
+            )
+            return code
+    _print_batch_totals(nf.output, [f"{base_id}.b{i + 1}of{batches}" for i in range(batches)])
+    return 0
+
+
+def _print_batch_totals(output: str, run_ids: list[str]) -> None:
+    from transforms.state import read_json
+    from transforms.write import join_path
+
+    totals: collections.Counter = collections.Counter()
+    for run_id in run_ids:
+        counts = (read_json(join_path(output, "runs", f"{run_id}.json")) or {}).get("counts", {})
+        totals["read"] += counts.get("read", 0)
+        totals["written"] += counts.get("written", 0)
+        totals["duplicates"] += sum((counts.get("duplicates") or {}).values())
+        totals["rejects"] += sum((counts.get("rejects") or {}).values())
+    print(
+        f"newsflow run: {len(run_ids)} batches: read {totals['read']} = written {totals['written']}"
+        f" + duplicates {totals['duplicates']} + rejects {totals['rejects']}",
+        flush=True,
+    )
+
+
+def run_once(
+    args: argparse.Namespace, argv: list[str], *, include_seeds: bool = True, include_feeds: bool = True
+) -> int:
     """One run under the lake's lock: reconcile, run, check the balance, commit. Returns the exit code."""
     from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 
@@ -247,7 +346,9 @@ def run_once(args: argparse.Namespace, argv: list[str], *, include_seeds: bool =
         reconciled = reconcile(nf.output, state)
         for pending in reconciled.pending_polls:
             _apply_polls(state, pending, args, started_at)
-        pipeline, ctx = build_pipeline(argv, include_seeds=include_seeds, run_id=run_id)
+        pipeline, ctx = build_pipeline(
+            argv, include_seeds=include_seeds, include_feeds=include_feeds, run_id=run_id
+        )
         if not ctx.has_work:
             print(f"newsflow run: no feed is due ({len(ctx.feeds_not_due)} not due) and no seeds to read")
             return 0
@@ -366,7 +467,7 @@ def run_stream(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         while True:
             started = time.monotonic()
-            code = max(code, run_once(args, argv, include_seeds=cycle == 0))
+            code = max(code, run_batches(args, argv, include_seeds=cycle == 0))
             cycle += 1
             next_cycle = started + args.poll_interval
             while not stop.requested and time.monotonic() < next_cycle:
@@ -398,7 +499,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
             options.view_as(NewsflowOptions), options.view_as(StandardOptions)
         ):
             return run_stream(args, args.argv)
-        return run_once(args, args.argv)
+        return run_batches(args, args.argv)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

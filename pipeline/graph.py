@@ -32,7 +32,7 @@ from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.feeds import PollFeeds, resolve_feeds
 from transforms.fetch import FetchArticles, FetchPolicy
-from transforms.seeds import ReadSeeds
+from transforms.seeds import ReadSeeds, parse_seed_batch
 from transforms.state import load_feed_cursors, write_json_atomic
 from transforms.write import WriteParquet, WrittenFile, join_path
 
@@ -127,12 +127,17 @@ def runs_unbounded(nf: NewsflowOptions, standard: StandardOptions) -> bool:
 
 
 def build_pipeline(
-    argv: list[str] | None = None, *, include_seeds: bool = True, run_id: str | None = None
+    argv: list[str] | None = None,
+    *,
+    include_seeds: bool = True,
+    include_feeds: bool = True,
+    run_id: str | None = None,
 ) -> tuple[beam.Pipeline, RunContext]:
     """The newsflow graph: sources at the edge, then the same stages for batch and stream.
 
     Bounded: the seeds and one poll of the feeds that are due (local stream mode runs
-    this once per poll cycle, ``include_seeds`` on the first only). Unbounded: a
+    this once per poll cycle, ``include_seeds`` on the first only; a large seed input runs
+    as batches, ``include_feeds`` on the first only). Unbounded: a
     PeriodicImpulse polls the feeds every ``--poll_interval`` seconds, items are windowed
     by poll, deduplication keeps keyed state and writes go out per window.
     """
@@ -141,6 +146,7 @@ def build_pipeline(
     if not standard.runner:
         standard.runner = DEFAULT_RUNNER
     nf = options.view_as(NewsflowOptions)
+    parse_seed_batch(nf.seed_batch)  # a malformed value is an error before anything runs
     if not nf.seeds and not nf.feeds:
         raise ValueError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
     unbounded = runs_unbounded(nf, standard)
@@ -152,7 +158,7 @@ def build_pipeline(
         raise ValueError("--unbounded on a local runner needs --duration: it runs to that stop time")
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     state = state_dir(nf)
-    feeds = resolve_feeds(nf.feeds or [])
+    feeds = resolve_feeds(nf.feeds or []) if include_feeds else []
     cursors = load_feed_cursors(state)
     max_interval = max(nf.max_poll_interval, nf.poll_interval)
     # Due against the clock, not the second-truncated start: a run that starts within the
@@ -180,7 +186,9 @@ def build_pipeline(
     sources, rejects, commit_after = [], [], ()
     windowing = window.FixedWindows(nf.poll_interval) if unbounded else None
     if ctx.has_seeds:
-        seeds = p | "ReadSeeds" >> ReadSeeds(nf.seeds, ingested_at=started_at, run_id=ctx.run_id)
+        seeds = p | "ReadSeeds" >> ReadSeeds(
+            nf.seeds, ingested_at=started_at, run_id=ctx.run_id, batch=parse_seed_batch(nf.seed_batch)
+        )
         seed_articles, seed_rejects = seeds.articles, seeds.rejects
         if unbounded:
             # The seeds are the stream's first batch: stamped at the start, in its first window.

@@ -86,6 +86,23 @@ class NewsflowOptions(PipelineOptions):
             help="Days a kept article goes on catching its copies (dedup index and streaming state).",
         )
         parser.add_argument(
+            "--max_batch_mb",
+            "--max-batch-mb",
+            dest="max_batch_mb",
+            type=float,
+            default=100.0,
+            help=(
+                "On a local runner, which holds a run's data in memory: seeds larger than this"
+                " run as consecutive batches, each a committed run deduplicated against the ones"
+                " before (0: one run, whatever the size)."
+            ),
+        )
+        parser.add_argument(
+            "--seed_batch",
+            default=None,
+            help="I/K: read only the I-th of K slices of the seed records (set by the local launcher).",
+        )
+        parser.add_argument(
             "--allow_private_hosts",
             "--allow-private-hosts",
             dest="allow_private_hosts",

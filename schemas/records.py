@@ -62,7 +62,8 @@ class Article:
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
-    minhash: tuple[int, ...] = ()
+    # The MinHash signature, packed little-endian uint32 (see transforms.dedup.minhash).
+    minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
     fallback: tuple[str, str] | None = None
     # An entry of the dedup index: an article an earlier run committed, never written again.

@@ -167,3 +167,21 @@ def test_deduplicate_handles_one_id_read_twice_and_one_url_in_two_feeds():
             ),
             label="d",
         )
+
+
+def test_a_record_read_three_times_is_kept_once_with_its_text():
+    text = body("003")
+    same = article("same", text, url="https://example.org/story")
+    other = article("other", body("004"))
+    with local_pipeline() as p:
+        out = p | beam.Create([same, other, same, same]) | Deduplicate()
+        assert_that(
+            out["kept"] | beam.Map(lambda a: (a.id, a.text == (text if a.id == "same" else body("004")))),
+            equal_to([("same", True), ("other", True)]),
+            label="k",
+        )
+        assert_that(
+            out["duplicates"] | beam.Map(lambda d: (d.id, d.duplicate_of)),
+            equal_to([("same", "same"), ("same", "same")]),
+            label="d",
+        )

@@ -329,3 +329,43 @@ def test_inspect_counts_committed_runs_only_and_typos_are_errors(tmp_path):
     typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"))
     assert typo.returncode == 2 and "--ouptut" in typo.stderr
     assert not (ROOT / "lake").exists() or not (tmp_path / "elsewhere").exists()
+
+
+def test_a_large_backfill_runs_in_batches_and_loses_nothing(tmp_path):
+    seeds = tmp_path / "seeds"
+    count = write_corpus(seeds, 60)
+    records = [json.loads(line) for line in (seeds / "backfill.jsonl").read_text().splitlines()]
+    with open(seeds / "backfill.jsonl", "a", encoding="utf-8") as handle:
+        originals = sorted(records, key=lambda r: -len(r["text"]))[:5]
+        for i, original in enumerate(originals):  # exact copies under other ids and URLs
+            copy = original | {"id": f"copy{i}", "url": f"https://mirror.example.net/{i}"}
+            handle.write(json.dumps(copy) + "\n")
+        handle.write("{not json\n")
+    whole, batched = tmp_path / "whole", tmp_path / "batched"
+    assert run_cli("run", "--seeds", str(seeds), "--output", str(whole)).returncode == 0
+    expected = last_record(whole)["counts"]
+    assert expected["read"] == count + 6 and expected["duplicates"]["exact"] >= 5
+    size_mb = (seeds / "backfill.jsonl").stat().st_size / 2**20
+    result = run_cli(
+        "run", "--seeds", str(seeds), "--output", str(batched), f"--max_batch_mb={size_mb / 3.5:.4f}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "4 batches" in result.stdout
+    runs = [json.loads(p.read_text()) for p in (batched / "runs").glob("*.json")]
+    assert len(runs) == 4 and all(r["balanced"] for r in runs)
+    # The same totals as one run: every record read once, each copy caught across batches.
+    assert sum(r["counts"]["read"] for r in runs) == expected["read"]
+    assert sum(r["counts"]["written"] for r in runs) == expected["written"]
+    assert sum(sum(r["counts"]["duplicates"].values()) for r in runs) == sum(expected["duplicates"].values())
+    ids = lake_ids(batched)
+    assert len(ids) == len(set(ids)) == expected["written"]
+    for i, original in enumerate(originals):  # each original or its copy, never both
+        assert (original["id"] in ids) != (f"copy{i}" in ids)
+    reasons = sorted(r["reason"] for r in dataset_rows(batched, "rejects"))
+    assert (
+        reasons == sorted(r["reason"] for r in dataset_rows(whole, "rejects")) and "invalid_json" in reasons
+    )
+    assert (
+        f"read {expected['read']} = written {expected['written']}"
+        f" + duplicates {sum(expected['duplicates'].values())} + rejects {len(reasons)}" in result.stdout
+    )

@@ -149,3 +149,28 @@ def test_seed_paths_folders_recurse_names_are_escaped_and_typos_fail(tmp_path):
     with pytest.raises(ValueError, match="no such file or folder"):
         list_seed_files(str(tmp_path / "typo"))
     assert list_seed_files(str(tmp_path / "*.txt")) == str(tmp_path / "*.txt")
+
+
+def test_seed_batches_split_records_into_disjoint_slices():
+    from transforms.seeds import in_batch, parse_seed_batch
+
+    assert parse_seed_batch(None) is None and parse_seed_batch("2/5") == (2, 5)
+    for bad in ("5/5", "-1/3", "x", "1/0", "1/2/3"):
+        with pytest.raises(ValueError):
+            parse_seed_batch(bad)
+    names = [f"backfill.jsonl:{i}" for i in range(1, 2001)]
+    slices = [{n for n in names if in_batch(n, (i, 4))} for i in range(4)]
+    assert sum(map(len, slices)) == len(names) and set().union(*slices) == set(names)
+    assert all(400 < len(s) < 600 for s in slices)  # about even
+
+
+def test_a_seed_file_in_a_batch_yields_only_its_slice():
+    data = "\n".join(json.dumps({"text": f"Story number {i} " * 30}) for i in range(40)).encode()
+    data += b"\n{broken"
+    whole = list(parse_seed_file("a.jsonl", data, NOW))
+    parts = [list(parse_seed_file("a.jsonl", data, NOW, (i, 3))) for i in range(3)]
+    assert sorted(r.source for p in parts for r in p) == sorted(r.source for r in whole)
+    page = [list(parse_seed_file("p.txt", b"Some text " * 50, NOW, (i, 3))) for i in range(3)]
+    assert [len(p) for p in page].count(1) == 1 and sum(map(len, page)) == 1
+    broken = [list(parse_seed_file("b.jsonl.gz", b"not gzip at all", NOW, (i, 3))) for i in range(3)]
+    assert [r.reason for p in broken for r in p] == ["bad_gzip"]  # a file's reject: once, not per batch

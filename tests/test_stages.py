@@ -108,5 +108,5 @@ def test_enrich_articles_sets_date_topic_language_and_fingerprints():
                     a.word_count > 100,
                 )
             ),
-            equal_to([("2017-09-05", "text_header", "conflict", "en", 128, 40, True)]),
+            equal_to([("2017-09-05", "text_header", "conflict", "en", 512, 40, True)]),
         )

@@ -24,6 +24,7 @@ content_hash="9a…", minhash=b"…", seen_at=1795312859999999)``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -36,6 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
 import courlan
+import numpy as np
 import rensa
 from apache_beam.coders import FastPrimitivesCoder, VarIntCoder
 from apache_beam.metrics import Metrics
@@ -61,6 +63,8 @@ ROWS = NUM_PERM // BANDS
 # with a few edited sentences of a 600-word article scores about 0.6-0.8; different
 # reports on one event score under 0.1 (measured in tests/test_dedup.py).
 NEAR_THRESHOLD = 0.5
+# A signature slot: rensa's MinHash values are 32-bit.
+_SLOT = np.dtype("<u4")
 DUPLICATES_TAG = "duplicates"
 
 # Query parameters that only track the click; courlan drops the common ones (utm_*,
@@ -126,36 +130,41 @@ def shingles(text: str, size: int = SHINGLE_SIZE) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-def minhash(text: str) -> tuple[int, ...]:
-    """The MinHash signature of a text's word shingles (empty text: empty signature)."""
+def minhash(text: str) -> bytes:
+    """The MinHash signature of a text's word shingles, packed (empty text: empty signature).
+
+    Packed as little-endian uint32, one bytes object of 512 bytes: as 128 Python ints a
+    signature is 129 objects and about 5 KB, more than the text of most articles, in every
+    copy a shuffle or a state cache holds.
+    """
     grams = shingles(text)
     if not grams:
-        return ()
+        return b""
     hasher = rensa.RMinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
     hasher.update(grams)
-    return tuple(hasher.digest())
+    return pack_minhash(hasher.digest())
 
 
-def similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two signatures: the share of equal slots."""
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two packed signatures: the share of equal slots."""
     if not a or not b or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    equal = np.count_nonzero(np.frombuffer(a, dtype=_SLOT) == np.frombuffer(b, dtype=_SLOT))
+    return int(equal) / (len(a) // _SLOT.itemsize)
 
 
-def band_keys(signature: Sequence[int]) -> list[str]:
+def band_keys(signature: bytes) -> list[str]:
     """One LSH key per band; two signatures sharing any key are candidates."""
     if not signature:
         return []
-    keys = []
-    for band in range(BANDS):
-        rows = signature[band * ROWS : (band + 1) * ROWS]
-        digest = hashlib.blake2b(repr(tuple(rows)).encode(), digest_size=8).hexdigest()
-        keys.append(f"b{band}:{digest}")
-    return keys
+    width = ROWS * _SLOT.itemsize
+    return [
+        f"b{band}:{hashlib.blake2b(signature[band * width : (band + 1) * width], digest_size=8).hexdigest()}"
+        for band in range(BANDS)
+    ]
 
 
-def fingerprints(text: str) -> tuple[str, tuple[int, ...]]:
+def fingerprints(text: str) -> tuple[str, bytes]:
     """The exact and near-duplicate fingerprints of a text: (content hash, MinHash)."""
     return content_hash(text), minhash(text)
 
@@ -287,22 +296,97 @@ class _ComponentsFn(beam.CombineFn):
         return connected_components(sorted(accumulator))
 
 
+def dedup_view(article: Article) -> Article:
+    """What deduplication reads of an article: identity, dates and fingerprints, no text.
+
+    Batch deduplication shuffles these views, never the articles: the text meets the
+    decisions afterwards in one side-input lookup (``ApplyDedupDecisions``).
+    """
+    return dataclasses.replace(
+        article,
+        text="",
+        title=None,
+        author=None,
+        summary=None,
+        categories=(),
+        html=None,
+        header="",
+        removed=(),
+        date_candidates=(),
+        fallback=None,
+    )
+
+
+class Decision(NamedTuple):
+    """What resolution decided for a node that lost at least one of its copies.
+
+    ``copies`` is how many times the node came in this run (the same record read twice
+    is one node twice); ``duplicates`` holds one record per dropped copy.
+    """
+
+    copies: int
+    duplicates: tuple[Duplicate, ...]
+
+
+def cluster_decisions(views: Iterable[Article]) -> Iterator[tuple[str, Decision]]:
+    """``(node, Decision)`` for every node of one linked set that lost a copy."""
+    ordered = sorted(views, key=Article.sort_key)
+    new = [view for view in ordered if not view.indexed]
+    copies: dict[str, int] = {}
+    dropped: dict[str, list[Duplicate]] = {}
+    # resolve_cluster yields one record per new article, in this same (stable) order.
+    for view, record in zip(new, resolve_cluster(ordered), strict=True):
+        node = node_key(view)
+        copies[node] = copies.get(node, 0) + 1
+        if isinstance(record, Duplicate):
+            dropped.setdefault(node, []).append(record)
+    for node, duplicates in dropped.items():
+        yield node, Decision(copies[node], tuple(duplicates))
+
+
 class _ResolveClusterFn(beam.DoFn):
     def __init__(self) -> None:
-        self._kept = Metrics.counter(self.__class__, "kept_from_cluster")
         self._dropped = {
             kind: Metrics.counter(self.__class__, f"dropped_{kind}") for kind in ("url", "exact", "near")
         }
 
-    def process(self, root_and_articles: tuple[str, Iterable[Article]]) -> Iterator:
-        _, articles = root_and_articles
-        for record in resolve_cluster(articles):
-            if isinstance(record, Duplicate):
-                self._dropped[record.kind].inc()
-                yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, record)
-            else:
-                self._kept.inc()
-                yield record
+    def process(self, root_and_views: tuple[str, Iterable[Article]]) -> Iterator[tuple[str, Decision]]:
+        _, views = root_and_views
+        for node, decision in cluster_decisions(views):
+            for duplicate in decision.duplicates:
+                self._dropped[duplicate.kind].inc()
+            yield node, decision
+
+
+REPEATED_TAG = "repeated"
+
+
+class _ApplyDecisionsFn(beam.DoFn):
+    """Each article kept, or its duplicate record emitted, as its node's decision says.
+
+    A node that came more than once and lost copies goes to ``repeated``: which of its
+    copies survive is settled by grouping them (rare: the same record read twice).
+    """
+
+    def process(self, article: Article, decisions: dict[str, Decision]) -> Iterator:
+        node = node_key(article)
+        decision = decisions.get(node)
+        if decision is None:
+            yield article
+        elif decision.copies == 1:
+            yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, decision.duplicates[0])
+        else:
+            yield beam.pvalue.TaggedOutput(REPEATED_TAG, (node, article))
+
+
+def _resolve_repeated(node_and_copies: tuple[str, Iterable[Article]], decisions: dict[str, Decision]):
+    """The copies of one repeated node: the first (by priority) kept, one duplicate record per drop."""
+    node, copies = node_and_copies
+    ordered = sorted(copies, key=Article.sort_key)
+    duplicates = decisions[node].duplicates
+    yield from ordered[: max(0, len(ordered) - len(duplicates))]
+    for duplicate in duplicates:
+        yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, duplicate)
 
 
 def _by_cluster(article: Article, roots: dict[str, str]) -> tuple[str, Article]:
@@ -315,7 +399,7 @@ def index_row(article: Article) -> dict:
         "id": article.id,
         "canonical_url": article.canonical_url,
         "content_hash": article.content_hash,
-        "minhash": pack_minhash(article.minhash) if article.minhash else None,
+        "minhash": article.minhash or None,
         "published": article.published,
         "ingested_at": article.ingested_at,
         "run_id": article.run_id,
@@ -332,7 +416,7 @@ def index_article(row: dict) -> Article:
         canonical_url=row["canonical_url"],
         published=row["published"],
         content_hash=row["content_hash"],
-        minhash=unpack_minhash(row["minhash"]) if row["minhash"] else (),
+        minhash=row["minhash"] or b"",
         run_id=row["run_id"],
         indexed=True,
     )
@@ -392,6 +476,11 @@ def _index_keys(article: Article, wanted: dict) -> list[tuple[str, str]]:
 class Deduplicate(beam.PTransform):
     """Kept articles on the main output, ``Duplicate`` records on ``duplicates``.
 
+    Only light views (``dedup_view``: ids, keys, fingerprints, no text) are shuffled:
+    keys link views into sets, each linked set is resolved into decisions for the nodes
+    that lost a copy, and the articles pass once through a lookup of those decisions.
+    Memory and shuffle bytes grow with the fingerprints, not with the text.
+
     ``index`` (optional): the index articles of earlier runs. Only the keys this run's
     articles also have are shuffled, so a large index costs a scan, not a shuffle; an
     article matching an index entry is a duplicate of that earlier article.
@@ -402,7 +491,8 @@ class Deduplicate(beam.PTransform):
         self._index = index
 
     def expand(self, articles):
-        keys = articles | "EmitDedupKeys" >> beam.FlatMap(
+        views = articles | "DedupViews" >> beam.Map(dedup_view)
+        keys = views | "EmitDedupKeys" >> beam.FlatMap(
             lambda a: [(key, node_key(a)) for key in dedup_keys(a)]
         )
         if self._index is not None:
@@ -411,26 +501,34 @@ class Deduplicate(beam.PTransform):
             )
             index_keys = self._index | "IndexKeysSharedWithNew" >> beam.FlatMap(_index_keys, wanted)
             keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
-            articles = (articles, self._index) | "MergeIndexEntries" >> beam.Flatten()
+            views = (views, self._index) | "MergeIndexEntries" >> beam.Flatten()
         roots = (
             keys
             | "GroupByDedupKey" >> beam.GroupByKey()
             | "LinkSharedKeys" >> beam.FlatMap(_link)
             | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())
         )
-        keyed = articles | "KeyByCluster" >> beam.Map(_by_cluster, roots=beam.pvalue.AsSingleton(roots))
-        # Index entries outside every cluster matter to nobody this run: dropped here.
-        parts = keyed | "SplitLinked" >> beam.Partition(
-            lambda kv, _: 0 if kv[0] else (2 if kv[1].indexed else 1), 3
-        )
-        singles = parts[1] | "DropClusterKey" >> beam.Values()
-        resolved = (
-            parts[0]
+        # Views outside every linked set (and index entries no new article links to)
+        # have nothing to decide: they stop here.
+        decisions = beam.pvalue.AsDict(
+            views
+            | "KeyByCluster" >> beam.Map(_by_cluster, roots=beam.pvalue.AsSingleton(roots))
+            | "LinkedOnly" >> beam.Filter(lambda kv: bool(kv[0]))
             | "GroupByCluster" >> beam.GroupByKey()
-            | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn()).with_outputs(DUPLICATES_TAG, main="kept")
+            | "ResolveClusters" >> beam.ParDo(_ResolveClusterFn())
         )
-        kept = (singles, resolved.kept) | "MergeKept" >> beam.Flatten()
-        return {"kept": kept, DUPLICATES_TAG: resolved[DUPLICATES_TAG]}
+        applied = articles | "ApplyDedupDecisions" >> beam.ParDo(_ApplyDecisionsFn(), decisions).with_outputs(
+            DUPLICATES_TAG, REPEATED_TAG, main="kept"
+        )
+        repeated = (
+            applied[REPEATED_TAG]
+            | "GroupRepeatedCopies" >> beam.GroupByKey()
+            | "ResolveRepeatedCopies"
+            >> beam.FlatMap(_resolve_repeated, decisions).with_outputs(DUPLICATES_TAG, main="kept")
+        )
+        kept = (applied.kept, repeated.kept) | "MergeKept" >> beam.Flatten()
+        duplicates = (applied[DUPLICATES_TAG], repeated[DUPLICATES_TAG]) | "MergeDuplicates" >> beam.Flatten()
+        return {"kept": kept, DUPLICATES_TAG: duplicates}
 
 
 # Streaming: the same decisions over an unbounded, windowed stream.
@@ -453,8 +551,8 @@ _SEED, _SURVIVOR, _LOOKUP = 0, 1, 2
 class DedupCandidate(NamedTuple):
     """What the cross-window state keeps of a kept article: identity and fingerprints, no text.
 
-    ``minhash`` is the signature packed as little-endian uint32: the state cache sizes
-    every value it writes, object by object, and 128 Python ints are 129 objects.
+    ``minhash`` is the article's packed signature: the state cache sizes every value it
+    writes, object by object, and one bytes object is cheap to size.
     ``seen_at`` is the event time (microseconds since the epoch) at which the article was
     kept; the horizon counts from it.
     """
@@ -484,7 +582,7 @@ def dedup_candidate(article: Article, seen_at: int) -> DedupCandidate:
         published=article.published.timestamp() if article.published else None,
         canonical_url=article.canonical_url,
         content_hash=article.content_hash,
-        minhash=pack_minhash(article.minhash),
+        minhash=article.minhash,
         seen_at=seen_at,
         node=node_key(article),
     )
@@ -499,7 +597,7 @@ def candidate_article(candidate: DedupCandidate) -> Article:
         ingested_at=_EPOCH,
         canonical_url=candidate.canonical_url,
         content_hash=candidate.content_hash,
-        minhash=unpack_minhash(candidate.minhash),
+        minhash=candidate.minhash,
     )
 
 

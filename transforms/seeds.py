@@ -150,23 +150,57 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     )
 
 
-def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterator[Article | Reject]:
-    """All articles in one seed file, and a reject for each part that is not one."""
+def parse_seed_batch(value: str | None) -> tuple[int, int] | None:
+    """``"I/K"`` as (I, K), 0 <= I < K; None for None. Raises ``ValueError`` on anything else."""
+    if value is None:
+        return None
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise ValueError(f"--seed_batch {value!r}: expected I/K, e.g. 0/4") from None
+    if not 0 <= index < count:
+        raise ValueError(f"--seed_batch {value!r}: I must be in 0..K-1")
+    return index, count
+
+
+def in_batch(source: str, batch: tuple[int, int] | None) -> bool:
+    """Whether the record named ``source`` belongs to slice ``batch`` (I, K): a stable hash of its name."""
+    if batch is None:
+        return True
+    index, count = batch
+    return int(stable_id("batch", source), 16) % count == index
+
+
+def parse_seed_file(
+    name: str, data: bytes, ingested_at: dt.datetime, batch: tuple[int, int] | None = None
+) -> Iterator[Article | Reject]:
+    """All articles in one seed file, and a reject for each part that is not one.
+
+    ``batch`` (I, K) keeps only the records of one slice: the whole file for a text or
+    HTML page, its lines for JSONL (each line, record or reject, is in one slice).
+    """
     stem, suffix = os.path.splitext(name.lower())
+    # A file's own rejects (unreadable, bad gzip, …) are in its name's slice, like a page.
+    file_in_batch = in_batch(name, batch)
+    if not file_in_batch and (os.path.splitext(stem)[1] if suffix == ".gz" else suffix) not in JSONL_SUFFIXES:
+        return
     if suffix == ".gz":
         try:
             data = _gunzip(data)
         except InputError as error:
-            yield Reject(name, None, "read", error.reason, error.detail)
+            if file_in_batch:
+                yield Reject(name, None, "read", error.reason, error.detail)
             return
         suffix = os.path.splitext(stem)[1]
     if suffix not in SUPPORTED_SUFFIXES:
-        yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
+        if file_in_batch:
+            yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
         return
     try:
         content = decode_bytes(data)
     except InputError as error:
-        yield Reject(name, None, "read", error.reason, error.detail)
+        if file_in_batch:
+            yield Reject(name, None, "read", error.reason, error.detail)
         return
     if suffix in TEXT_SUFFIXES:
         yield Article(
@@ -184,6 +218,8 @@ def parse_seed_file(name: str, data: bytes, ingested_at: dt.datetime) -> Iterato
             if not line.strip():
                 continue
             source = f"{name}:{line_no}"
+            if not in_batch(source, batch):
+                continue
             try:
                 yield parse_jsonl_record(line, source, ingested_at)
             except InputError as error:
@@ -211,9 +247,10 @@ def list_seed_files(path: str) -> str:
 
 
 class _ReadSeedFileFn(beam.DoFn):
-    def __init__(self, ingested_at: dt.datetime, run_id: str) -> None:
+    def __init__(self, ingested_at: dt.datetime, run_id: str, batch: tuple[int, int] | None) -> None:
         self._ingested_at = ingested_at
         self._run_id = run_id
+        self._batch = batch
         self._read = Metrics.counter(self.__class__, "read")
         self._rejected = Metrics.counter(self.__class__, "rejected")
 
@@ -223,9 +260,10 @@ class _ReadSeedFileFn(beam.DoFn):
         try:
             data = readable.read()
         except OSError as error:
-            records: Iterator = iter([Reject(name, None, "read", "unreadable", str(error))])
+            unreadable = Reject(name, None, "read", "unreadable", str(error))
+            records: Iterator = iter([unreadable] if in_batch(name, self._batch) else [])
         else:
-            records = parse_seed_file(name, data, self._ingested_at)
+            records = parse_seed_file(name, data, self._ingested_at, self._batch)
         for record in records:
             self._read.inc()
             if isinstance(record, Reject):
@@ -242,11 +280,14 @@ class _ReadSeedFileFn(beam.DoFn):
 class ReadSeeds(beam.PTransform):
     """Seed files to articles; rejects on the ``rejects`` output."""
 
-    def __init__(self, path: str, ingested_at: dt.datetime, run_id: str) -> None:
+    def __init__(
+        self, path: str, ingested_at: dt.datetime, run_id: str, batch: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         self._pattern = list_seed_files(path)
         self._ingested_at = ingested_at
         self._run_id = run_id
+        self._batch = batch
 
     def expand(self, pbegin):
         return (
@@ -254,7 +295,7 @@ class ReadSeeds(beam.PTransform):
             | "MatchSeedFiles" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
             | "ReadSeedFiles" >> fileio.ReadMatches(skip_directories=True)
             | "ParseSeedFiles"
-            >> beam.ParDo(_ReadSeedFileFn(self._ingested_at, self._run_id)).with_outputs(
+            >> beam.ParDo(_ReadSeedFileFn(self._ingested_at, self._run_id, self._batch)).with_outputs(
                 REJECTS_TAG, main="articles"
             )
         )
