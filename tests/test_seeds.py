@@ -174,3 +174,55 @@ def test_a_seed_file_in_a_batch_yields_only_its_slice():
     assert [len(p) for p in page].count(1) == 1 and sum(map(len, page)) == 1
     broken = [list(parse_seed_file("b.jsonl.gz", b"not gzip at all", NOW, (i, 3))) for i in range(3)]
     assert [r.reason for p in broken for r in p] == ["bad_gzip"]  # a file's reject: once, not per batch
+
+
+def test_jsonl_is_read_as_a_stream_with_the_same_records_and_rejects():
+    import gzip
+    import io
+
+    from transforms.seeds import read_jsonl_stream
+
+    lines = [json.dumps({"text": f"Story {i} with a line\u2028separator inside"}) for i in range(50)]
+    lines.insert(3, "{broken")
+    lines.insert(7, "")
+    latin = json.dumps({"text": "Caf\u00e9 au lait"}, ensure_ascii=False).encode("latin-1")
+    data = ("\n".join(lines) + "\n").encode() + latin + b"\n"
+    whole = list(parse_seed_file("a.jsonl", data, NOW))
+    streamed = list(read_jsonl_stream("a.jsonl", io.BufferedReader(io.BytesIO(data)), NOW))
+    assert [(type(r).__name__, r.source) for r in streamed] == [(type(r).__name__, r.source) for r in whole]
+    assert len(streamed) == 52 and streamed[-1].text == "Caf\u00e9 au lait"
+    assert "\u2028" in streamed[0].text  # not a line break in JSONL
+    gz = list(read_jsonl_stream("a.jsonl.gz", io.BytesIO(gzip.compress(data)), NOW))
+    assert [r.source for r in gz] == [r.source.replace("a.jsonl", "a.jsonl.gz") for r in whole]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("e.jsonl", b"", "empty"),
+        ("e.jsonl", b"\n \n", "empty"),
+        ("b.jsonl", b'{"text": "a"}\x00\x01\x02', "binary"),
+        ("g.jsonl.gz", b"not gzip at all", "bad_gzip"),
+    ],
+)
+def test_a_jsonl_stream_that_is_no_jsonl_is_one_reject(name, data, reason):
+    import io
+
+    from transforms.seeds import read_jsonl_stream
+
+    (reject,) = read_jsonl_stream(name, io.BufferedReader(io.BytesIO(data)), NOW)
+    assert isinstance(reject, Reject) and reject.reason == reason and reject.source == name
+
+
+def test_a_truncated_gzip_keeps_the_records_before_the_fault():
+    import gzip
+    import io
+
+    from transforms.seeds import read_jsonl_stream
+
+    data = gzip.compress(
+        b"".join(json.dumps({"text": f"story {i} " * 20}).encode() + b"\n" for i in range(500))
+    )
+    records = list(read_jsonl_stream("t.jsonl.gz", io.BytesIO(data[: len(data) // 2]), NOW))
+    assert isinstance(records[-1], Reject) and records[-1].reason == "bad_gzip"
+    assert len(records) > 1 and all(isinstance(r, Article) for r in records[:-1])

@@ -8,14 +8,17 @@ become one. Sample: ``seeds/004_0af68bd507a69611.txt`` becomes
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import glob
+import gzip
 import json
 import logging
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -211,19 +214,102 @@ def parse_seed_file(
             id=stable_id(name), source=name, text_source="seed_html", ingested_at=ingested_at, html=content
         )
     else:
-        # Lines end at "\n" only: str.splitlines() would also split at U+2028 and other
-        # characters that JSON writers leave raw inside strings.
-        for line_no, line in enumerate(content.split("\n"), start=1):
-            line = line.removesuffix("\r")
-            if not line.strip():
-                continue
-            source = f"{name}:{line_no}"
-            if not in_batch(source, batch):
-                continue
-            try:
-                yield parse_jsonl_record(line, source, ingested_at)
-            except InputError as error:
-                yield Reject(source, None, "read", error.reason, error.detail[:500])
+        yield from _jsonl_records(name, content.encode("utf-8").split(b"\n"), ingested_at, batch)
+
+
+def _decode_line(raw: bytes) -> str:
+    """One JSONL line: UTF-8 (JSON's own encoding), else its detected charset."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(raw).best()
+        return raw.decode(best.encoding if best else "utf-8", errors="replace")
+
+
+def _jsonl_records(
+    name: str, lines: Iterable[bytes], ingested_at: dt.datetime, batch: tuple[int, int] | None
+) -> Iterator[Article | Reject]:
+    """The records of JSONL lines (bytes, split at "\\n" only: str.splitlines() would also
+    split at U+2028 and other characters that JSON writers leave raw inside strings)."""
+    for line_no, raw in enumerate(lines, start=1):
+        if line_no == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        source = f"{name}:{line_no}"
+        if not in_batch(source, batch):
+            continue
+        try:
+            yield parse_jsonl_record(_decode_line(raw), source, ingested_at)
+        except InputError as error:
+            yield Reject(source, None, "read", error.reason, error.detail[:500])
+
+
+class _CappedLines:
+    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.seen = 0
+        self.blank = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._stream:
+            self.seen += len(line)
+            self.blank = self.blank and not line.strip()
+            if self.seen > self._limit:
+                raise InputError("too_large", f"decompresses past {self._limit} bytes")
+            yield line
+
+
+def read_jsonl_stream(
+    name: str, stream: BinaryIO, ingested_at: dt.datetime, batch: tuple[int, int] | None = None
+) -> Iterator[Article | Reject]:
+    """A JSONL seed read line by line: memory holds one record, whatever the file's size.
+
+    ``name`` ending in ``.gz`` is decompressed on the fly. A file that cannot be read as
+    lines (bad gzip, binary, UTF-16/32, over the size cap) ends in one reject for the file,
+    in its name's batch; the records before the fault are kept.
+    """
+    file_in_batch = in_batch(name, batch)
+    if name.lower().endswith(".gz"):
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    lines = _CappedLines(stream, MAX_SEED_BYTES)
+    produced = False
+    try:
+        head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
+        if head.startswith(tuple(bom for bom, _ in _UNICODE_BOMS if bom != codecs.BOM_UTF8)):
+            # Wide Unicode cannot be split at b"\n": read whole, as any other seed.
+            yield from parse_seed_file(
+                os.path.splitext(name)[0] if name.lower().endswith(".gz") else name,
+                stream.read(MAX_SEED_BYTES + 1),
+                ingested_at,
+                batch,
+            )
+            return
+        if b"\x00" in head:
+            raise InputError("binary", "NUL bytes in content")
+        for record in _jsonl_records(name, lines, ingested_at, batch):
+            produced = True
+            yield record
+        if not produced and lines.blank:
+            raise InputError("empty", "no content")
+    except InputError as error:
+        if file_in_batch:
+            yield Reject(name, None, "read", error.reason, error.detail)
+    except (OSError, EOFError, zlib.error) as error:
+        if file_in_batch:
+            reason = (
+                "bad_gzip" if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error)) else "unreadable"
+            )
+            yield Reject(name, None, "read", reason, str(error)[:500])
+
+
+def is_jsonl(name: str) -> bool:
+    stem, suffix = os.path.splitext(name.lower())
+    return (os.path.splitext(stem)[1] if suffix == ".gz" else suffix) in JSONL_SUFFIXES
 
 
 def list_seed_files(path: str) -> str:
@@ -255,15 +341,30 @@ class _ReadSeedFileFn(beam.DoFn):
         self._rejected = Metrics.counter(self.__class__, "rejected")
 
     def process(self, readable: fileio.ReadableFile) -> Iterator:
-        path = readable.metadata.path
-        name = os.path.basename(path)
+        name = os.path.basename(readable.metadata.path)
+        if is_jsonl(name):
+            yield from self._emit(self._read_jsonl(readable, name))
+        elif in_batch(name, self._batch):
+            try:
+                data = readable.read()
+            except OSError as error:
+                yield from self._emit([Reject(name, None, "read", "unreadable", str(error))])
+            else:
+                yield from self._emit(parse_seed_file(name, data, self._ingested_at, self._batch))
+
+    def _read_jsonl(self, readable: fileio.ReadableFile, name: str) -> Iterator[Article | Reject]:
+        from apache_beam.io.filesystem import CompressionTypes
+
         try:
-            data = readable.read()
+            stream = readable.open(compression_type=CompressionTypes.UNCOMPRESSED)
         except OSError as error:
-            unreadable = Reject(name, None, "read", "unreadable", str(error))
-            records: Iterator = iter([unreadable] if in_batch(name, self._batch) else [])
-        else:
-            records = parse_seed_file(name, data, self._ingested_at, self._batch)
+            if in_batch(name, self._batch):
+                yield Reject(name, None, "read", "unreadable", str(error))
+            return
+        with stream:
+            yield from read_jsonl_stream(name, stream, self._ingested_at, self._batch)
+
+    def _emit(self, records: Iterable[Article | Reject]) -> Iterator:
         for record in records:
             self._read.inc()
             if isinstance(record, Reject):
