@@ -275,9 +275,12 @@ def _dump_shards(articles: list, folder: pathlib.Path) -> None:
 
 
 def load_shard(spec: tuple[str, int]) -> list:
+    """Enriched articles as the pipeline's enrich stage emits them (without its working data)."""
+    from transforms.enrich import without_working_data
+
     path, count = spec
     with open(path, "rb") as handle:
-        return pickle.load(handle)[:count]
+        return [without_working_data(article) for article in pickle.load(handle)[:count]]
 
 
 def shard_specs(folder: pathlib.Path, docs: int) -> list[tuple[str, int]]:

@@ -276,6 +276,35 @@ def _link(key_and_nodes: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str]]
         yield ordered[0], other
 
 
+# Batch deduplication shuffles its keys packed: 8 bytes of the key's digest and the 8 of
+# the node, one 16-byte value per (key, node), grouped into a fixed number of buckets
+# rather than one group per key. Most keys are met once; as groups of their own, each
+# costs the shuffle (and the local runner's memory) a key, a list and two strings.
+KEY_BUCKETS = 4096
+
+
+def packed_keys(article: Article) -> list[tuple[int, bytes]]:
+    """``(bucket, key digest + node)`` for each of an article's dedup keys."""
+    node = bytes.fromhex(node_key(article))
+    packed = []
+    for key in dedup_keys(article):
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        packed.append((int.from_bytes(digest[:4], "little") % KEY_BUCKETS, digest + node))
+    return packed
+
+
+def _link_bucket(bucket_and_pairs: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
+    """``_link`` for every key of one bucket of packed pairs (two keys whose 64-bit digests
+    collide only make a candidate link: resolution still compares the texts)."""
+    _, pairs = bucket_and_pairs
+    by_key: dict[bytes, list[str]] = {}
+    for pair in pairs:
+        by_key.setdefault(pair[:8], []).append(pair[8:].hex())
+    for nodes in by_key.values():
+        if len(nodes) > 1:
+            yield from _link(("", nodes))
+
+
 class _ComponentsFn(beam.CombineFn):
     """Collects link edges and resolves them to a map id -> set root."""
 
@@ -468,9 +497,8 @@ class ReadDedupIndex(beam.PTransform):
         )
 
 
-def _index_keys(article: Article, wanted: dict) -> list[tuple[str, str]]:
-    node = node_key(article)
-    return [(key, node) for key in dedup_keys(article) if key in wanted]
+def _index_keys(article: Article, wanted: dict) -> list[tuple[int, bytes]]:
+    return [(bucket, pair) for bucket, pair in packed_keys(article) if pair[:8] in wanted]
 
 
 class Deduplicate(beam.PTransform):
@@ -492,20 +520,21 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, articles):
         views = articles | "DedupViews" >> beam.Map(dedup_view)
-        keys = views | "EmitDedupKeys" >> beam.FlatMap(
-            lambda a: [(key, node_key(a)) for key in dedup_keys(a)]
-        )
+        keys = views | "EmitDedupKeys" >> beam.FlatMap(packed_keys)
         if self._index is not None:
             wanted = beam.pvalue.AsDict(
-                keys | "NewKeys" >> beam.Map(lambda kv: (kv[0], None)) | "DistinctNewKeys" >> beam.Distinct()
+                keys
+                | "NewKeys" >> beam.Map(lambda kv: kv[1][:8])
+                | "DistinctNewKeys" >> beam.Distinct()
+                | "AsLookup" >> beam.Map(lambda digest: (digest, None))
             )
             index_keys = self._index | "IndexKeysSharedWithNew" >> beam.FlatMap(_index_keys, wanted)
             keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
             views = (views, self._index) | "MergeIndexEntries" >> beam.Flatten()
         roots = (
             keys
-            | "GroupByDedupKey" >> beam.GroupByKey()
-            | "LinkSharedKeys" >> beam.FlatMap(_link)
+            | "GroupByKeyBucket" >> beam.GroupByKey()
+            | "LinkSharedKeys" >> beam.FlatMap(_link_bucket)
             | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())
         )
         # Views outside every linked set (and index entries no new article links to)
