@@ -231,7 +231,11 @@ def _extract(html: str | bytes, url: str | None) -> ExtractedPage | None:
     facts = _scan_page(tree)
 
     options: dict[str, Any] = {"url": url, "include_comments": False}
-    doc = trafilatura.bare_extraction(tree, favor_precision=True, with_metadata=True, **options)
+    # First pass: precision mode without the referee cascade (readability and jusText run on
+    # a pruned copy of the whole page, about half of trafilatura's time). The retry below
+    # brings the cascade in where this pass keeps too little; on the 80 pages of html_dev
+    # every body comes out the same as with the cascade on every page, in 0.72x the time.
+    doc = trafilatura.bare_extraction(tree, favor_precision=True, fast=True, with_metadata=True, **options)
     paragraphs = _body_paragraphs(doc.body) if doc is not None and doc.body is not None else []
     paragraphs = _add_live_updates(paragraphs, facts.ld_objects)
 
