@@ -90,7 +90,7 @@ class NewsflowOptions(PipelineOptions):
             "--max-batch-mb",
             dest="max_batch_mb",
             type=float,
-            default=100.0,
+            default=64.0,
             help=(
                 "On a local runner, which holds a run's data in memory: seeds larger than this"
                 " run as consecutive batches, each a committed run deduplicated against the ones"
