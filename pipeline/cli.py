@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import gc
+import glob
 import json
 import logging
 import math
@@ -38,18 +40,36 @@ def _quiet_beam_import_noise() -> None:
 
 
 def _read_table(path: str, columns: Sequence[str], run_ids: Sequence[str] | None = None, hive: bool = False):
+    """Columns of a dataset, only the rows of ``run_ids`` (None: all rows).
+
+    One run's rows are read from its own files only (``part-<run id>-…``): after each run
+    of a long backfill, its summary costs that run's files, not the whole lake's.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
     from apache_beam.io.filesystems import FileSystems
 
     from schemas.parquet import PARTITION_SCHEMA
+    from transforms.write import join_path
 
     if not FileSystems.exists(path):
         return None
-    partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive") if hive else None
-    dataset = ds.dataset(path, format="parquet", partitioning=partitioning)
     if run_ids is not None and not run_ids:
         return None  # no committed run: nothing counts yet
+    partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive") if hive else None
+    source: str | list[str] = path
+    if run_ids is not None and len(run_ids) == 1:
+        name = f"part-{glob.escape(run_ids[0])}-*.parquet"
+        matches = FileSystems.match([join_path(path, name), join_path(path, "**", name)])
+        source = sorted({m.path for match in matches for m in match.metadata_list})
+        if not source:
+            return None
+    dataset = ds.dataset(
+        source,
+        format="parquet",
+        partitioning=partitioning,
+        partition_base_dir=path if isinstance(source, list) else None,
+    )
     filt = ds.field("run_id").isin(pa.array(list(run_ids), pa.string())) if run_ids is not None else None
     return dataset.to_table(columns=list(columns), filter=filt)
 
@@ -288,6 +308,7 @@ def run_batches(args: argparse.Namespace, argv: list[str], *, include_seeds: boo
         batch_argv = _without_option(argv, "--run_id")
         batch_argv += [f"--seed_batch={index}/{batches}", f"--run_id={base_id}.b{index + 1}of{batches}"]
         code = run_once(args, batch_argv, include_feeds=index == 0)
+        gc.collect()  # the finished batch's pipeline objects hold reference cycles
         if code != 0:
             print(
                 f"error: batch {index + 1} of {batches} failed; the batches before it are committed",
