@@ -226,3 +226,19 @@ def test_a_truncated_gzip_keeps_the_records_before_the_fault():
     records = list(read_jsonl_stream("t.jsonl.gz", io.BytesIO(data[: len(data) // 2]), NOW))
     assert isinstance(records[-1], Reject) and records[-1].reason == "bad_gzip"
     assert len(records) > 1 and all(isinstance(r, Article) for r in records[:-1])
+
+
+def test_a_utf16_jsonl_stream_is_decoded_whole_under_its_own_name():
+    import codecs
+    import gzip
+    import io
+
+    from transforms.seeds import read_jsonl_stream
+
+    text = "\n".join(json.dumps({"text": f"Story {i} " * 20}) for i in range(3))
+    data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    whole = list(parse_seed_file("w.jsonl", data, NOW))
+    streamed = list(read_jsonl_stream("w.jsonl", io.BufferedReader(io.BytesIO(data)), NOW))
+    assert len(streamed) == 3 and [r.text for r in streamed] == [r.text for r in whole]
+    zipped = list(read_jsonl_stream("w.jsonl.gz", io.BytesIO(gzip.compress(data)), NOW))
+    assert [r.source for r in zipped] == ["w.jsonl.gz:1", "w.jsonl.gz:2", "w.jsonl.gz:3"]

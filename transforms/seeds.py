@@ -185,7 +185,7 @@ def parse_seed_file(
     stem, suffix = os.path.splitext(name.lower())
     # A file's own rejects (unreadable, bad gzip, …) are in its name's slice, like a page.
     file_in_batch = in_batch(name, batch)
-    if not file_in_batch and (os.path.splitext(stem)[1] if suffix == ".gz" else suffix) not in JSONL_SUFFIXES:
+    if not file_in_batch and not is_jsonl(name):
         return
     if suffix == ".gz":
         try:
@@ -247,9 +247,9 @@ def _jsonl_records(
 
 
 class _CappedLines:
-    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes."""
+    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes (None: no cap)."""
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+    def __init__(self, stream: BinaryIO, limit: int | None) -> None:
         self._stream = stream
         self._limit = limit
         self.seen = 0
@@ -259,7 +259,7 @@ class _CappedLines:
         for line in self._stream:
             self.seen += len(line)
             self.blank = self.blank and not line.strip()
-            if self.seen > self._limit:
+            if self._limit is not None and self.seen > self._limit:
                 raise InputError("too_large", f"decompresses past {self._limit} bytes")
             yield line
 
@@ -274,20 +274,21 @@ def read_jsonl_stream(
     in its name's batch; the records before the fault are kept.
     """
     file_in_batch = in_batch(name, batch)
+    # Like a seed read whole: only a gzipped one has a size cap (against gzip bombs).
+    limit = None
     if name.lower().endswith(".gz"):
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    lines = _CappedLines(stream, MAX_SEED_BYTES)
+        stream, limit = gzip.GzipFile(fileobj=stream, mode="rb"), MAX_SEED_BYTES
+    lines = _CappedLines(stream, limit)
     produced = False
     try:
         head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
         if head.startswith(tuple(bom for bom, _ in _UNICODE_BOMS if bom != codecs.BOM_UTF8)):
-            # Wide Unicode cannot be split at b"\n": read whole, as any other seed.
-            yield from parse_seed_file(
-                os.path.splitext(name)[0] if name.lower().endswith(".gz") else name,
-                stream.read(MAX_SEED_BYTES + 1),
-                ingested_at,
-                batch,
-            )
+            # Wide Unicode cannot be split at b"\n": decoded whole, as any other seed.
+            data = stream.read() if limit is None else stream.read(limit + 1)
+            if limit is not None and len(data) > limit:
+                raise InputError("too_large", f"decompresses past {limit} bytes")
+            content = decode_bytes(data)
+            yield from _jsonl_records(name, content.encode("utf-8").split(b"\n"), ingested_at, batch)
             return
         if b"\x00" in head:
             raise InputError("binary", "NUL bytes in content")
