@@ -276,7 +276,7 @@ def _dump_shards(articles: list, folder: pathlib.Path) -> None:
 
 def load_shard(spec: tuple[str, int]) -> list:
     """Enriched articles as the pipeline's enrich stage emits them (without its working data)."""
-    from transforms.enrich import without_working_data
+    from schemas.records import without_working_data
 
     path, count = spec
     with open(path, "rb") as handle:

@@ -47,7 +47,7 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from schemas.records import Article, Duplicate, stable_id
+from schemas.records import Article, Duplicate, stable_id, without_working_data
 
 # MinHash over word 5-shingles, 128 permutations: the setting of datatrove's and
 # text-dedup's near-dedup for web text, where 5-grams keep different articles on the
@@ -332,17 +332,7 @@ def dedup_view(article: Article) -> Article:
     decisions afterwards in one side-input lookup (``ApplyDedupDecisions``).
     """
     return dataclasses.replace(
-        article,
-        text="",
-        title=None,
-        author=None,
-        summary=None,
-        categories=(),
-        html=None,
-        header="",
-        removed=(),
-        date_candidates=(),
-        fallback=None,
+        without_working_data(article), text="", title=None, author=None, summary=None, categories=()
     )
 
 

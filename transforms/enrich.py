@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import Article
+from schemas.records import Article, without_working_data
 from transforms.dates import resolve_date
 from transforms.dedup import fingerprints
 from transforms.topics import assign_topic, load_taxonomy
@@ -63,15 +63,6 @@ def enrich(article: Article, *, taxonomy, identifier) -> Article:
         content_hash=digest,
         minhash=signature,
     )
-
-
-def without_working_data(article: Article) -> Article:
-    """The article without what only extraction, cleaning and dating read.
-
-    The removed lines, the raw header and the date candidates are about a quarter of an
-    enriched article's bytes; nothing after enrichment reads them.
-    """
-    return dataclasses.replace(article, removed=(), header="", date_candidates=(), html=None, fallback=None)
 
 
 class _EnrichFn(beam.DoFn):
