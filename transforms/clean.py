@@ -42,6 +42,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
+from transforms.core.text import word_count
 from transforms.dedup import canonical_url
 
 REASONS = (
@@ -972,7 +973,7 @@ def clean_document(
     """The clean stage for one document: the cleaned article (or a reject when too
     little text is left), with the cleaning's account of what went and why."""
     cleaned = clean_text(article.text, title=article.title, site_lines=site_lines)
-    words = len(cleaned.text.split())
+    words = word_count(cleaned.text)
     if words < min_words:
         reason = "empty_after_cleaning" if words == 0 else "too_short"
         detail = f"{words} words left after removing {len(cleaned.removed)} boilerplate lines"

@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, without_working_data
+from transforms.core.text import word_count
 from transforms.dates import resolve_date
 from transforms.dedup import fingerprints
 from transforms.topics import assign_topic, load_taxonomy
@@ -59,7 +60,7 @@ def enrich(article: Article, *, taxonomy, identifier) -> Article:
         topic=topic,
         topic_score=round(float(score), 4),
         language=detect_language(article.text, identifier) or article.language,
-        word_count=len(article.text.split()),
+        word_count=word_count(article.text),
         content_hash=digest,
         minhash=signature,
     )

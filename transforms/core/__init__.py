@@ -1,0 +1,1 @@
+"""Pure functions of newsflow's stages: plain values in, plain values out, no Beam here."""
