@@ -1,9 +1,10 @@
 """The Parquet schemas of the lake, defined once.
 
 ``articles/`` is Hive-partitioned by ``date`` and ``topic``; those two columns live
-in the path, not in the files (``ARTICLE_FILE_SCHEMA``). Readers get them back from
-the path: give pyarrow ``PARTITION_SCHEMA`` so that a lake whose dates are all null
-still reads (``date=__HIVE_DEFAULT_PARTITION__`` is read as null).
+in the path, not in the files (``ARTICLE_FILE_SCHEMA``). Articles with no known date
+live under ``date=unknown``, not under Hive's null marker: pyarrow's partition discovery,
+which ``pandas.read_parquet`` uses, cannot unify a null partition value with dated ones.
+Readers that want a typed date cast the string (the README has each reader's line).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import re
 import pyarrow as pa
 
 SCHEMA_VERSION = "1"
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# The date partition of articles with no known publication date.
+NULL_PARTITION = "unknown"
+# Where lakes written before version 2 kept them: renamed to NULL_PARTITION when a run adopts the lake.
+LEGACY_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMNS = ("date", "topic")
 
 _METADATA = {b"newsflow.schema_version": SCHEMA_VERSION.encode()}
@@ -43,6 +47,7 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("boilerplate_lines", pa.int32(), nullable=False),
         pa.field("ingested_at", _UTC_MICROS, nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
+        pa.field("authors", pa.list_(pa.string()), nullable=False),
     ],
     metadata=_METADATA,
 )
@@ -109,7 +114,7 @@ def slugify(value: str | None, default: str = "other") -> str:
 
 
 def date_partition(published: dt.datetime | None) -> str:
-    """The ``date=`` value: the publication day in UTC, or Hive's null marker."""
+    """The ``date=`` value: the publication day in UTC, or ``unknown``."""
     if published is None:
         return NULL_PARTITION
     if published.tzinfo is not None:

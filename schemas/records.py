@@ -17,7 +17,9 @@ from typing import Any
 TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
 # Where its published date came from (null date: date_source is null too).
 DATE_SOURCES = ("metadata", "html", "text_header", "feed", "url")
-DUPLICATE_KINDS = ("url", "exact", "near")
+# id: a record whose id an article already holds (the lake's key), with a text of its own.
+DUPLICATE_KINDS = ("url", "exact", "near", "id")
+AUTHOR_SEPARATOR = "; "
 
 
 def stable_id(*parts: str) -> str:
@@ -55,6 +57,8 @@ class Article:
     guid: str | None = None
     boilerplate_lines: int = 0
     run_id: str = ""
+    # Every author apart (``author`` joins them with "; "); empty: split from ``author``.
+    authors: tuple[str, ...] = ()
     # Working data, not written.
     html: str | None = None
     # Publication dates stated by the source, most trusted first: (value, date_source).
@@ -140,7 +144,15 @@ def article_row(article: Article) -> dict[str, Any]:
         "boilerplate_lines": article.boilerplate_lines,
         "ingested_at": article.ingested_at,
         "run_id": article.run_id,
+        "authors": list(article.authors or split_authors(article.author)),
     }
+
+
+def split_authors(author: str | None) -> tuple[str, ...]:
+    """The names of an ``author`` value that joins several with "; "."""
+    if not author:
+        return ()
+    return tuple(name.strip() for name in author.split(AUTHOR_SEPARATOR.strip()) if name.strip())
 
 
 def record_row(record: Duplicate | Reject) -> dict[str, Any]:

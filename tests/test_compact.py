@@ -188,14 +188,14 @@ def test_compaction_keeps_every_row_and_merges_the_small_files(tmp_path):
 
 
 def test_null_date_partition_compacts_and_reads_back(tmp_path):
-    # Every date null: the lake where pyarrow cannot infer the date partition's type on its own.
+    # Every date unknown: the lake where no date partition holds a date.
     lake = tmp_path / "lake"
     build_lake(lake, runs=4, partitions=[(None, "sport"), (None, "crime")])
     rows = articles(lake)
     (result, *_) = compact_lake(str(lake), target_bytes=TARGET, datasets=["articles"])
     assert result.partition == f"date={NULL_PARTITION}/topic=crime" and not result.skipped
-    assert articles(lake) == rows and {row["date"] for row in rows} == {None}
-    assert {d for _, d, _ in duck(lake)} == {None} and len(duck(lake)) == len(rows)
+    assert articles(lake) == rows and {row["date"] for row in rows} == {NULL_PARTITION}
+    assert {d for _, d, _ in duck(lake)} == {NULL_PARTITION} and len(duck(lake)) == len(rows)
     assert len(list((lake / "articles").rglob("*.parquet"))) == 2
 
 

@@ -99,7 +99,7 @@ def test_metadata_regexes_accept_the_defaults_and_typical_values():
         "allowed_hosts": "news.internal,10.0.0.8",
         "run_id": "20261122T040312Z_3f9a1c",
         "duration": "3600",
-        "seed_batch": "0/4",
+        "max_poll_interval": "3600",  # no default: adaptive intervals only when asked for
     }
     for param in METADATA["parameters"]:
         action = OPTIONS[param["name"]]

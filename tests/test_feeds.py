@@ -51,6 +51,7 @@ def test_rss2_items():
         content="<p>The council voted <b>7 to 2</b> on Thursday to add four daily crossings.</p>"
         "<p>Service starts in spring.</p>",
         categories=("Transport", "Local politics"),
+        authors=("Maria Lind",),
     )
     # A relative link is resolved against the feed URL; "email (Name)" gives the name.
     assert (second.link, second.author, second.content) == (
@@ -281,20 +282,22 @@ def test_next_poll_interval_takes_naive_times_as_utc():
 
 
 def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
-    import argparse
     import json
 
-    from pipeline.cli import _apply_polls
+    from pipeline.launcher import fold_polls
+    from pipeline.options import NewsflowOptions
+    from schemas.layout import LakeLayout
     from transforms.state import load_feed_cursors
 
+    layout = LakeLayout.of(str(tmp_path / "lake"), str(tmp_path / "state"))
     polled = NOW - dt.timedelta(minutes=3)
-    (tmp_path / "polls").mkdir()
+    (tmp_path / "state" / "polls").mkdir(parents=True)
     poll = {"feed_url": FEED_URL, "status": "fetched", "polled_at": polled.isoformat(), "item_keys": ["k1"]}
-    (tmp_path / "polls" / "r1.json").write_text(json.dumps([poll]))
-    args = argparse.Namespace(poll_interval=300.0, max_poll_interval=300.0)
-    _apply_polls(str(tmp_path), "r1", args, NOW)
-    cursor = load_feed_cursors(str(tmp_path))[FEED_URL]
-    assert cursor.seen == ("k1",) and not (tmp_path / "polls" / "r1.json").exists()
+    (tmp_path / "state" / "polls" / "r1.json").write_text(json.dumps([poll]))
+    options = NewsflowOptions(["--poll_interval=300", "--max_poll_interval=300"])
+    fold_polls(layout, "r1", options, NOW)
+    cursor = load_feed_cursors(layout.state)[FEED_URL]
+    assert cursor.seen == ("k1",) and not (tmp_path / "state" / "polls" / "r1.json").exists()
     assert dt.datetime.fromisoformat(cursor.next_poll_at) == polled + dt.timedelta(seconds=300)
     assert cursor.due(polled + dt.timedelta(seconds=300))
     assert not cursor.due(polled + dt.timedelta(seconds=200))

@@ -226,7 +226,7 @@ def test_two_runs_at_once_one_fails_with_a_clear_message(tmp_path):
 
 def test_a_stale_lock_is_taken_over(tmp_path):
     lake = tmp_path / "lake"
-    (lake / "state").mkdir(parents=True)
+    assert run_cli("run", "--seeds", str(SEEDS), "--output", str(lake)).returncode == 0
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )

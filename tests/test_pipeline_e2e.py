@@ -45,7 +45,8 @@ def test_seed_run_prints_a_balanced_summary(seeds_lake):
 
 def test_output_holds_one_folder_per_dataset_and_only_partitions_in_articles(seeds_lake):
     lake, _ = seeds_lake
-    assert {p.name for p in lake.iterdir()} <= {"articles", "duplicates", "rejects", "runs", "state"}
+    names = {"articles", "duplicates", "rejects", "runs", "state", "newsflow-lake.json"}
+    assert {p.name for p in lake.iterdir()} <= names and (lake / "newsflow-lake.json").is_file()
     for path in (lake / "articles").rglob("*"):
         relative = path.relative_to(lake / "articles")
         assert relative.parts[0].startswith("date=")
@@ -79,8 +80,9 @@ def test_dates_topics_and_no_duplicates_with_duckdb(seeds_lake):
     lake, _ = seeds_lake
     con = duckdb.connect()
     rows = con.sql(
-        f"select source, date, topic, published, date_source, language, word_count "
-        f"from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning=true) order by source"
+        f"select source, try_cast(date as date), topic, published, date_source, language, word_count "
+        f"from read_parquet('{lake}/articles/**/*.parquet', hive_partitioning = true, "
+        "hive_types_autocast = false) order by source"
     ).fetchall()
     assert len(rows) == 5
     by_source = {r[0]: r for r in rows}

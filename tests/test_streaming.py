@@ -141,7 +141,7 @@ def test_copies_in_later_windows_point_at_the_original_and_each_window_writes_it
         "w20261122T000000Z",
         "w20261122T000100Z",
     ]
-    undated = [f for f in files if "__HIVE_DEFAULT_PARTITION__" in f]
+    undated = [f for f in files if "date=unknown" in f]
     assert len(undated) == 2 and len({f.rsplit("/", 1)[1] for f in undated}) == 2
     table = ds.dataset(articles, partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive")).to_table()
     assert sorted(table.column("id").to_pylist()) == ["s000", "s003", "s004"]
@@ -307,20 +307,21 @@ def test_file_names_carry_window_and_pane_except_in_the_global_window():
     assert window_tag(IntervalWindow(T0 + 0.25, T0 + 1)).startswith("w20261122T000000250000Z")
 
 
-def test_two_records_sharing_an_id_are_still_two_articles():
-    # A backfill may reuse an id: one record copies window 0's article, the other is new.
-    original = body("003")
+def test_a_record_whose_id_is_taken_is_a_duplicate_of_kind_id():
+    # The id is the lake's key: a backfill reusing one, with other text, is recorded as a
+    # duplicate of the kept record, in its window and across windows alike.
     stream = (
         Stream()
         .advance_watermark_to(T0)
-        .add_elements([at(make("k1", original), 1)])
+        .add_elements([at(make("k1", body("003")), 1)])
         .advance_watermark_to(T0 + WINDOW + 1)
-        .add_elements([at(make("42", original.upper()), 61), at(make("42", body("002")), 62)])
+        .add_elements([at(make("42", body("002")), 61), at(make("42", body("004")), 62)])
+        .add_elements([at(make("k1", body("000")), 63)])
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
         check(
             deduplicate(p, stream),
             kept=[("k1", 0), ("42", 1)],
-            duplicates=[("42", "k1", "exact", 1)],
+            duplicates=[("42", "42", "id", 1), ("k1", "k1", "id", 1)],
         )

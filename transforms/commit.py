@@ -34,8 +34,9 @@ import threading
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from schemas.layout import LakeLayout, absolute, join_path
 from transforms.state import read_json
-from transforms.write import INPROGRESS_SUFFIX, join_path
+from transforms.write import INPROGRESS_SUFFIX
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,44 +84,105 @@ def _files(folder: str) -> list[str]:
         return []
 
 
+# --- the journal of started runs -----------------------------------------------------------
+
+
+def journal_start(layout: LakeLayout, run_id: str, started_at: dt.datetime) -> None:
+    """Record that ``run_id`` starts writing: only a journaled run's files are ever deleted."""
+    from transforms.state import write_json_atomic
+
+    write_json_atomic(
+        layout.started(run_id),
+        {
+            "run_id": run_id,
+            "started_at": started_at.isoformat(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        },
+    )
+
+
+def journal_end(layout: LakeLayout, run_id: str) -> None:
+    """A run is settled (committed and folded, or cleaned up): its journal entry goes."""
+    path = layout.started(run_id)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def journaled_runs(layout: LakeLayout) -> set[str]:
+    return {
+        os.path.basename(path)[: -len(".json")]
+        for path in _files(layout.journal)
+        if path.endswith(".json") and not os.path.basename(path).startswith(".")
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class Reconciled:
     deleted: tuple[str, ...] = ()
     uncommitted_runs: tuple[str, ...] = ()
     pending_polls: tuple[str, ...] = ()
+    # Journaled runs that committed: settled once their polls are folded.
+    committed_runs: tuple[str, ...] = ()
 
 
-def reconcile(output: str, state: str) -> Reconciled:
-    """Delete what crashed runs left: their data files, index segments, hidden files and polls.
+def reconcile(layout: LakeLayout) -> Reconciled:
+    """Delete what runs of this lake left unfinished, and nothing else.
 
-    Returns the committed runs whose feed polls were never folded into the cursors
-    (the process died after writing the run record): the caller applies them.
+    Only runs recorded in the journal (``state/started/``) count: a journaled run without a
+    run record crashed, and its data files, dedup-index segments and feed polls are deleted;
+    a journaled run's hidden ``.inprogress`` files are deleted whether it committed or not.
+    A file no journaled run wrote is never touched, whatever its name.
+
+    Returns the committed runs whose feed polls were never folded into the cursors (the
+    process died after writing the run record): the caller folds them, then ends their
+    journal entries.
     """
-    committed = committed_runs(output) | {COMPACTED_RUN}
+    started = journaled_runs(layout)
+    if not started:
+        return Reconciled()
+    committed = committed_runs(layout.output)
     doomed, runs = [], set()
-    folders = [join_path(output, name) for name in DATA_FOLDERS] + [join_path(state, "dedup")]
-    for folder in folders:
+    for folder in layout.data_folders:
         for path in _files(folder):
             name = os.path.basename(path)
-            if name.startswith(".") and name.endswith(INPROGRESS_SUFFIX):
-                doomed.append(path)
+            hidden = name.startswith(".") and name.endswith(INPROGRESS_SUFFIX)
+            run = run_of(name[1:] if hidden else name)
+            if run is None or run not in started:
                 continue
-            run = run_of(name)
-            if run is not None and run not in committed:
+            if hidden or run not in committed:
                 doomed.append(path)
+            if run not in committed:
                 runs.add(run)
     pending = []
-    for path in _files(join_path(state, "polls")):
-        run = os.path.basename(path).removesuffix(".json")
+    for path in _files(layout.polls):
+        run = run_of_polls(os.path.basename(path))
+        if run is None or run not in started:
+            continue
         if run in committed:
             pending.append(run)
         else:
             doomed.append(path)
             runs.add(run)
     if doomed:
-        _LOGGER.warning("removing %d files of %d uncommitted runs: %s", len(doomed), len(runs), sorted(runs))
+        _LOGGER.warning("removing %d files of %d unfinished runs: %s", len(doomed), len(runs), sorted(runs))
         FileSystems.delete(doomed)
-    return Reconciled(tuple(sorted(doomed)), tuple(sorted(runs)), tuple(sorted(pending)))
+    for run in sorted(started - committed):
+        journal_end(layout, run)
+    return Reconciled(
+        tuple(sorted(doomed)),
+        tuple(sorted(runs)),
+        tuple(sorted(set(pending))),
+        tuple(sorted(started & committed)),
+    )
+
+
+def run_of_polls(file_name: str) -> str | None:
+    """The run of a polls file: ``<run_id>.json``, or ``<run_id>-w<window>.json`` of a streaming job."""
+    if not file_name.endswith(".json") or file_name.startswith("."):
+        return None
+    run = file_name[: -len(".json")].split("-", 1)[0]
+    return run if RUN_ID_RE.match(run) else None
 
 
 class RunLock:
@@ -233,12 +295,14 @@ def _read_lock(path: str) -> dict | None:
 MAX_INDEX_SEGMENTS = 16
 
 
-def compact_index(folder: str, not_before: dt.datetime) -> int:
+def compact_index(folder: str, not_before: dt.datetime, run_id: str) -> int:
     """Merge the dedup index's segments into one, dropping entries older than the horizon.
 
-    Runs under the lake's lock after a commit. Crash-safe: the merged file appears by
-    rename before the old segments go, so a crash leaves entries twice (harmless), never
-    missing. Returns the number of segments merged (0: nothing to do).
+    Runs under the lake's lock after ``run_id`` committed, before its journal entry ends.
+    Crash-safe: the merged file is written under a hidden name of that run (swept up by
+    reconciliation) and appears by rename before the old segments go, so a crash leaves
+    entries twice (harmless), never missing. Returns the number of segments merged (0:
+    nothing to do).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -266,7 +330,7 @@ def compact_index(folder: str, not_before: dt.datetime) -> int:
     )
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     final = join_path(folder, f"part-{COMPACTED_RUN}-{stamp}-00000.parquet")
-    hidden = join_path(folder, f".part-{COMPACTED_RUN}-{stamp}-00000.parquet{INPROGRESS_SUFFIX}")
+    hidden = join_path(folder, f".part-{run_id}-index-merge.parquet{INPROGRESS_SUFFIX}")
     write_table(hidden, merged)
     FileSystems.rename([hidden], [final])
     FileSystems.delete(segments)
@@ -314,15 +378,20 @@ class _FileTotalsFn(beam.CombineFn):
 
 
 class _CommitRunFn(beam.DoFn):
-    def __init__(self, output: str, run_id: str, started_at: dt.datetime, argv: tuple) -> None:
+    def __init__(
+        self, output: str, run_id: str, started_at: dt.datetime, argv: tuple, commit_empty: bool
+    ) -> None:
         self._output = output
         self._run_id = run_id
         self._started_at = started_at
         self._argv = argv
+        self._commit_empty = commit_empty
 
     def process(self, totals: dict):
         if os.environ.get("NEWSFLOW_CRASH_AT") == "before_commit":  # fault injection for the crash tests
             os._exit(137)
+        if not self._commit_empty and not any(totals["rows"].get(name) for name in DATA_FOLDERS):
+            return  # a stream cycle that wrote and recorded nothing leaves no run record
         record = {
             "run_id": self._run_id,
             "mode": "batch",
@@ -341,9 +410,17 @@ class _CommitRunFn(beam.DoFn):
 class CommitRun(beam.PTransform):
     """Waits for every ``WrittenFile`` of the run, then writes its record (the commit)."""
 
-    def __init__(self, output: str, run_id: str, started_at: dt.datetime, *, argv: tuple = ()) -> None:
+    def __init__(
+        self,
+        output: str,
+        run_id: str,
+        started_at: dt.datetime,
+        *,
+        argv: tuple = (),
+        commit_empty: bool = True,
+    ) -> None:
         super().__init__()
-        self._fn = _CommitRunFn(output, run_id, started_at, tuple(argv))
+        self._fn = _CommitRunFn(output, run_id, started_at, tuple(argv), commit_empty)
 
     def expand(self, written_files):
         return (
@@ -353,23 +430,152 @@ class CommitRun(beam.PTransform):
         )
 
 
-OWNER_FILE = "owner.json"
-
-
-def claim_state(state: str, output: str) -> None:
+def claim_state(layout: LakeLayout) -> None:
     """Tie a state folder to one lake: a second lake sharing it would delete its index.
 
-    Raises ``ValueError`` when ``state`` already belongs to another output.
+    Raises ``LakeError`` when the state already belongs to another lake, or when it is a
+    folder with files that newsflow did not write.
     """
     from transforms.state import write_json_atomic
 
-    lake = output if "://" in output else os.path.abspath(output)
-    path = join_path(state, OWNER_FILE)
-    owner = read_json(path)
+    lake = absolute(layout.output)
+    owner = read_json(layout.owner)
     if owner is None:
-        write_json_atomic(path, {"output": lake})
+        if _has_files(layout.state, ignore=(os.path.basename(layout.lock),)):
+            raise LakeError(
+                f"--state {layout.state} holds files that newsflow did not write: give a new or empty folder"
+            )
+        write_json_atomic(layout.owner, {"output": lake})
     elif owner.get("output") != lake:
-        raise ValueError(
-            f"state {state} belongs to the lake {owner.get('output')}, not {lake}:"
+        raise LakeError(
+            f"state {layout.state} belongs to the lake {owner.get('output')}, not {lake}:"
             " give each lake its own --state"
         )
+
+
+# --- the lake marker --------------------------------------------------------------------------
+
+LAKE_FORMAT = "newsflow-lake"
+LAKE_VERSION = 1
+
+
+class LakeError(ValueError):
+    """A folder newsflow must not write to as given; the message says why and what to do."""
+
+
+def _has_files(folder: str, ignore: tuple[str, ...] = ()) -> bool:
+    if "://" not in folder:
+        try:
+            return any(name not in ignore for name in os.listdir(folder))
+        except FileNotFoundError:
+            return False
+    try:
+        found = FileSystems.match([join_path(folder, "**")], limits=[len(ignore) + 1])[0].metadata_list
+    except Exception:  # noqa: BLE001 - a missing prefix holds nothing
+        return False
+    return any(os.path.basename(m.path) not in ignore for m in found)
+
+
+def _is_legacy_lake(layout: LakeLayout) -> bool:
+    """A lake written before the marker existed: its run records or its state's owner say so."""
+    owner = read_json(layout.owner)
+    if owner is not None and owner.get("output") == absolute(layout.output):
+        return True
+    for path in _files(layout.runs)[:5]:
+        if path.endswith(".json"):
+            try:
+                record = read_json(path)
+            except ValueError:
+                return False
+            if isinstance(record, dict) and "run_id" in record and "started_at" in record:
+                return True
+    return False
+
+
+def open_lake(layout: LakeLayout, *, move_state: bool = False) -> dict:
+    """The lake's marker, creating the lake if ``layout.output`` is new or empty.
+
+    Refuses (``LakeError``) an output that is a file, a non-empty folder that is not a
+    newsflow lake, and a state location other than the one the lake recorded (unless
+    ``move_state``: the state is then moved there first).
+    """
+    from transforms.state import write_json_atomic
+
+    output = layout.output
+    if "://" not in output and os.path.exists(output) and not os.path.isdir(output):
+        raise LakeError(f"--output {output} is a file, not a folder")
+    try:
+        marker = read_json(layout.marker)
+    except ValueError as error:
+        raise LakeError(f"{layout.marker} is not a readable lake marker ({error})") from None
+    if marker is None:
+        if _has_files(output):
+            if not _is_legacy_lake(layout):
+                raise LakeError(
+                    f"--output {output} is a folder with files and not a newsflow lake (it has no "
+                    f"{os.path.basename(layout.marker)}): newsflow writes only into a new or empty folder, "
+                    "or a lake it created"
+                )
+            _migrate_undated(layout)
+        marker = {
+            "format": LAKE_FORMAT,
+            "lake_version": LAKE_VERSION,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "state": absolute(layout.state),
+        }
+        write_json_atomic(layout.marker, marker)
+        return marker
+    if not isinstance(marker, dict) or marker.get("format") != LAKE_FORMAT:
+        raise LakeError(f"{layout.marker} is not a newsflow lake marker")
+    recorded = marker.get("state")
+    if recorded and recorded != absolute(layout.state):
+        if not move_state:
+            raise LakeError(
+                f"the lake {output} keeps its state in {recorded}, not {absolute(layout.state)}: "
+                f"run with --state {recorded}, or add --move_state to move the state there"
+            )
+        move_state_folder(recorded, layout.state)
+        marker = marker | {"state": absolute(layout.state)}
+        write_json_atomic(layout.marker, marker)
+    return marker
+
+
+def _migrate_undated(layout: LakeLayout) -> None:
+    """Move an older lake's undated articles from Hive's null partition to ``date=unknown``."""
+    from schemas.parquet import LEGACY_NULL_PARTITION, NULL_PARTITION
+
+    old = join_path(layout.articles, f"date={LEGACY_NULL_PARTITION}")
+    moved = 0
+    for path in _files(old):
+        topic, _, name = path[len(old) :].strip("/").partition("/")
+        if not topic.startswith("topic=") or "/" in name or run_of(name) is None:
+            continue
+        target = join_path(layout.articles, f"date={NULL_PARTITION}", topic, name)
+        if "://" not in target:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        FileSystems.rename([path], [target])
+        moved += 1
+    if moved:
+        _LOGGER.warning("moved %d files of undated articles to date=%s", moved, NULL_PARTITION)
+
+
+def move_state_folder(source: str, destination: str) -> int:
+    """Move every file of a state folder under ``destination``, which must be new or empty.
+
+    Files are copied first and deleted from ``source`` only once all are in place: a crash
+    leaves both copies (the old one still recorded), never neither. Returns the files moved.
+    """
+    if _has_files(destination):
+        raise LakeError(f"cannot move the state to {destination}: it is not empty")
+    with RunLock(source, "move_state"):
+        files = [path for path in _files(source) if os.path.basename(path) != LOCK_FILE]
+        base = source.rstrip("/")
+        for path in files:
+            target = join_path(destination, path[len(base) :].lstrip("/"))
+            folder = target.rsplit("/", 1)[0]
+            if "://" not in folder:
+                os.makedirs(folder, exist_ok=True)
+            FileSystems.copy([path], [target])
+        FileSystems.delete(files)
+    _LOGGER.warning("moved %d state files from %s to %s", len(files), source, destination)
+    return len(files)

@@ -47,7 +47,7 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from schemas.records import Article, Duplicate, stable_id, without_working_data
+from schemas.records import DUPLICATE_KINDS, Article, Duplicate, stable_id, without_working_data
 
 # MinHash over word 5-shingles, 128 permutations: the setting of datatrove's and
 # text-dedup's near-dedup for web text, where 5-grams keep different articles on the
@@ -170,8 +170,8 @@ def fingerprints(text: str) -> tuple[str, bytes]:
 
 
 def dedup_keys(article: Article) -> list[str]:
-    """Every key under which an article can meet its copies."""
-    keys = [f"h:{article.content_hash}"]
+    """Every key under which an article can meet its copies, or a record holding its id."""
+    keys = [f"h:{article.content_hash}", f"i:{article.id}"]
     key = url_key(article.canonical_url)
     if key:
         keys.append(f"u:{key}")
@@ -188,6 +188,9 @@ def match(candidate: Article, kept: Article) -> tuple[str, float] | None:
     score = similarity(candidate.minhash, kept.minhash)
     if score >= NEAR_THRESHOLD:
         return "near", score
+    if candidate.id == kept.id:
+        # The id is the lake's key: a record whose id is taken is a duplicate, whatever its text.
+        return "id", score
     return None
 
 
@@ -365,9 +368,7 @@ def cluster_decisions(views: Iterable[Article]) -> Iterator[tuple[str, Decision]
 
 class _ResolveClusterFn(beam.DoFn):
     def __init__(self) -> None:
-        self._dropped = {
-            kind: Metrics.counter(self.__class__, f"dropped_{kind}") for kind in ("url", "exact", "near")
-        }
+        self._dropped = {kind: Metrics.counter(self.__class__, f"dropped_{kind}") for kind in DUPLICATE_KINDS}
 
     def process(self, root_and_views: tuple[str, Iterable[Article]]) -> Iterator[tuple[str, Decision]]:
         _, views = root_and_views
@@ -820,7 +821,7 @@ class _DecideAcrossWindowsFn(beam.DoFn):
     def __init__(self) -> None:
         self._kept = Metrics.counter(self.__class__, "kept")
         counter = Metrics.counter
-        kinds = ("url", "exact", "near")
+        kinds = DUPLICATE_KINDS
         self._within = {kind: counter(self.__class__, f"dropped_within_window_{kind}") for kind in kinds}
         self._across = {kind: counter(self.__class__, f"dropped_across_windows_{kind}") for kind in kinds}
 

@@ -28,7 +28,9 @@ import html
 import io
 import json
 import logging
+import os
 import re
+import urllib.parse
 import xml.sax
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -121,6 +123,7 @@ class FeedItem:
     link: str | None
     guid: str | None
     title: str | None
+    # Every author the entry names, joined by "; " (as for HTML pages); ``authors`` holds them apart.
     author: str | None
     # ISO 8601 in UTC with time, e.g. "2026-11-20T07:30:00+00:00".
     published: str | None
@@ -129,6 +132,16 @@ class FeedItem:
     # Full content as the feed gives it (HTML or text), when it has more than a summary.
     content: str | None
     categories: tuple[str, ...]
+    authors: tuple[str, ...] = ()
+
+
+AUTHOR_SEPARATOR = "; "
+
+
+def _authors(names: Iterable[str | None]) -> tuple[tuple[str, ...], str | None]:
+    """Distinct author names in order, and their joined form for the ``author`` column."""
+    unique = _unique(names)
+    return unique, AUTHOR_SEPARATOR.join(unique) or None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,7 +243,8 @@ def _entry_item(entry: Any, feed_url: str) -> FeedItem | None:
     if title is not None and "html" in (entry.get("title_detail") or {}).get("type", ""):
         title = html_to_text(title)
     author_detail = entry.get("author_detail") or {}
-    author = _clean(author_detail.get("name")) or _clean(entry.get("author"))
+    names = [a.get("name") for a in entry.get("authors") or () if isinstance(a, dict)]
+    authors, author = _authors(names or [author_detail.get("name") or entry.get("author")])
     contents = entry.get("content") or []
     content = None
     for part in contents:
@@ -254,6 +268,7 @@ def _entry_item(entry: Any, feed_url: str) -> FeedItem | None:
         summary=html_to_text(entry.get("summary")),
         content=content,
         categories=_unique(tag.get("term") or tag.get("label") for tag in entry.get("tags") or []),
+        authors=authors,
     )
 
 
@@ -284,8 +299,8 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
-        author = next((_clean(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")), None)
+        listed = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
+        authors, author = _authors(a.get("name") for a in listed if isinstance(a, dict))
         link = _clean(entry.get("url")) or _clean(entry.get("external_url"))
         guid = _clean(str(entry["id"])) if entry.get("id") is not None else None
         title = _clean(entry.get("title"))
@@ -303,6 +318,7 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
                 summary=html_to_text(_clean(entry.get("summary"))),
                 content=_clean(entry.get("content_html")) or _clean(entry.get("content_text")),
                 categories=_unique(t for t in tags if isinstance(t, str)),
+                authors=authors,
             )
         )
     if not items:
@@ -383,18 +399,6 @@ def parse_opml(data: bytes) -> list[str]:
     return list(_unique(urls))
 
 
-def read_feed_list(text: str) -> list[str]:
-    """Feed URLs from a text file: one per line, blank lines and ``#`` comments skipped."""
-    urls = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        # A comment after the URL needs whitespace before "#"; a bare "#" is a fragment.
-        urls.append(_TRAILING_COMMENT.split(line, maxsplit=1)[0].strip())
-    return list(_unique(urls))
-
-
 def next_poll_interval(
     item_times: Sequence[dt.datetime],
     now: dt.datetime,
@@ -422,34 +426,132 @@ def next_poll_interval(
     return float(max(interval, ttl_seconds or 0, retry_after or 0))
 
 
-def resolve_feeds(specs: Iterable[str]) -> list[str]:
-    """Feed URLs from command-line values: URLs, files of one URL per line, OPML files.
+_ROOT_ELEMENT = re.compile(
+    rb"^\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>|<\?[^>]*\?>)\s*)*"
+    rb"<([A-Za-z_][\w:.-]*)",
+    re.S,
+)
+_FEED_ROOTS = frozenset({"rss", "feed", "rdf"})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# Where a feed list or a saved feed may live besides a local path (Beam FileSystems).
+_FILE_SCHEMES = ("gs", "s3")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
-    Files are read through Beam FileSystems (local, gs://, s3://). Raises ``ValueError``
-    with the file's name when a value is neither a URL nor a readable feed list.
+
+def document_kind(data: bytes) -> str:
+    """What a fetched or saved document is, by its content: ``feed`` (RSS, Atom, RDF or JSON
+    Feed), ``opml``, ``html`` or ``other`` (e.g. a plain list of URLs)."""
+    head = data[:8192]
+    for bom in _BOMS:
+        head = head.removeprefix(bom)
+    stripped = head.lstrip()
+    if stripped[:1] == b"{":
+        return "feed" if b"jsonfeed.org" in head else "other"
+    root = _ROOT_ELEMENT.match(head)
+    if root is not None:
+        name = root.group(1).decode("ascii", "replace").lower().rsplit(":", 1)[-1]
+        if name in _FEED_ROOTS:
+            return "feed"
+        if name == "opml":
+            return "opml"
+        if name == "html":
+            return "html"
+    return "html" if _HTML_START.match(head) else "other"
+
+
+def discover_feeds(html_text: str, page_url: str) -> list[str]:
+    """Feed URLs a page announces (``<link rel="alternate">``, else feed-like links), as
+    trafilatura's feed finder reads them."""
+    from trafilatura.feeds import FeedParameters, determine_feed
+
+    host = urllib.parse.urlsplit(page_url).netloc
+    return determine_feed(html_text, FeedParameters(page_url, host, page_url))
+
+
+def read_feed_list(text: str, source: str = "feed list") -> list[str]:
+    """Feed URLs from a text file: one per line, blank lines and ``#`` comments skipped.
+
+    Raises ``ValueError`` for a line that is not an http(s) URL.
     """
+    urls = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        # A comment after the URL needs whitespace before "#"; a bare "#" is a fragment.
+        url = _TRAILING_COMMENT.split(line, maxsplit=1)[0].strip()
+        if not _URL_START.match(url):
+            raise ValueError(f"--feeds {source}: line {number} is not an http(s) URL: {url[:80]!r}")
+        urls.append(url)
+    return list(_unique(urls))
+
+
+def read_source(path: str) -> bytes:
+    """The bytes of a local or object-store file named by ``--feeds`` (Beam FileSystems)."""
     from apache_beam.io.filesystems import FileSystems
 
-    urls: list[str] = []
-    for spec in specs:
-        for value in (v.strip() for v in spec.split(",")):
-            if not value:
-                continue
-            if _URL_START.match(value):
-                urls.append(value)
-                continue
-            if not FileSystems.exists(value):
-                raise ValueError(f"--feeds {value}: neither an http(s) URL nor an existing file")
-            with FileSystems.open(value) as stream:
-                data = stream.read()
-            if _OPML_START.search(data[:2048]):
-                try:
-                    urls.extend(parse_opml(data))
-                except FeedError as error:
-                    raise ValueError(f"--feeds {value}: not a valid OPML file ({error})") from None
-            else:
-                urls.extend(read_feed_list(data.decode("utf-8", errors="replace")))
-    return list(_unique(urls))
+    with FileSystems.open(path) as stream:
+        return stream.read()
+
+
+def _check_file_source(value: str) -> str:
+    """The path to read for a non-URL ``--feeds`` value; ``ValueError`` when it names nothing readable."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if value.startswith("file://"):
+        value = value[len("file://") :]
+    scheme = _SCHEME.match(value)
+    if scheme and scheme.group(1).lower() not in _FILE_SCHEMES:
+        raise ValueError(
+            f"--feeds {value}: unsupported scheme {scheme.group(1)}:// (give http(s) URLs, local files,"
+            " gs:// or s3:// paths)"
+        )
+    try:
+        found = FileSystems.exists(value)
+    except ValueError:  # Beam has no file system for the scheme: its extra is not installed
+        extra = "gcp" if value.startswith("gs://") else "aws"
+        raise ValueError(
+            f"--feeds {value}: reading {scheme.group(1)}:// needs pip install 'newsflow[{extra}]'"
+        ) from None
+    if not found:
+        raise ValueError(f"--feeds {value}: neither an http(s) URL nor an existing file")
+    return value if scheme else os.path.abspath(value)
+
+
+def resolve_feeds(specs: Iterable[str]) -> list[str]:
+    """Feed sources from command-line values: URLs, files of one URL per line, OPML files and
+    saved feed files (read as feeds, by their content).
+
+    Files are read through Beam FileSystems (local, gs://, s3://). Raises ``ValueError``
+    with the value when it is neither a URL nor a readable feed list, OPML or feed file.
+    """
+    sources: list[str] = []
+    for value in (v.strip() for v in specs):
+        if not value:
+            continue
+        if _URL_START.match(value):
+            sources.append(value)
+            continue
+        path = _check_file_source(value)
+        data = read_source(path)
+        kind = document_kind(data)
+        if kind == "opml":
+            try:
+                sources.extend(parse_opml(data))
+            except FeedError as error:
+                raise ValueError(f"--feeds {value}: not a valid OPML file ({error})") from None
+        elif kind == "feed":
+            sources.append(path)  # a saved feed: polled from the file
+        elif kind == "html":
+            raise ValueError(f"--feeds {value}: an HTML page, not a feed, an OPML list or a list of URLs")
+        else:
+            sources.extend(read_feed_list(data.decode("utf-8", errors="replace"), value))
+    return list(_unique(sources))
+
+
+def is_remote(source: str) -> bool:
+    """Whether a feed source is fetched over HTTP (else it is a file, read as it is)."""
+    return bool(_URL_START.match(source))
 
 
 def content_text(markup: str | None) -> str | None:
@@ -484,7 +586,7 @@ class FeedPoll:
     """The outcome of polling one feed once, for the run record and the feed cursors."""
 
     feed_url: str
-    status: str  # fetched | not_modified | failed
+    status: str  # fetched | not_modified | failed | listed (an OPML list, or a page naming its feed)
     polled_at: str
     error: str | None = None
     detail: str = ""
@@ -495,66 +597,152 @@ class FeedPoll:
     new_items: int = 0
     ttl_seconds: int | None = None
     retry_after: float | None = None
+    # The feeds an OPML list or a page named (status "listed"), polled in the same run.
+    feeds: tuple[str, ...] = ()
 
 
 ITEMS_TAG = "items"
 POLLS_TAG = "polls"
 REJECTS_TAG = "rejects"
+LISTED_TAG = "listed"
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class _PollFeedFn(beam.DoFn):
-    """Fetches and parses one feed; emits its new entries, its poll record and any reject."""
+@dataclasses.dataclass(frozen=True)
+class _Fetched:
+    """A feed source's document, from HTTP or from a file, in the fetcher's terms."""
 
-    def __init__(self, policy, cursors: dict, run_id: str, ingested_at: dt.datetime | None) -> None:
+    content: bytes | None
+    final_url: str
+    encoding: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    error: str | None = None
+    detail: str = ""
+    retry_after: float | None = None
+
+
+def _read_file_source(path: str, etag: str | None) -> _Fetched:
+    """A saved feed polled from its file: unchanged size and time stand for a 304."""
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        meta = FileSystems.match([path])[0].metadata_list[0]
+        stamp = f"{meta.size_in_bytes}-{meta.last_updated_in_seconds}"
+        if stamp == etag:
+            return _Fetched(None, path, etag=etag, not_modified=True)
+        return _Fetched(read_source(path), path, etag=stamp)
+    except (OSError, IndexError, ValueError) as error:
+        return _Fetched(None, path, error="unreadable", detail=str(error)[:300])
+
+
+class _PollFeedFn(beam.DoFn):
+    """Fetches and parses one feed; emits its new entries, its poll record and any reject.
+
+    A source that turns out to be an OPML list, or an HTML page announcing its feed, emits
+    the feeds it names on ``listed`` (when ``expand``) for the next poll step.
+    """
+
+    def __init__(
+        self,
+        policy,
+        cursors: dict,
+        run_id: str,
+        ingested_at: dt.datetime | None,
+        *,
+        expand: bool = True,
+        due_within: float | None = None,
+    ) -> None:
         self._policy = policy
         # feed URL -> FeedCursor of earlier runs: validators and the entries already seen.
         self._cursors = cursors
         self._run_id = run_id
         # None in a streaming job: each poll is stamped with its own time.
         self._ingested_at = ingested_at
+        self._expand = expand
+        # Listed feeds are polled only when due (this run's longest interval); None: always.
+        self._due_within = due_within
         self._read = Metrics.counter(self.__class__, "read")
         self._new = Metrics.counter(self.__class__, "new_items")
         self._skipped = Metrics.counter(self.__class__, "skipped_seen_items")
         self._not_modified = Metrics.counter(self.__class__, "feeds_not_modified")
         self._failed = Metrics.counter(self.__class__, "feeds_failed")
+        self._listed = Metrics.counter(self.__class__, "feeds_listed")
+        self._not_due = Metrics.counter(self.__class__, "feeds_not_due")
 
     def setup(self) -> None:
         from transforms.fetch import Fetcher
 
         self._fetcher = Fetcher(self._policy)
-        self._seen_sets = {url: frozenset(cursor.seen) for url, cursor in self._cursors.items()}
+        self._seen_sets: dict[str, frozenset] = {}
 
     def teardown(self) -> None:
         self._fetcher.close()
 
+    def _seen(self, feed_url: str, cursor) -> frozenset:
+        if feed_url not in self._seen_sets:
+            self._seen_sets[feed_url] = frozenset(cursor.seen) if cursor else frozenset()
+        return self._seen_sets[feed_url]
+
     def process(self, feed_url: str) -> Iterator:
         cursor = self._cursors.get(feed_url)
-        yield from self.poll(
-            feed_url,
-            cursor.etag if cursor else None,
-            cursor.last_modified if cursor else None,
-            self._seen_sets.get(feed_url, frozenset()),
+        if self._due_within is not None and cursor is not None and not cursor.due(_now(), self._due_within):
+            self._not_due.inc()
+            return
+        yield from self.poll(feed_url, cursor, self._seen(feed_url, cursor))
+
+    def _get(self, feed_url: str, cursor) -> _Fetched:
+        etag = cursor.etag if cursor else None
+        if not is_remote(feed_url):
+            return _read_file_source(feed_url, etag)
+        result = self._fetcher.fetch(
+            feed_url, kind="feed", etag=etag, last_modified=cursor.last_modified if cursor else None
+        )
+        return _Fetched(
+            result.content,
+            result.final_url,
+            result.encoding,
+            result.etag,
+            result.last_modified,
+            result.not_modified,
+            result.error,
+            result.detail,
+            result.retry_after,
         )
 
-    def poll(self, feed_url: str, etag: str | None, last_modified: str | None, seen: frozenset) -> Iterator:
+    def poll(self, feed_url: str, cursor, seen: frozenset) -> Iterator:
         polled_at = _now().isoformat()
-        result = self._fetcher.fetch(feed_url, kind="feed", etag=etag, last_modified=last_modified)
+        result = self._get(feed_url, cursor)
         if result.not_modified:
             self._not_modified.inc()
+            listed = cursor.feeds if cursor else ()
+            yield from self._list(listed)
             yield beam.pvalue.TaggedOutput(
                 POLLS_TAG,
-                FeedPoll(feed_url, "not_modified", polled_at, etag=etag, last_modified=last_modified),
+                FeedPoll(
+                    feed_url,
+                    "not_modified",
+                    polled_at,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    feeds=listed,
+                ),
             )
             return
         if result.error:
             yield from self._failure(feed_url, polled_at, result.error, result.detail, result.retry_after)
             return
+        content = result.content or b""
+        kind = document_kind(content)
+        if kind in ("opml", "html") and self._expand:
+            yield from self._expand_source(feed_url, polled_at, result, kind)
+            return
         try:
-            parsed = parse_feed(result.content or b"", result.final_url, encoding=result.encoding)
+            parsed = parse_feed(content, result.final_url, encoding=result.encoding)
         except FeedError as error:
             yield from self._failure(feed_url, polled_at, error.reason, error.detail)
             return
@@ -585,6 +773,46 @@ class _PollFeedFn(beam.DoFn):
             ),
         )
 
+    def _expand_source(self, feed_url: str, polled_at: str, result: _Fetched, kind: str) -> Iterator:
+        """An OPML list's feeds, or the feed a page announces (autodiscovery)."""
+        content = result.content or b""
+        if kind == "opml":
+            try:
+                listed = tuple(parse_opml(content))
+            except FeedError as error:
+                yield from self._failure(feed_url, polled_at, error.reason, error.detail)
+                return
+            if not listed:
+                yield from self._failure(feed_url, polled_at, "no_entries", "an OPML list without feeds")
+                return
+        else:
+            text = content.decode(result.encoding or "utf-8", errors="replace")
+            listed = tuple(discover_feeds(text, result.final_url)[:1])
+            if not listed:
+                yield from self._failure(
+                    feed_url, polled_at, "not_a_feed", "an HTML page that announces no feed"
+                )
+                return
+        self._listed.inc(len(listed))
+        yield from self._list(listed)
+        yield beam.pvalue.TaggedOutput(
+            POLLS_TAG,
+            FeedPoll(
+                feed_url,
+                "listed",
+                polled_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                detail=f"{kind}: {len(listed)} feed(s)",
+                feeds=listed,
+            ),
+        )
+
+    def _list(self, listed: Sequence[str]) -> Iterator:
+        if self._expand:
+            for url in listed:
+                yield beam.pvalue.TaggedOutput(LISTED_TAG, url)
+
     def _failure(self, feed_url, polled_at, reason, detail, retry_after=None) -> Iterator:
         self._failed.inc()
         self._read.inc()  # a feed that yields nothing is one input, ending as one reject
@@ -609,11 +837,12 @@ class _PollFeedStatefulFn(_PollFeedFn):
 
     CURSOR = ReadModifyWriteStateSpec("cursor", coders.PickleCoder())
 
-    def __init__(self, policy, cursors: dict, run_id: str, min_interval: float, max_interval: float) -> None:
-        super().__init__(policy, cursors, run_id, None)
+    def __init__(
+        self, policy, cursors: dict, run_id: str, min_interval: float, max_interval: float, *, expand: bool
+    ) -> None:
+        super().__init__(policy, cursors, run_id, None, expand=expand)
         self._min_interval = min_interval
         self._max_interval = max_interval
-        self._not_due = Metrics.counter(self.__class__, "feeds_not_due")
 
     def process(self, keyed: tuple[str, object], cursor_state=beam.DoFn.StateParam(CURSOR)) -> Iterator:  # noqa: B008
         from transforms.state import FeedCursor, advance_cursor
@@ -624,7 +853,7 @@ class _PollFeedStatefulFn(_PollFeedFn):
         if not cursor.due(now, self._max_interval):
             self._not_due.inc()
             return
-        for output in self.poll(feed_url, cursor.etag, cursor.last_modified, frozenset(cursor.seen)):
+        for output in self.poll(feed_url, cursor, frozenset(cursor.seen)):
             if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == POLLS_TAG:
                 cursor = advance_cursor(
                     cursor,
@@ -638,12 +867,16 @@ class _PollFeedStatefulFn(_PollFeedFn):
 
 
 class PollFeeds(beam.PTransform):
-    """Feed URLs to new feed entries (``items``), poll records (``polls``) and ``rejects``.
+    """Feed sources to new feed entries (``items``), poll records (``polls``) and ``rejects``.
 
     ``cursors`` maps a feed URL to its ``FeedCursor`` from earlier runs: conditional GETs,
-    and entries already ingested are skipped. Given ``stream_intervals`` (min, max
-    seconds), the input is ``(feed_url, tick)`` pairs of a streaming job and cursors
-    move on in keyed state between polls.
+    and entries already ingested are skipped. A source that is an OPML list, or an HTML
+    page announcing its feed, is followed one level: the feeds it names are polled in the
+    same run (when due, by ``max_interval``), each with its own cursor. Given
+    ``stream_intervals`` (min, max seconds), the input is ``(feed_url, tick)`` pairs of a
+    streaming job and cursors move on in keyed state between polls.
+
+    Returns a dict of three PCollections: ``items``, ``polls``, ``rejects``.
     """
 
     def __init__(
@@ -653,15 +886,41 @@ class PollFeeds(beam.PTransform):
         run_id: str,
         ingested_at: dt.datetime | None,
         *,
+        max_interval: float | None = None,
+        poll_now: bool = False,
         stream_intervals: tuple[float, float] | None = None,
+        direct: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self._stream = stream_intervals is not None
+        # Feeds given directly are polled (or skipped as not due) in their own right.
+        self._direct = frozenset(direct)
         if stream_intervals:
-            self._fn = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals)
+            self._first = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals, expand=True)
+            self._listed = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals, expand=False)
         else:
-            self._fn = _PollFeedFn(policy, cursors, run_id, ingested_at)
+            self._first = _PollFeedFn(policy, cursors, run_id, ingested_at)
+            due_within = None if poll_now else max_interval
+            self._listed = _PollFeedFn(
+                policy, cursors, run_id, ingested_at, expand=False, due_within=due_within
+            )
 
     def expand(self, feed_urls):
-        return feed_urls | "FetchAndParseFeeds" >> beam.ParDo(self._fn).with_outputs(
-            POLLS_TAG, REJECTS_TAG, main=ITEMS_TAG
+        first = feed_urls | "FetchAndParseFeeds" >> beam.ParDo(self._first).with_outputs(
+            POLLS_TAG, REJECTS_TAG, LISTED_TAG, main=ITEMS_TAG
         )
+        direct = self._direct
+        listed = first[LISTED_TAG] | "SkipDirectFeeds" >> beam.Filter(lambda url: url not in direct)
+        if self._stream:
+            listed = listed | "KeyListedFeeds" >> beam.Map(lambda url: (url, 0.0)).with_output_types(
+                tuple[str, float]
+            )
+        else:
+            listed = listed | "UniqueListedFeeds" >> beam.Distinct()
+        second = listed | "FetchAndParseListedFeeds" >> beam.ParDo(self._listed).with_outputs(
+            POLLS_TAG, REJECTS_TAG, LISTED_TAG, main=ITEMS_TAG
+        )
+        return {
+            name: (first[name], second[name]) | f"Flatten{name.title()}" >> beam.Flatten()
+            for name in (ITEMS_TAG, POLLS_TAG, REJECTS_TAG)
+        }

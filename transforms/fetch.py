@@ -65,6 +65,8 @@ ROBOTS_ERROR_TTL = 600.0
 # Bounds on the per-host tables so that a long streaming job over many hosts stays small.
 MAX_TRACKED_HOSTS = 10_000
 _CHUNK = 64 * 1024
+# Failures that mean the host did not answer: reported as such, not as a robots.txt refusal.
+_UNREACHABLE = frozenset({"connection_error", "timeout"})
 
 _ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -197,10 +199,11 @@ def check_url(url: str, policy: FetchPolicy) -> tuple[str, str] | None:
     host = (parts.hostname or "").lower()
     if not host:
         return "bad_url", "no host"
-    if policy.allow_private_hosts or host in policy.allowed_hosts:
-        return None
     if port is None:
         port = 443 if parts.scheme.lower() == "https" else 80
+    # An exempt host is named alone (every port) or as host:port (that port only).
+    if policy.allow_private_hosts or host in policy.allowed_hosts or f"{host}:{port}" in policy.allowed_hosts:
+        return None
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
@@ -608,6 +611,10 @@ class Fetcher:
                     # Capped: a Crawl-delay of hours would stall the worker, not just this host.
                     self._crawl_delay[_host_of(url)] = min(float(delay), self.policy.max_backoff)
         if not parser.can_fetch(self.policy.user_agent, url):
+            unreachable = getattr(parser, "unreachable", None)
+            if unreachable is not None:
+                # The host did not answer at all: that is the failure, not a robots.txt rule.
+                raise _Failure(unreachable.error, f"robots.txt: {unreachable.detail}", retryable=True)
             if parser.disallow_all:
                 raise _Failure("robots_disallowed", "robots.txt unavailable: disallowed for now")
             raise _Failure("robots_disallowed", "disallowed by robots.txt")
@@ -631,6 +638,8 @@ class Fetcher:
             _LOGGER.debug("robots.txt at %s answered %s: disallowing for now", origin, status)
         except _Failure as failure:
             _LOGGER.debug("robots.txt at %s failed (%s): disallowing for now", origin, failure.error)
+            if failure.error in _UNREACHABLE:
+                parser.unreachable = failure  # type: ignore[attr-defined]
         finally:
             if response is not None:
                 response.close()
@@ -682,6 +691,7 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
         url=link,
         title=item.title,
         author=item.author,
+        authors=item.authors,
         categories=item.categories,
         date_candidates=((item.published, "feed"),) if item.published else (),
         summary=item.summary,

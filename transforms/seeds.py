@@ -16,8 +16,10 @@ import gzip
 import json
 import logging
 import os
+import posixpath
+import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import apache_beam as beam
@@ -37,6 +39,9 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES  # each also
 REJECTS_TAG = "rejects"
 # A gzipped seed may expand to at most this much (a JSONL backfill of ~100k articles).
 MAX_SEED_BYTES = 1_000_000_000
+# The largest record (a text or HTML file, or one JSONL line) by default: --max_record_bytes,
+# the same bound as --max_page_bytes for a fetched page.
+MAX_RECORD_BYTES = 5_000_000
 
 # A decoded text with more than this share of control characters is binary, not text.
 _MAX_CONTROL_SHARE = 0.01
@@ -79,10 +84,10 @@ def decode_bytes(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data[:1_000_000]).best()
-        if best is None:
+        encoding = detect_charset(data)
+        if encoding is None:
             raise InputError("binary", "no text encoding fits") from None
-        text = data.decode(best.encoding, errors="replace")
+        text = data.decode(encoding, errors="replace")
     sample = text[:20000]
     controls = sum(1 for ch in sample if ch in _CONTROL)
     if controls > _MAX_CONTROL_SHARE * len(sample):
@@ -99,16 +104,22 @@ def _clean_str(value: object) -> str | None:
     return text or None
 
 
-def _gunzip(data: bytes) -> bytes:
+def _gunzip(data: bytes, limit: int = MAX_SEED_BYTES) -> bytes:
     """A gzipped seed, decompressed with a cap: a gzip bomb is a reject, not an outage."""
     inflater = zlib.decompressobj(wbits=31)
     try:
-        out = inflater.decompress(data, MAX_SEED_BYTES)
+        out = inflater.decompress(data, limit)
     except zlib.error as error:
         raise InputError("bad_gzip", str(error)) from None
     if inflater.unconsumed_tail:
-        raise InputError("too_large", f"decompresses past {MAX_SEED_BYTES} bytes")
+        raise InputError("too_large", f"decompresses past {limit} bytes")
+    if not inflater.eof:
+        raise InputError("bad_gzip", "truncated gzip stream")
     return out
+
+
+def too_large(size: int, limit: int) -> InputError:
+    return InputError("too_large", f"{size} bytes, over --max_record_bytes {limit}")
 
 
 def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Article:
@@ -153,19 +164,6 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     )
 
 
-def parse_seed_batch(value: str | None) -> tuple[int, int] | None:
-    """``"I/K"`` as (I, K), 0 <= I < K; None for None. Raises ``ValueError`` on anything else."""
-    if value is None:
-        return None
-    try:
-        index, count = (int(part) for part in value.split("/"))
-    except ValueError:
-        raise ValueError(f"--seed_batch {value!r}: expected I/K, e.g. 0/4") from None
-    if not 0 <= index < count:
-        raise ValueError(f"--seed_batch {value!r}: I must be in 0..K-1")
-    return index, count
-
-
 def in_batch(source: str, batch: tuple[int, int] | None) -> bool:
     """Whether the record named ``source`` belongs to slice ``batch`` (I, K): a stable hash of its name."""
     if batch is None:
@@ -175,21 +173,29 @@ def in_batch(source: str, batch: tuple[int, int] | None) -> bool:
 
 
 def parse_seed_file(
-    name: str, data: bytes, ingested_at: dt.datetime, batch: tuple[int, int] | None = None
+    name: str,
+    data: bytes,
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None = None,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[Article | Reject]:
     """All articles in one seed file, and a reject for each part that is not one.
 
     ``batch`` (I, K) keeps only the records of one slice: the whole file for a text or
-    HTML page, its lines for JSONL (each line, record or reject, is in one slice).
+    HTML page, its lines for JSONL (each line, record or reject, is in one slice). A text
+    or HTML page over ``max_record_bytes`` (decompressed), or a JSONL line over it, is a
+    ``too_large`` reject.
     """
     stem, suffix = os.path.splitext(name.lower())
     # A file's own rejects (unreadable, bad gzip, …) are in its name's slice, like a page.
     file_in_batch = in_batch(name, batch)
     if not file_in_batch and not is_jsonl(name):
         return
+    jsonl = is_jsonl(name)
     if suffix == ".gz":
         try:
-            data = _gunzip(data)
+            data = _gunzip(data, MAX_SEED_BYTES if jsonl else max_record_bytes)
         except InputError as error:
             if file_in_batch:
                 yield Reject(name, None, "read", error.reason, error.detail)
@@ -200,6 +206,8 @@ def parse_seed_file(
             yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
         return
     try:
+        if not jsonl and len(data) > max_record_bytes:
+            raise too_large(len(data), max_record_bytes)
         content = decode_bytes(data)
     except InputError as error:
         if file_in_batch:
@@ -214,7 +222,28 @@ def parse_seed_file(
             id=stable_id(name), source=name, text_source="seed_html", ingested_at=ingested_at, html=content
         )
     else:
-        yield from _jsonl_records(name, content.encode("utf-8").split(b"\n"), ingested_at, batch)
+        lines = content.encode("utf-8").split(b"\n")
+        yield from _jsonl_records(name, lines, ingested_at, batch, max_record_bytes)
+
+
+# Windows-1252 is the most common legacy charset of Western web text: among the charsets a
+# detector finds nearly as plausible for a short line, it is the likeliest.
+PREFERRED_LEGACY = "cp1252"
+# How much more "chaos" (charset_normalizer's mess measure) the preferred charset may show.
+_PREFERENCE_MARGIN = 0.1
+
+
+def detect_charset(data: bytes) -> str | None:
+    """The charset of bytes that are not UTF-8: charset_normalizer's guess, with cp1252 preferred
+    when it is a close candidate (on a line or two the detector often picks a rarer code page)."""
+    matches = list(from_bytes(data[:1_000_000]))
+    if not matches:
+        return None
+    best = min(match.chaos for match in matches)
+    for match in matches:
+        if match.encoding == PREFERRED_LEGACY and match.chaos <= best + _PREFERENCE_MARGIN:
+            return PREFERRED_LEGACY
+    return matches[0].encoding
 
 
 def _decode_line(raw: bytes) -> str:
@@ -222,22 +251,34 @@ def _decode_line(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        best = from_bytes(raw).best()
-        return raw.decode(best.encoding if best else "utf-8", errors="replace")
+        return raw.decode(detect_charset(raw) or "utf-8", errors="replace")
+
+
+class Oversized(int):
+    """A JSONL line over the record cap, skipped unread: its length in bytes."""
 
 
 def _jsonl_records(
-    name: str, lines: Iterable[bytes], ingested_at: dt.datetime, batch: tuple[int, int] | None
+    name: str,
+    lines: Iterable[bytes | Oversized],
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[Article | Reject]:
     """The records of JSONL lines (bytes, split at "\\n" only: str.splitlines() would also
     split at U+2028 and other characters that JSON writers leave raw inside strings)."""
     for line_no, raw in enumerate(lines, start=1):
+        source = f"{name}:{line_no}"
+        if isinstance(raw, Oversized) or len(raw) > max_record_bytes:
+            if in_batch(source, batch):
+                size = int(raw) if isinstance(raw, Oversized) else len(raw)
+                yield Reject(source, None, "read", "too_large", too_large(size, max_record_bytes).detail)
+            continue
         if line_no == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         raw = raw.rstrip(b"\r\n")
         if not raw.strip():
             continue
-        source = f"{name}:{line_no}"
         if not in_batch(source, batch):
             continue
         try:
@@ -247,25 +288,49 @@ def _jsonl_records(
 
 
 class _CappedLines:
-    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes (None: no cap)."""
+    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes in all
+    (None: no cap). A line over ``max_line`` bytes is never held whole: it is read through in
+    chunks and given as ``Oversized(length)``."""
 
-    def __init__(self, stream: BinaryIO, limit: int | None) -> None:
+    def __init__(self, stream: BinaryIO, limit: int | None, max_line: int = MAX_RECORD_BYTES) -> None:
         self._stream = stream
         self._limit = limit
+        self._max_line = max_line
         self.seen = 0
         self.blank = True
 
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self._stream:
-            self.seen += len(line)
-            self.blank = self.blank and not line.strip()
-            if self._limit is not None and self.seen > self._limit:
-                raise InputError("too_large", f"decompresses past {self._limit} bytes")
+    def __iter__(self) -> Iterator[bytes | Oversized]:
+        while True:
+            line = self._stream.readline(self._max_line + 1)
+            if not line:
+                return
+            self._count(line)
+            if len(line) > self._max_line and not line.endswith(b"\n"):
+                size = len(line)
+                while True:  # the rest of the long line, a chunk at a time
+                    rest = self._stream.readline(1 << 20)
+                    self._count(rest)
+                    size += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield Oversized(size)
+                continue
             yield line
+
+    def _count(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        self.blank = self.blank and not chunk.strip()
+        if self._limit is not None and self.seen > self._limit:
+            raise InputError("too_large", f"decompresses past {self._limit} bytes")
 
 
 def read_jsonl_stream(
-    name: str, stream: BinaryIO, ingested_at: dt.datetime, batch: tuple[int, int] | None = None
+    name: str,
+    stream: BinaryIO,
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None = None,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[Article | Reject]:
     """A JSONL seed read line by line: memory holds one record, whatever the file's size.
 
@@ -278,7 +343,7 @@ def read_jsonl_stream(
     limit = None
     if name.lower().endswith(".gz"):
         stream, limit = gzip.GzipFile(fileobj=stream, mode="rb"), MAX_SEED_BYTES
-    lines = _CappedLines(stream, limit)
+    lines = _CappedLines(stream, limit, max_record_bytes)
     produced = False
     try:
         head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
@@ -288,11 +353,12 @@ def read_jsonl_stream(
             if limit is not None and len(data) > limit:
                 raise InputError("too_large", f"decompresses past {limit} bytes")
             content = decode_bytes(data)
-            yield from _jsonl_records(name, content.encode("utf-8").split(b"\n"), ingested_at, batch)
+            decoded = content.encode("utf-8").split(b"\n")
+            yield from _jsonl_records(name, decoded, ingested_at, batch, max_record_bytes)
             return
         if b"\x00" in head:
             raise InputError("binary", "NUL bytes in content")
-        for record in _jsonl_records(name, lines, ingested_at, batch):
+        for record in _jsonl_records(name, lines, ingested_at, batch, max_record_bytes):
             produced = True
             yield record
         if not produced and lines.blank:
@@ -319,6 +385,8 @@ def list_seed_files(path: str) -> str:
     Raises ``ValueError`` when a local path names nothing, so a typo is an error, not an
     empty run. A name that exists is escaped, so ``news [2017]`` is a folder, not a glob.
     """
+    if path.startswith("file://"):
+        path = path[len("file://") :]
     if "://" in path:
         if FileSystems.match([path])[0].metadata_list:
             return path
@@ -333,11 +401,51 @@ def list_seed_files(path: str) -> str:
     raise ValueError(f"--seeds {path}: no such file or folder")
 
 
+_GLOB_CHAR = re.compile(r"[*?[]")
+
+
+def pattern_root(pattern: str) -> str | None:
+    """The folder a seed pattern expands under (None: the pattern names one file).
+
+    Hidden files and folders (``.name``) below it are not seeds; a hidden file named on
+    its own is read as named.
+    """
+    found = _GLOB_CHAR.search(pattern)
+    if found is None:
+        return None
+    head = pattern[: found.start()]
+    return head if head.endswith("/") else posixpath.dirname(head)
+
+
+def is_visible(path: str, root: str | None) -> bool:
+    if root is None:
+        return True
+    relative = path[len(root) :] if path.startswith(root) else os.path.basename(path)
+    return not any(part.startswith(".") for part in relative.split("/") if part)
+
+
+def match_seed_files(pattern: str) -> list:
+    """The seed files a pattern matches (``FileMetadata``), hidden ones left out."""
+    root = pattern_root(pattern)
+    try:
+        found = FileSystems.match([pattern])[0].metadata_list
+    except Exception as error:  # noqa: BLE001 - Beam raises BeamIOError for an unreadable location
+        raise ValueError(f"--seeds {pattern}: cannot list ({error})") from None
+    return [m for m in found if is_visible(m.path, root)]
+
+
 class _ReadSeedFileFn(beam.DoFn):
-    def __init__(self, ingested_at: dt.datetime, run_id: str, batch: tuple[int, int] | None) -> None:
+    def __init__(
+        self,
+        ingested_at: dt.datetime,
+        run_id: str,
+        batch: tuple[int, int] | None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+    ) -> None:
         self._ingested_at = ingested_at
         self._run_id = run_id
         self._batch = batch
+        self._max_record_bytes = max_record_bytes
         self._read = Metrics.counter(self.__class__, "read")
         self._rejected = Metrics.counter(self.__class__, "rejected")
 
@@ -346,12 +454,26 @@ class _ReadSeedFileFn(beam.DoFn):
         if is_jsonl(name):
             yield from self._emit(self._read_jsonl(readable, name))
         elif in_batch(name, self._batch):
-            try:
-                data = readable.read()
-            except OSError as error:
-                yield from self._emit([Reject(name, None, "read", "unreadable", str(error))])
-            else:
-                yield from self._emit(parse_seed_file(name, data, self._ingested_at, self._batch))
+            yield from self._emit(self._read_whole(readable, name))
+
+    def _read_whole(self, readable: fileio.ReadableFile, name: str) -> Iterator[Article | Reject]:
+        from apache_beam.io.filesystem import CompressionTypes
+
+        size = readable.metadata.size_in_bytes
+        # A gzipped page expands past its size: parse_seed_file caps the decompressed bytes.
+        if not name.lower().endswith(".gz") and size > self._max_record_bytes:
+            yield Reject(name, None, "read", "too_large", too_large(size, self._max_record_bytes).detail)
+            return
+        try:
+            # The bytes as stored: parse_seed_file decompresses a .gz itself, with its cap.
+            with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+                data = stream.read()
+        except OSError as error:
+            yield Reject(name, None, "read", "unreadable", str(error))
+            return
+        yield from parse_seed_file(
+            name, data, self._ingested_at, self._batch, max_record_bytes=self._max_record_bytes
+        )
 
     def _read_jsonl(self, readable: fileio.ReadableFile, name: str) -> Iterator[Article | Reject]:
         from apache_beam.io.filesystem import CompressionTypes
@@ -363,7 +485,9 @@ class _ReadSeedFileFn(beam.DoFn):
                 yield Reject(name, None, "read", "unreadable", str(error))
             return
         with stream:
-            yield from read_jsonl_stream(name, stream, self._ingested_at, self._batch)
+            yield from read_jsonl_stream(
+                name, stream, self._ingested_at, self._batch, max_record_bytes=self._max_record_bytes
+            )
 
     def _emit(self, records: Iterable[Article | Reject]) -> Iterator:
         for record in records:
@@ -380,24 +504,33 @@ class _ReadSeedFileFn(beam.DoFn):
 
 
 class ReadSeeds(beam.PTransform):
-    """Seed files to articles; rejects on the ``rejects`` output."""
+    """Seed file patterns to articles; rejects on the ``rejects`` output.
+
+    Hidden files and folders under a pattern's folder are skipped; a file matched by two
+    patterns is read once.
+    """
 
     def __init__(
-        self, path: str, ingested_at: dt.datetime, run_id: str, batch: tuple[int, int] | None = None
+        self,
+        patterns: Sequence[str],
+        ingested_at: dt.datetime,
+        run_id: str,
+        batch: tuple[int, int] | None = None,
+        *,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         super().__init__()
-        self._pattern = list_seed_files(path)
-        self._ingested_at = ingested_at
-        self._run_id = run_id
-        self._batch = batch
+        self._patterns = list(patterns)
+        self._fn = _ReadSeedFileFn(ingested_at, run_id, batch, max_record_bytes)
 
     def expand(self, pbegin):
         return (
             pbegin
-            | "MatchSeedFiles" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
+            | "SeedPatterns" >> beam.Create(self._patterns)
+            | "MatchSeedFiles" >> beam.FlatMap(match_seed_files)
+            | "KeySeedFilesByPath" >> beam.Map(lambda meta: (meta.path, meta))
+            | "OneReadPerFile" >> beam.CombinePerKey(lambda metas: next(iter(metas)))
+            | "SeedFileMetadata" >> beam.Values()
             | "ReadSeedFiles" >> fileio.ReadMatches(skip_directories=True)
-            | "ParseSeedFiles"
-            >> beam.ParDo(_ReadSeedFileFn(self._ingested_at, self._run_id, self._batch)).with_outputs(
-                REJECTS_TAG, main="articles"
-            )
+            | "ParseSeedFiles" >> beam.ParDo(self._fn).with_outputs(REJECTS_TAG, main="articles")
         )

@@ -23,6 +23,8 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from schemas.layout import join_path
+
 STATE_VERSION = 1
 FEEDS_FILE = "feeds.json"
 # Seen entry ids kept per feed: a feed shows its last 10-100 entries, so a few hundred
@@ -46,6 +48,8 @@ class FeedCursor:
     last_error: str | None = None
     consecutive_failures: int = 0
     last_success: str | None = None
+    # An OPML list's feeds, or the feed a page announced: what a 304 of this source still names.
+    feeds: tuple[str, ...] = ()
 
     def due(self, now: dt.datetime, max_interval: float | None = None) -> bool:
         """Whether the feed should be polled now.
@@ -66,10 +70,6 @@ class FeedCursor:
         return next_poll - slack <= now
 
 
-def _join(base: str, name: str) -> str:
-    return posixpath.join(base, name) if "://" in base else FileSystems.join(base, name)
-
-
 def read_json(path: str) -> Any | None:
     if not FileSystems.exists(path):
         return None
@@ -82,7 +82,7 @@ def write_json_atomic(path: str, value: Any) -> None:
     folder, name = posixpath.split(path) if "://" in path else (FileSystems.split(path))
     if "://" not in folder and not FileSystems.exists(folder):
         FileSystems.mkdirs(folder)
-    hidden = _join(folder, f".{name}.inprogress")
+    hidden = join_path(folder, f".{name}.inprogress")
     with FileSystems.create(hidden) as stream:
         stream.write(json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8"))
     if FileSystems.exists(path):
@@ -91,7 +91,7 @@ def write_json_atomic(path: str, value: Any) -> None:
 
 
 def load_feed_cursors(state_dir: str) -> dict[str, FeedCursor]:
-    document = read_json(_join(state_dir, FEEDS_FILE))
+    document = read_json(join_path(state_dir, FEEDS_FILE))
     if not document:
         return {}
     if document.get("version") != STATE_VERSION:
@@ -111,7 +111,7 @@ def save_feed_cursors(state_dir: str, cursors: dict[str, FeedCursor]) -> None:
         "version": STATE_VERSION,
         "feeds": {url: dataclasses.asdict(cursor) for url, cursor in sorted(cursors.items())},
     }
-    write_json_atomic(_join(state_dir, FEEDS_FILE), document)
+    write_json_atomic(join_path(state_dir, FEEDS_FILE), document)
 
 
 def bounded(values: Iterable[str], limit: int) -> tuple[str, ...]:
@@ -153,6 +153,10 @@ def advance_cursor(
             consecutive_failures=failures,
             interval=interval,
             next_poll_at=(now + dt.timedelta(seconds=interval)).isoformat(),
+        )
+    if status == "listed":
+        cursor = dataclasses.replace(
+            cursor, etag=poll.get("etag"), last_modified=poll.get("last_modified"), feeds=tuple(poll["feeds"])
         )
     if status == "fetched":
         cursor = dataclasses.replace(

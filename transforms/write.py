@@ -36,6 +36,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import BoundedWindow, GlobalWindow
 from apache_beam.utils.windowed_value import PaneInfo
 
+from schemas.layout import join_path
+
 _LOGGER = logging.getLogger(__name__)
 
 # Rows per file before a partition rolls over to the next file: about 100-200 MB of
@@ -54,14 +56,6 @@ class WrittenFile:
     partition: str
     path: str
     rows: int
-
-
-def join_path(base: str, *parts: str) -> str:
-    """Join path parts for local paths and object-store URLs alike."""
-    parts = tuple(p for p in parts if p)
-    if "://" in base:
-        return posixpath.join(base, *parts)
-    return FileSystems.join(base, *parts) if parts else base
 
 
 def ensure_folder(folder: str) -> None:

@@ -1,0 +1,613 @@
+"""Runs against one lake, in the order that keeps it safe:
+
+    open the lake -> lock -> reconcile -> plan -> build -> journal -> run -> commit -> fold cursors
+
+``launch(argv, reporter)`` is ``newsflow run``: the options are parsed once, a large seed
+input runs as batches (one committed run each), and stream mode on a local runner runs
+one bounded run per poll cycle. The launcher decides and counts; the ``Reporter`` the
+CLI passes in does all the printing.
+
+Exit codes: 0 done; 1 the run failed (it did not commit, its counts do not balance, or
+it had inputs and every one of them failed to be read or fetched); 2 a usage error
+(the command line names something unusable); 3 the lake is busy; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import datetime as dt
+import gc
+import math
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
+
+from pipeline.options import NewsflowOptions, split_values
+from pipeline.plan import DEFAULT_RUNNER, LOCAL_RUNNERS, RunPlan, make_plan, new_run_id, runs_unbounded
+from schemas.layout import LakeLayout, join_path
+from transforms.commit import (
+    LakeBusyError,
+    LakeError,
+    RunLock,
+    check_run_id,
+    claim_state,
+    compact_index,
+    journal_end,
+    journal_start,
+    journaled_runs,
+    open_lake,
+    reconcile,
+    run_of_polls,
+    write_run_record,
+)
+from transforms.state import advance_cursor, load_feed_cursors, read_json, save_feed_cursors
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+# A gzipped seed is counted at this multiple of its size when input is split into batches.
+GZIP_EXPANSION = 4
+# Rejects at these stages mean an input could not be had at all (not a judgement of its text).
+INPUT_FAILURE_STAGES = ("read", "feed", "fetch")
+
+
+class UsageError(ValueError):
+    """The command line names something newsflow cannot use; the message says what."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one run did, as the launcher saw it (the reporter prints it)."""
+
+    run_id: str
+    code: int = EXIT_OK
+    committed: bool = False
+    seconds: float = 0.0
+    read: int = 0
+    written: int = 0
+    duplicates: dict[str, int] = dataclasses.field(default_factory=dict)
+    rejects: dict[str, int] = dataclasses.field(default_factory=dict)
+    input_failures: int = 0
+    partitions: dict[str, int] = dataclasses.field(default_factory=dict)
+    files: dict[str, int] = dataclasses.field(default_factory=dict)
+    feeds: dict[str, dict] = dataclasses.field(default_factory=dict)
+    feeds_not_due: list[str] = dataclasses.field(default_factory=list)
+    index: dict[str, float] = dataclasses.field(default_factory=dict)
+    record_path: str | None = None
+    note: str = ""
+    error: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.written + sum(self.duplicates.values()) + sum(self.rejects.values())
+
+    @property
+    def nothing_succeeded(self) -> bool:
+        """It had inputs, and every one of them failed to be read or fetched."""
+        return self.read > 0 and self.input_failures == self.read
+
+
+class Reporter(Protocol):
+    def warning(self, message: str) -> None: ...
+
+    def batches(self, count: int, max_mb: float) -> None: ...
+
+    def run_finished(self, result: RunResult, layout: LakeLayout, *, cycle: int | None = None) -> None: ...
+
+    def stream_started(self) -> None: ...
+
+    def stream_finished(self, results: list[RunResult], layout: LakeLayout, cycles: int) -> None: ...
+
+    def progress(self, run_id: str) -> contextlib.AbstractContextManager: ...
+
+
+@dataclasses.dataclass
+class Launch:
+    """One ``newsflow run`` invocation: its options, parsed once, and where its lake is."""
+
+    argv: tuple[str, ...]
+    options: PipelineOptions
+    layout: LakeLayout
+    reporter: Reporter
+
+    @property
+    def nf(self) -> NewsflowOptions:
+        return self.options.view_as(NewsflowOptions)
+
+    @property
+    def runner(self) -> str:
+        return self.options.view_as(StandardOptions).runner or DEFAULT_RUNNER
+
+    @property
+    def local(self) -> bool:
+        return self.runner in LOCAL_RUNNERS
+
+
+def launch(argv: list[str], reporter: Reporter) -> int:
+    """``newsflow run``: the exit code of the whole invocation."""
+    options = PipelineOptions(argv)
+    nf = options.view_as(NewsflowOptions)
+    run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter)
+    try:
+        _check_options(run)
+        open_lake(run.layout, move_state=nf.move_state)
+        if nf.stream and not runs_unbounded(nf, run.runner):
+            return run_stream(run)
+        results = run_batches(run)
+    except (UsageError, LakeError) as error:
+        raise UsageError(str(error)) from None
+    return max((r.code for r in results), default=EXIT_OK)
+
+
+def _check_options(run: Launch) -> None:
+    nf = run.nf
+    if not nf.seeds and not nf.feeds:
+        raise UsageError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
+    if nf.stream and nf.poll_interval <= 0:
+        raise UsageError("--poll_interval must be positive in stream mode")
+    if nf.unbounded and not nf.stream:
+        raise UsageError("--unbounded runs the streaming graph: it needs --stream")
+    if nf.stream and nf.unbounded and run.local and not nf.duration:
+        raise UsageError("--unbounded on a local runner needs --duration: it runs to that stop time")
+    if nf.max_record_bytes <= 0:
+        raise UsageError("--max_record_bytes must be positive")
+    if nf.run_id is not None:
+        check_run_id(nf.run_id)
+    if nf.duration is not None and not nf.stream:
+        run.reporter.warning("--duration has no effect without --stream (a batch run ends by itself)")
+    if nf.stream and not nf.feeds:
+        run.reporter.warning(
+            "--stream with no --feeds: the seeds are read once, then there is nothing to poll"
+        )
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def seed_batches(run: Launch) -> int:
+    """How many batches a local run splits its seeds into: their size over ``--max_batch_mb``.
+
+    The local runners hold a run's data in memory (about 14x the JSONL input at its peak,
+    measured in BENCHMARKS.md), so a large backfill runs as consecutive batches. Managed
+    runners shuffle on disk and a streaming graph has no end: both take the input whole.
+    """
+    from transforms.seeds import list_seed_files, match_seed_files
+
+    nf = run.nf
+    if not nf.seeds or nf.max_batch_mb <= 0 or not run.local or runs_unbounded(nf, run.runner):
+        return 1
+    size = 0
+    for value in split_values(nf.seeds):
+        for meta in match_seed_files(list_seed_files(value)):
+            size += meta.size_in_bytes * (GZIP_EXPANSION if meta.path.endswith(".gz") else 1)
+    return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))
+
+
+def run_batches(run: Launch, *, include_seeds: bool = True, stream_cycle: bool = False) -> list[RunResult]:
+    """One run, or, for seeds over ``--max_batch_mb`` on a local runner, one run per batch.
+
+    Each batch reads one slice of the seed records (a stable hash of each record's name),
+    commits as its own run and deduplicates against the batches before it through the
+    dedup index; feeds are polled in the first batch only.
+    """
+    base_id = run.nf.run_id or new_run_id(dt.datetime.now(dt.timezone.utc))
+    count = seed_batches(run) if include_seeds else 1
+    if count == 1:
+        return [run_once(run, base_id, include_seeds=include_seeds, stream_cycle=stream_cycle)]
+    run.reporter.batches(count, run.nf.max_batch_mb)
+    results = []
+    for index in range(count):
+        result = run_once(
+            run,
+            f"{base_id}.b{index + 1}of{count}",
+            include_feeds=index == 0,
+            seed_batch=(index, count),
+            stream_cycle=stream_cycle,
+        )
+        results.append(result)
+        gc.collect()  # the finished batch's pipeline objects hold reference cycles
+        if result.code != EXIT_OK:
+            result.note = f"batch {index + 1} of {count} failed; the batches before it are committed"
+            break
+    return results
+
+
+# --- one run -------------------------------------------------------------------------------
+
+
+def run_once(
+    run: Launch,
+    run_id: str,
+    *,
+    include_seeds: bool = True,
+    include_feeds: bool = True,
+    seed_batch: tuple[int, int] | None = None,
+    stream_cycle: bool = False,
+) -> RunResult:
+    """One run under the lake's lock: reconcile, plan, run, check the balance, commit, report."""
+    from pipeline.graph import build_pipeline
+
+    check_run_id(run_id)
+    layout, nf = run.layout, run.nf
+    try:
+        lock = RunLock(layout.state, run_id)
+        lock.acquire()
+    except LakeBusyError as error:
+        result = RunResult(run_id, code=EXIT_BUSY, error=str(error))
+        run.reporter.run_finished(result, layout)
+        return result
+    try:
+        claim_state(layout)
+        if FileSystems.exists(layout.run_record(run_id)) or run_id in journaled_runs(layout):
+            raise UsageError(
+                f"run id {run_id} is already used in the lake {layout.output}: give a new --run_id"
+            )
+        reconciled = reconcile(layout)
+        now = dt.datetime.now(dt.timezone.utc)
+        for pending in reconciled.pending_polls:
+            fold_polls(layout, pending, nf, now)
+        for settled in reconciled.committed_runs:
+            journal_end(layout, settled)
+        plan = make_plan(
+            nf,
+            layout=layout,
+            run_id=run_id,
+            runner=run.runner,
+            include_seeds=include_seeds,
+            include_feeds=include_feeds,
+            seed_batch=seed_batch,
+            stream_cycle=stream_cycle,
+            argv=run.argv,
+        )
+        for warning in plan.warnings:
+            run.reporter.warning(warning)
+        if not plan.has_work:
+            result = RunResult(run_id, feeds_not_due=list(plan.feeds_not_due))
+            result.note = f"no feed is due ({len(plan.feeds_not_due)} not due) and no seeds to read"
+            run.reporter.run_finished(result, layout)
+            return result
+        result = _execute(run, plan, build_pipeline(run.options, plan), reconciled)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        lock.release()
+    run.reporter.run_finished(result, layout)
+    return result
+
+
+def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
+    """Run the built pipeline and settle it: commit and fold, or clean up after a failure."""
+    layout = run.layout
+    journal_start(layout, plan.run_id, plan.started_at)
+    template_launch = bool(run.options.view_as(GoogleCloudOptions).template_location)
+    try:
+        with run.reporter.progress(plan.run_id):
+            result = pipeline.run()
+            if plan.unbounded and not plan.local:
+                # A streaming job commits window by window; its record marks its files as committed.
+                write_run_record(
+                    layout.output,
+                    {
+                        "run_id": plan.run_id,
+                        "mode": "streaming",
+                        "started_at": plan.started_at.isoformat(),
+                        "state": str(result.state),
+                        "argv": list(plan.argv),
+                        "balanced": True,
+                    },
+                )
+                return RunResult(
+                    plan.run_id, committed=True, note=f"streaming job submitted ({result.state})"
+                )
+            if template_launch:
+                # A Flex Template's launcher only submits: the job commits itself (CommitRun),
+                # and the next run folds its feed polls into the cursors.
+                return RunResult(plan.run_id, note=f"batch job submitted ({result.state}); it commits itself")
+            result.wait_until_finish()
+    except KeyboardInterrupt:
+        return _abandon(run, plan, "interrupted", EXIT_INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - a failed pipeline is reported in one line, never a traceback
+        message = (
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        )
+        return _abandon(run, plan, f"the run failed ({message[:300]})", EXIT_FAILED)
+    interrupted = False
+    previous = signal.getsignal(signal.SIGINT)
+
+    def finish_first(signum, frame) -> None:  # the commit is done: settling it must not be cut short
+        nonlocal interrupted
+        interrupted = True
+
+    signal.signal(signal.SIGINT, finish_first)
+    try:
+        settled = _settle(run, plan, result, reconciled)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        settled.code = EXIT_INTERRUPTED
+        settled.note = f"interrupted after the commit: run {plan.run_id} is committed and settled"
+    return settled
+
+
+def _abandon(run: Launch, plan: RunPlan, why: str, code: int) -> RunResult:
+    """A run that did not finish: if it committed, settle it; else delete what it wrote."""
+    layout = run.layout
+    if FileSystems.exists(layout.run_record(plan.run_id)):
+        journal_end(layout, plan.run_id)  # the next run folds its polls (they are committed)
+        return RunResult(plan.run_id, code=code, committed=True, error=f"{why} after its commit")
+    cleaned = reconcile(layout)
+    return RunResult(
+        plan.run_id,
+        code=code,
+        error=f"{why}: run {plan.run_id} aborted, nothing committed "
+        f"({len(cleaned.deleted)} of its files removed)",
+    )
+
+
+def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
+    """After the pipeline: complete the run record with what only the launcher sees, fold polls."""
+    from transforms.lake.summary import lake_summary
+
+    layout, nf = run.layout, run.nf
+    finished_at = dt.datetime.now(dt.timezone.utc)
+    out = RunResult(plan.run_id, seconds=round((finished_at - plan.started_at).total_seconds(), 3))
+    out.read = _counter(result, "read")
+    polls = _read_polls(layout, plan.run_id)
+    out.feeds = _feed_status(polls)
+    out.feeds_not_due = list(plan.feeds_not_due)
+    committed = read_json(layout.run_record(plan.run_id))
+    if committed is None and plan.unbounded:
+        # A local streaming run to its stop time: its windows are all written once it ends.
+        committed = {
+            "run_id": plan.run_id,
+            "started_at": plan.started_at.isoformat(),
+            "argv": list(plan.argv),
+        }
+    if committed is None:
+        if not plan.commit_empty and out.read == 0:
+            # A stream cycle with nothing new: no run record; the polls still move the cursors on.
+            fold_polls(layout, plan.run_id, nf, finished_at)
+            journal_end(layout, plan.run_id)
+            out.note = "nothing new"
+            return out
+        _abandon(run, plan, "no run record", EXIT_FAILED)
+        out.code, out.error = EXIT_FAILED, f"run {plan.run_id} finished without committing (no run record)"
+        return out
+    summary = lake_summary(layout, [plan.run_id])
+    out.written, out.duplicates, out.rejects = summary["written"], summary["duplicates"], summary["rejects"]
+    out.partitions = summary["partitions"]
+    out.files = dict(committed.get("files") or {})
+    out.files.pop("polls", None)
+    out.input_failures = _input_failures(layout, plan.run_id)
+    out.index = {
+        "entries_loaded": _counter(result, "index_entries_loaded"),
+        "bytes_read": _counter(result, "index_bytes_read"),
+        "load_seconds": _counter(result, "index_load_msecs") / 1000,
+    }
+    mode = "unbounded-local" if plan.unbounded else ("stream-cycle" if not plan.commit_empty else "batch")
+    record = committed | {
+        "mode": mode,
+        "finished_at": finished_at.isoformat(),
+        "seconds": out.seconds,
+        "options": _newsflow_options(nf),
+        "counts": {
+            "read": out.read,
+            "written": out.written,
+            "duplicates": out.duplicates,
+            "rejects": out.rejects,
+        },
+        "partitions": out.partitions,
+        "feeds": out.feeds,
+        "feeds_not_due": out.feeds_not_due,
+        "stage_seconds": _stage_seconds(result),
+        "dedup_index": out.index,
+        "reconciled": {
+            "uncommitted_runs_removed": list(reconciled.uncommitted_runs),
+            "files_removed": len(reconciled.deleted),
+        },
+        "balanced": out.balanced,
+    }
+    out.record_path = write_run_record(layout.output, record)
+    out.committed = True
+    _crash_point("after_commit")
+    fold_polls(layout, plan.run_id, nf, finished_at)
+    compact_index(layout.dedup, plan.started_at - dt.timedelta(days=nf.dedup_horizon), plan.run_id)
+    journal_end(layout, plan.run_id)
+    if not out.balanced:
+        out.code, out.error = EXIT_FAILED, "the counts do not balance; some input was lost"
+    elif out.nothing_succeeded:
+        out.code = EXIT_FAILED
+        out.error = "nothing succeeded: every input failed to be read or fetched (see rejects)"
+    return out
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: ``NEWSFLOW_CRASH_AT=<name>`` dies here like kill -9."""
+    import os
+
+    if os.environ.get("NEWSFLOW_CRASH_AT") == name:
+        os._exit(137)
+
+
+def _input_failures(layout: LakeLayout, run_id: str) -> int:
+    from transforms.lake.summary import _read_table
+
+    table = _read_table(layout.dataset("rejects"), ["stage"], [run_id])
+    if table is None:
+        return 0
+    return sum(1 for stage in table.column("stage").to_pylist() if stage in INPUT_FAILURE_STAGES)
+
+
+def _newsflow_options(nf: NewsflowOptions) -> dict[str, Any]:
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsflowOptions._add_argparse_args(parser)
+    return {action.dest: getattr(nf, action.dest, None) for action in parser._actions}
+
+
+# --- feed cursors --------------------------------------------------------------------------
+
+
+def _polls_files(layout: LakeLayout, run_id: str) -> list[str]:
+    try:
+        found = FileSystems.match([join_path(layout.polls, "*.json")])[0].metadata_list
+    except Exception:  # noqa: BLE001 - no polls folder
+        return []
+    return sorted(m.path for m in found if run_of_polls(m.path.rsplit("/", 1)[-1]) == run_id)
+
+
+def _read_polls(layout: LakeLayout, run_id: str) -> list[dict]:
+    polls: list[dict] = []
+    for path in _polls_files(layout, run_id):
+        polls.extend(read_json(path) or [])
+    return sorted(polls, key=lambda poll: poll.get("polled_at") or "")
+
+
+def fold_polls(layout: LakeLayout, run_id: str, nf: NewsflowOptions, now: dt.datetime) -> None:
+    """Fold a committed run's feed polls into the cursors, then drop its polls files."""
+    from pipeline.options import poll_bounds
+
+    paths = _polls_files(layout, run_id)
+    if not paths:
+        return
+    cursors = load_feed_cursors(layout.state)
+    low, high = poll_bounds(nf)
+    for poll in _read_polls(layout, run_id):
+        # The next poll counts from when this one happened, not from when its run committed.
+        try:
+            polled_at = dt.datetime.fromisoformat(poll["polled_at"])
+        except (KeyError, TypeError, ValueError):
+            polled_at = now
+        cursors[poll["feed_url"]] = advance_cursor(
+            cursors.get(poll["feed_url"]), poll, now=min(polled_at, now), min_interval=low, max_interval=high
+        )
+    save_feed_cursors(layout.state, cursors)
+    FileSystems.delete(paths)
+
+
+def _feed_status(polls: list[dict]) -> dict[str, dict]:
+    return {
+        poll["feed_url"]: {
+            "status": poll["status"],
+            "new_items": poll.get("new_items", 0),
+            "error": poll.get("error"),
+            "detail": poll.get("detail") or "",
+            "polled_at": poll.get("polled_at"),
+            "feeds": list(poll.get("feeds") or ()),
+        }
+        for poll in polls
+    }
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _deep_recursion() -> Iterator[None]:
+    # The FnApiRunner folds per-bundle metrics through nested generators, one level per
+    # bundle: a long streaming run needs more than Python's default recursion depth.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _counter(result, name: str) -> int:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    with _deep_recursion():
+        counters = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+    return sum(m.committed if m.committed is not None else m.attempted for m in counters)
+
+
+def _stage_seconds(result) -> dict[str, float]:
+    """Seconds spent in each top-level stage, from the runner's execution-time metrics."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    try:
+        with _deep_recursion():
+            counters = result.monitoring_metrics().query(MetricsFilter())["counters"]
+    except Exception:  # noqa: BLE001 - not every runner reports execution time
+        return {}
+    seconds: dict[str, float] = collections.defaultdict(float)
+    for counter in counters:
+        if "ptransform_execution_time:total_msecs" in counter.key.metric.name:
+            value = counter.committed if counter.committed is not None else counter.attempted
+            seconds[counter.key.step.split("/")[0]] += (value or 0) / 1000
+    return {stage: round(value, 3) for stage, value in sorted(seconds.items()) if value}
+
+
+# --- stream mode ---------------------------------------------------------------------------
+
+
+class _StopFlag:
+    """Ctrl-C (or SIGTERM) asks stream mode to stop after the cycle in flight; twice aborts it."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.requested = False
+        self._reporter = reporter
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self._reporter.warning("stopping after the current cycle (Ctrl-C again to abort it)")
+
+
+def run_stream(run: Launch) -> int:
+    """Stream mode on a local runner: one bounded run per poll cycle, each adding to the lake.
+
+    Offline, the DirectRunner cannot run an unbounded pipeline (Prism cannot be
+    downloaded, windows fire only at the end), so each poll is its own bounded run;
+    Dataflow and Flink run the unbounded graph instead.
+    """
+    nf = run.nf
+    stop = _StopFlag(run.reporter)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    deadline = time.monotonic() + nf.duration if nf.duration else None
+    code, cycle, results = EXIT_OK, 0, []
+    run.reporter.stream_started()
+    try:
+        while True:
+            started = time.monotonic()
+            cycle_results = run_batches(run, include_seeds=cycle == 0, stream_cycle=cycle > 0)
+            results.extend(cycle_results)
+            code = max(code, *(r.code for r in cycle_results))
+            cycle += 1
+            if any(r.code in (EXIT_INTERRUPTED, EXIT_BUSY) for r in cycle_results):
+                break
+            next_cycle = started + nf.poll_interval
+            while not stop.requested and time.monotonic() < next_cycle:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                time.sleep(min(0.2, max(0.0, next_cycle - time.monotonic())))
+            if stop.requested or (deadline is not None and time.monotonic() >= deadline):
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    run.reporter.stream_finished(results, run.layout, cycle)
+    return EXIT_INTERRUPTED if any(r.code == EXIT_INTERRUPTED for r in results) else code
+
+
+# --- other commands under the lake's lock --------------------------------------------------
+
+
+def compact(output: str, state: str | None, *, partition: str | None, target_bytes: int):
+    """``newsflow compact``: merge small files per partition, after reconciling crashed runs."""
+    from transforms.compact import compact_lake
+
+    layout = LakeLayout.of(output, state)
+    started_at = dt.datetime.now(dt.timezone.utc)
+    run_id = "compact_" + started_at.strftime("%Y%m%dT%H%M%S%fZ")
+    with RunLock(layout.state, run_id):
+        reconcile(layout)
+        return compact_lake(output, partition=partition, target_bytes=target_bytes)

@@ -1,0 +1,146 @@
+"""What one run will do, decided once before the graph is built: the ``RunPlan``.
+
+The plan is where the launcher's I/O happens (feed lists read, cursors loaded, seed
+patterns listed, the taxonomy checked); ``pipeline.graph.build_pipeline(options, plan)``
+then only wires transforms. Sample::
+
+    RunPlan(run_id="20261122T044048Z_8c3299", started_at=…, layout=LakeLayout("lake", "lake/state"),
+            seeds=("seeds/**",), feeds=("https://example.org/rss.xml",), feeds_not_due=(), …)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+
+from pipeline.options import NewsflowOptions, poll_bounds, split_values
+from schemas.layout import LakeLayout
+from transforms.state import FeedCursor, load_feed_cursors
+
+# Local runs use the FnApiRunner directly: the plain DirectRunner first tries to
+# download the Prism runner, and offline that costs a failed network call.
+DEFAULT_RUNNER = "FnApiRunner"
+# Runners that execute here, in this process or its workers.
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    started_at: dt.datetime
+    layout: LakeLayout
+    # Seed file patterns (folders expanded to "<folder>/**"), and the batch slice (I, K).
+    seeds: tuple[str, ...] = ()
+    seed_batch: tuple[int, int] | None = None
+    # Feed sources polled by this run, and those skipped as not due.
+    feeds: tuple[str, ...] = ()
+    feeds_not_due: tuple[str, ...] = ()
+    # Every feed cursor of the lake: the due feeds' and those of feeds listed by OPML or pages.
+    cursors: dict[str, FeedCursor] = dataclasses.field(default_factory=dict)
+    poll_bounds: tuple[float, float] = (300.0, 3600.0)
+    poll_now: bool = False
+    unbounded: bool = False
+    local: bool = True
+    # Stream cycles commit a run record only when they wrote or recorded something.
+    commit_empty: bool = True
+    argv: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.seeds) or bool(self.feeds)
+
+    @property
+    def polls_path(self) -> str:
+        return self.layout.polls_of(self.run_id)
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """A sortable, file-name-safe run id: ``20261122T035426Z_a854d0``."""
+    return now.strftime("%Y%m%dT%H%M%SZ") + "_" + secrets.token_hex(3)
+
+
+def runs_unbounded(nf: NewsflowOptions, runner: str | None) -> bool:
+    """Stream mode runs the unbounded graph on runners that stream, or when asked to.
+
+    Offline, a local runner cannot run an unbounded pipeline for ever (Prism cannot be
+    downloaded, windows fire only at the end), so local stream mode is one bounded run
+    per poll cycle; ``--unbounded`` with ``--duration`` runs the streaming graph locally
+    to its stop time.
+    """
+    if not nf.stream:
+        return False
+    return nf.unbounded or (runner or DEFAULT_RUNNER) not in LOCAL_RUNNERS
+
+
+def seed_patterns(values: list[str]) -> tuple[list[str], list[str]]:
+    """File patterns for ``--seeds`` values, and a warning for each that matches no file.
+
+    Raises ``ValueError`` for a local path that names nothing.
+    """
+    from transforms.seeds import list_seed_files, match_seed_files
+
+    patterns, warnings = [], []
+    for value in values:
+        pattern = list_seed_files(value)
+        patterns.append(pattern)
+        if not match_seed_files(pattern):
+            warnings.append(f"--seeds {value} matches no seed file")
+    return patterns, warnings
+
+
+def make_plan(
+    nf: NewsflowOptions,
+    *,
+    layout: LakeLayout,
+    run_id: str,
+    runner: str,
+    include_seeds: bool = True,
+    include_feeds: bool = True,
+    seed_batch: tuple[int, int] | None = None,
+    stream_cycle: bool = False,
+    argv: tuple[str, ...] = (),
+) -> RunPlan:
+    """The plan of one run: which seeds and feeds it reads, with the cursors it starts from.
+
+    Raises ``ValueError`` (a usage error) for inputs that name nothing readable.
+    """
+    from transforms.feeds import resolve_feeds
+    from transforms.topics import load_taxonomy
+
+    if nf.taxonomy:
+        load_taxonomy(nf.taxonomy)  # a bad file is a usage error now, not a failure on a worker
+    unbounded = runs_unbounded(nf, runner)
+    warnings: list[str] = []
+    seeds: list[str] = []
+    if include_seeds and nf.seeds:
+        seeds, warnings = seed_patterns(split_values(nf.seeds))
+    feeds = resolve_feeds(split_values(nf.feeds)) if include_feeds and nf.feeds else []
+    cursors = load_feed_cursors(layout.state)
+    bounds = poll_bounds(nf)
+    # Due against the clock, not the second-truncated start: a run that starts within the
+    # second a zero-interval poll ended must still find that feed due.
+    now = dt.datetime.now(dt.timezone.utc)
+    due = tuple(
+        url
+        for url in feeds
+        if unbounded or nf.poll_now or url not in cursors or cursors[url].due(now, bounds[1])
+    )
+    return RunPlan(
+        run_id=run_id,
+        started_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        layout=layout,
+        seeds=tuple(seeds),
+        seed_batch=seed_batch,
+        feeds=due,
+        feeds_not_due=tuple(url for url in feeds if url not in due),
+        cursors=cursors,
+        poll_bounds=bounds,
+        poll_now=nf.poll_now,
+        unbounded=unbounded,
+        local=runner in LOCAL_RUNNERS,
+        commit_empty=not stream_cycle,
+        argv=argv,
+        warnings=tuple(warnings),
+    )
