@@ -82,8 +82,9 @@ def configure_logging(verbosity: int) -> None:
     root.setLevel(level)
     for name, quiet_level in _CHATTY.items():
         logging.getLogger(name).setLevel(quiet_level if verbosity < 1 else level)
-    # Beam's own loggers: start-up chatter at INFO, kept for -v.
-    logging.getLogger("apache_beam").setLevel(logging.ERROR if verbosity < 1 else level)
+    # Beam's own loggers: start-up chatter at INFO, and a failed bundle's traceback at ERROR,
+    # which the launcher reports in one line; -v shows them all.
+    logging.getLogger("apache_beam").setLevel(logging.CRITICAL if verbosity < 1 else level)
 
 
 # --- the run reporter ----------------------------------------------------------------------
@@ -365,7 +366,7 @@ def normalize_run_argv(argv: Sequence[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.launcher import UsageError, launch
+    from pipeline.launcher import LaunchFailed, UsageError, launch
 
     argv = normalize_run_argv(args.argv)
     reporter = CliReporter(quiet=args.verbosity < 0)
@@ -373,6 +374,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return launch(argv, reporter)
     except UsageError as error:
         raise CliError(str(error)) from None
+    except LaunchFailed as error:
+        raise CliError(str(error), EXIT_FAILED) from None
 
 
 # --- inspect, compact ----------------------------------------------------------------------

@@ -60,6 +60,10 @@ class UsageError(ValueError):
     """The command line names something newsflow cannot use; the message says what."""
 
 
+class LaunchFailed(RuntimeError):
+    """The run could not start (e.g. the lake cannot be written); exit code 1."""
+
+
 @dataclasses.dataclass
 class RunResult:
     """What one run did, as the launcher saw it (the reporter prints it)."""
@@ -135,13 +139,26 @@ def launch(argv: list[str], reporter: Reporter) -> int:
     run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter)
     try:
         _check_options(run)
-        open_lake(run.layout, move_state=nf.move_state)
+        try:
+            open_lake(run.layout, move_state=nf.move_state)
+        except OSError as error:
+            raise LaunchFailed(f"cannot write to the lake {nf.output}: {os_reason(error)}") from None
         if nf.stream and not runs_unbounded(nf, run.runner):
             return run_stream(run)
         results = run_batches(run)
     except (UsageError, LakeError) as error:
         raise UsageError(str(error)) from None
     return max((r.code for r in results), default=EXIT_OK)
+
+
+def os_reason(error: OSError) -> str:
+    """The system's words for an I/O error, however deeply Beam's file systems wrapped it."""
+    while error is not None:
+        if getattr(error, "strerror", None):
+            return error.strerror
+        inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        error = inner or error.__context__
+    return "unknown error"
 
 
 def _check_options(run: Launch) -> None:
@@ -285,6 +302,18 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
     layout = run.layout
     journal_start(layout, plan.run_id, plan.started_at)
     template_launch = bool(run.options.view_as(GoogleCloudOptions).template_location)
+    # A Ctrl-C inside a DoFn reaches us wrapped by the runner: remember that it was one.
+    ctrl_c = {"seen": False}
+    handler = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum, frame) -> None:
+        if isinstance(handler, _StopFlag) and not handler.requested:
+            handler(signum, frame)  # stream mode: a first Ctrl-C only asks to stop after this cycle
+            return
+        ctrl_c["seen"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
     try:
         with run.reporter.progress(plan.run_id):
             result = pipeline.run()
@@ -312,10 +341,13 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
     except KeyboardInterrupt:
         return _abandon(run, plan, "interrupted", EXIT_INTERRUPTED)
     except Exception as error:  # noqa: BLE001 - a failed pipeline is reported in one line, never a traceback
-        message = (
-            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-        )
-        return _abandon(run, plan, f"the run failed ({message[:300]})", EXIT_FAILED)
+        if ctrl_c["seen"]:
+            return _abandon(run, plan, "interrupted", EXIT_INTERRUPTED)
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        why = f"the run failed ({type(error).__name__}: {first_line[:300]})"
+        return _abandon(run, plan, why, EXIT_FAILED)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     interrupted = False
     previous = signal.getsignal(signal.SIGINT)
 
@@ -351,7 +383,7 @@ def _abandon(run: Launch, plan: RunPlan, why: str, code: int) -> RunResult:
 
 def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     """After the pipeline: complete the run record with what only the launcher sees, fold polls."""
-    from transforms.lake.summary import lake_summary
+    from transforms.lake.summary import lake_summary, run_files
 
     layout, nf = run.layout, run.nf
     finished_at = dt.datetime.now(dt.timezone.utc)
@@ -381,8 +413,7 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     summary = lake_summary(layout, [plan.run_id])
     out.written, out.duplicates, out.rejects = summary["written"], summary["duplicates"], summary["rejects"]
     out.partitions = summary["partitions"]
-    out.files = dict(committed.get("files") or {})
-    out.files.pop("polls", None)
+    out.files = run_files(layout, plan.run_id)
     out.input_failures = _input_failures(layout, plan.run_id)
     out.index = {
         "entries_loaded": _counter(result, "index_entries_loaded"),
@@ -492,17 +523,20 @@ def fold_polls(layout: LakeLayout, run_id: str, nf: NewsflowOptions, now: dt.dat
 
 
 def _feed_status(polls: list[dict]) -> dict[str, dict]:
-    return {
-        poll["feed_url"]: {
+    """Each feed's last poll of the run, with the new items of all its polls (a streaming
+    run polls a feed many times)."""
+    status: dict[str, dict] = {}
+    for poll in polls:
+        earlier = status.get(poll["feed_url"], {}).get("new_items", 0)
+        status[poll["feed_url"]] = {
             "status": poll["status"],
-            "new_items": poll.get("new_items", 0),
+            "new_items": earlier + poll.get("new_items", 0),
             "error": poll.get("error"),
             "detail": poll.get("detail") or "",
             "polled_at": poll.get("polled_at"),
             "feeds": list(poll.get("feeds") or ()),
         }
-        for poll in polls
-    }
+    return status
 
 
 # --- metrics -------------------------------------------------------------------------------

@@ -48,8 +48,19 @@ _LOGGER = logging.getLogger(__name__)
 KINDS = ("feed", "page")
 # Media types accepted per kind. An entry starting with "+" matches a structured-syntax
 # suffix (RFC 6839), so "+xml" accepts application/rss+xml, application/atom+xml, ...
-# OPML subscription lists are fetched as feeds too (text/x-opml).
-FEED_TYPES = ("application/xml", "text/xml", "+xml", "application/json", "+json", "text/plain", "text/x-opml")
+# OPML subscription lists are fetched as feeds too (text/x-opml, and often application/octet-stream),
+# and so is a page given as a feed (text/html), which names its feed (autodiscovery).
+FEED_TYPES = (
+    "application/xml",
+    "text/xml",
+    "+xml",
+    "application/json",
+    "+json",
+    "text/plain",
+    "text/x-opml",
+    "application/octet-stream",
+    "text/html",
+)
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses worth another attempt: overload and gateway trouble, not client errors.

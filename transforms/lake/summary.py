@@ -83,6 +83,17 @@ def count_files(layout: LakeLayout) -> dict[str, int]:
     return {name: len(_match(join_path(layout.dataset(name), "**.parquet"))) for name in DATA_DATASETS}
 
 
+def run_files(layout: LakeLayout, run_id: str) -> dict[str, int]:
+    """The visible Parquet files one run wrote, per dataset."""
+    name = f"part-{glob.escape(run_id)}-*.parquet"
+    counts = {}
+    for dataset in DATA_DATASETS:
+        folder = layout.dataset(dataset)
+        found = {m.path for p in (join_path(folder, name), join_path(folder, "**", name)) for m in _match(p)}
+        counts[dataset] = len(found)
+    return counts
+
+
 def partition_files(layout: LakeLayout) -> dict[str, int]:
     """Files per partition of ``articles/``, from a listing (no file is opened)."""
     base = layout.articles
