@@ -213,6 +213,17 @@ class CliReporter:
         if not self.quiet:
             print(f"newsflow run: seeds over {max_mb:g} MB (--max_batch_mb): {count} batches, one run each")
 
+    def batches_finished(self, results) -> None:
+        if self.quiet or self._stream_mode:
+            return
+        duplicates = sum(sum(r.duplicates.values()) for r in results)
+        rejects = sum(sum(r.rejects.values()) for r in results)
+        print(
+            f"newsflow run: {len(results)} batches: read {sum(r.read for r in results)} = written"
+            f" {sum(r.written for r in results)} + duplicates {duplicates} + rejects {rejects}",
+            flush=True,
+        )
+
     def progress(self, run_id: str) -> contextlib.AbstractContextManager:
         if not self._show_progress:
             return contextlib.nullcontext()
@@ -738,6 +749,9 @@ def _split_verbosity(argv: list[str]) -> tuple[list[str], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:  # answered before Beam is imported (seconds of start-up)
+        print(f"newsflow {version()}")
+        return EXIT_OK
     configure_logging(0)
     try:
         parser = make_parser()

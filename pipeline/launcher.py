@@ -101,6 +101,8 @@ class Reporter(Protocol):
 
     def batches(self, count: int, max_mb: float) -> None: ...
 
+    def batches_finished(self, results: list[RunResult]) -> None: ...
+
     def run_finished(self, result: RunResult, layout: LakeLayout, *, cycle: int | None = None) -> None: ...
 
     def stream_started(self) -> None: ...
@@ -231,6 +233,7 @@ def run_batches(run: Launch, *, include_seeds: bool = True, stream_cycle: bool =
         if result.code != EXIT_OK:
             result.note = f"batch {index + 1} of {count} failed; the batches before it are committed"
             break
+    run.reporter.batches_finished(results)
     return results
 
 

@@ -143,8 +143,15 @@ def test_body_over_the_cap_is_too_large(feed_server, make_fetcher, content_lengt
 
 def test_content_type_is_checked_per_kind(feed_server, make_fetcher):
     url = feed_server.route("/article.html", HTML, content_type="text/html; charset=UTF-8")
+    image = feed_server.route("/photo.jpg", b"\xff\xd8\xff", content_type="image/jpeg")
     fetcher = make_fetcher()
-    assert fetcher.fetch(url, kind="feed").error == "bad_content_type"
+    # A page may be given as a feed (it names its feed); an image is neither.
+    assert fetcher.fetch(url, kind="feed").ok
+    assert (
+        fetcher.fetch(image, kind="feed").error
+        == fetcher.fetch(image, kind="page").error
+        == "bad_content_type"
+    )
     page = fetcher.fetch(url, kind="page")
     assert page.ok and page.content == HTML and (page.content_type, page.encoding) == ("text/html", "utf-8")
     with pytest.raises(ValueError, match="unknown fetch kind"):
