@@ -208,32 +208,18 @@ def site_lines_of(articles: Iterable, min_docs: int) -> dict[str, frozenset[str]
 
 
 def dedup_in_memory(articles: Sequence) -> tuple[list, list]:
-    """The batch ``Deduplicate`` without Beam: same keys, links, components and resolution."""
-    from schemas.records import Duplicate
-    from transforms.dedup import connected_components, dedup_keys, node_key, resolve_cluster
+    """The batch ``Deduplicate`` without Beam: ``transforms.core.dedup.deduplicate`` over the
+    articles' entries; returns the kept articles and the duplicate records."""
+    from transforms.core.dedup import dedup_entry, deduplicate
 
-    nodes = [node_key(article) for article in articles]
-    by_key: dict[str, list[str]] = collections.defaultdict(list)
-    for article, node in zip(articles, nodes, strict=True):
-        for key in dedup_keys(article):
-            by_key[key].append(node)
-    edges = []
-    for members in by_key.values():
-        if len(members) > 1:
-            ordered = sorted(members)
-            edges.extend((ordered[0], other) for other in ordered[1:])
-    roots = connected_components(edges)
-    kept, duplicates = [], []
-    clusters: dict[str, list] = collections.defaultdict(list)
-    for article, node in zip(articles, nodes, strict=True):
-        root = roots.get(node)
-        if root is None:
-            kept.append(article)
-        else:
-            clusters[root].append(article)
-    for members in clusters.values():
-        for record in resolve_cluster(members):
-            (duplicates if isinstance(record, Duplicate) else kept).append(record)
+    by_node = {}
+    entries = []
+    for article in articles:
+        entry = dedup_entry(article)
+        by_node.setdefault(entry.node, []).append(article)
+        entries.append(entry)
+    kept_entries, duplicates = deduplicate(entries)
+    kept = [by_node[entry.node].pop(0) for entry in kept_entries]
     return kept, duplicates
 
 
@@ -246,7 +232,7 @@ def _write_parquet(out: pathlib.Path, kept: list, duplicates: list, rejects: lis
         partition_path,
     )
     from schemas.records import article_row, record_row
-    from transforms.dedup import index_row
+    from transforms.core.dedup import dedup_entry, index_row
     from transforms.write import rows_to_table, write_table
 
     partitions: dict[str, list[dict]] = collections.defaultdict(list)
@@ -260,7 +246,7 @@ def _write_parquet(out: pathlib.Path, kept: list, duplicates: list, rejects: lis
     for name, schema, rows in (
         ("duplicates", DUPLICATE_SCHEMA, [record_row(d) for d in duplicates]),
         ("rejects", REJECT_SCHEMA, [record_row(r) for r in rejects]),
-        ("dedup", INDEX_SCHEMA, [index_row(a) for a in kept]),
+        ("dedup", INDEX_SCHEMA, [index_row(dedup_entry(a)) for a in kept]),
     ):
         (out / name).mkdir(parents=True, exist_ok=True)
         write_table(str(out / name / "part-0.parquet"), rows_to_table(rows, schema))

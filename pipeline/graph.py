@@ -28,7 +28,9 @@ from schemas.parquet import (
 from schemas.records import article_row, record_row
 from transforms.clean import CleanArticles
 from transforms.commit import CommitRun
-from transforms.dedup import Deduplicate, ReadDedupIndex, StreamingDeduplicate, dedup_candidate, index_row
+from transforms.core.dedup import dedup_entry, index_row
+from transforms.dedup import Deduplicate, ReadDedupIndex
+from transforms.dedup_stream import StreamingDeduplicate
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.feeds import ITEMS_TAG, POLLS_TAG, REJECTS_TAG, PollFeeds
@@ -211,7 +213,7 @@ def _process_and_write(
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
     if plan.unbounded:
         seed_index = index | "IndexAsCandidates" >> beam.Map(
-            lambda a: dedup_candidate(a, seen_at=int(a.ingested_at.timestamp() * 1e6))
+            lambda entry: entry._replace(seen_at=int(entry.ingested_at.timestamp() * 1e6))
         )
         deduped = enriched | "Deduplicate" >> StreamingDeduplicate(
             horizon=dt.timedelta(days=nf.dedup_horizon), seed_index=seed_index
@@ -241,7 +243,7 @@ def _process_and_write(
     )
     index_written = (
         kept
-        | "KeyIndexEntries" >> beam.Map(lambda a: ("", index_row(a)))
+        | "KeyIndexEntries" >> beam.Map(lambda a: ("", index_row(dedup_entry(a))))
         | "WriteDedupIndex"
         >> WriteParquet(
             plan.layout.dedup,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 # Where the article's text came from.
 TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
@@ -66,20 +66,43 @@ class Article:
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
-    # The MinHash signature, packed little-endian uint32 (see transforms.dedup.minhash).
+    # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
     fallback: tuple[str, str] | None = None
-    # An entry of the dedup index: an article an earlier run committed, never written again.
+
+
+class DedupEntry(NamedTuple):
+    """What deduplication knows of an article: identity, dates and fingerprints, no text.
+
+    One shape for every part: an article of this run, an entry of the persisted index
+    (``indexed``: committed by an earlier run, never written again) and a candidate in a
+    streaming job's keyed state (``seen_at``: when it was kept, in microseconds). A tuple,
+    as it travels in shuffles and keyed state, where tuples encode compactly.
+    """
+
+    id: str
+    content_hash: str
+    minhash: bytes
+    canonical_url: str | None = None
+    # Seconds since the epoch; None when unknown (ranks last).
+    published: float | None = None
+    # The article's identity within a run: ids may repeat (the same record read twice).
+    node: str = ""
+    source: str = ""
+    url: str | None = None
+    run_id: str = ""
+    ingested_at: dt.datetime | None = None
     indexed: bool = False
+    seen_at: int = 0
 
     def sort_key(self) -> tuple:
         """Which copy wins among duplicates: earliest published, then smallest id.
 
-        Source and URL break the remaining ties, so the choice never depends on arrival order.
-        Articles committed by earlier runs come first: their rows are in the lake already.
+        Source and URL break the remaining ties, so the choice never depends on arrival
+        order. Entries committed by earlier runs come first: their rows are in the lake.
         """
-        published = self.published.timestamp() if self.published else float("inf")
+        published = self.published if self.published is not None else float("inf")
         return (not self.indexed, published, self.id, self.source, self.url or "")
 
 

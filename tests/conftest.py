@@ -61,7 +61,8 @@ def fingerprinted(
 ):
     """An enriched-enough article for deduplication tests: text, URL and fingerprints."""
     from schemas.records import Article
-    from transforms.dedup import canonical_url, fingerprints
+    from transforms.core.fingerprints import fingerprints
+    from transforms.core.urls import canonical_url
 
     digest, signature = fingerprints(text)
     return Article(

@@ -6,25 +6,22 @@ from dataclasses import replace
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas.records import Article, Duplicate
+from schemas.records import DedupEntry, Duplicate
 from tests.conftest import EDITS, fingerprinted, local_pipeline, seed_body
-from transforms.dedup import (
-    NEAR_THRESHOLD,
-    Deduplicate,
-    canonical_url,
-    connected_components,
-    content_hash,
-    minhash,
-    resolve_cluster,
-    similarity,
-    url_key,
-)
+from transforms.core.dedup import connected_components, dedup_entry, deduplicate, resolve_cluster
+from transforms.core.fingerprints import NEAR_THRESHOLD, content_hash, minhash, similarity
+from transforms.core.urls import canonical_url, url_key
+from transforms.dedup import Deduplicate
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)
 
 body = seed_body
 article = fingerprinted
+
+
+def entry(*args, **kwargs) -> DedupEntry:
+    return dedup_entry(fingerprinted(*args, **kwargs))
 
 
 def test_canonical_url_drops_tracking_fragment_and_trailing_slash():
@@ -50,7 +47,7 @@ def test_content_hash_ignores_case_spacing_and_punctuation():
 def test_minhash_is_stable_across_processes():
     text = body("003")
     code = (
-        "import sys; from transforms.dedup import minhash; "
+        "import sys; from transforms.core.fingerprints import minhash; "
         "print(','.join(map(str, minhash(sys.stdin.read()))))"
     )
     out = subprocess.run(
@@ -77,14 +74,17 @@ def test_connected_components_maps_each_id_to_its_sets_smallest_id():
 
 def test_resolve_cluster_keeps_earliest_published_then_smallest_id():
     text = body("000")
-    early = article("zz", text, published=dt.datetime(2017, 1, 1, tzinfo=UTC))
-    late = article("aa", text, published=dt.datetime(2017, 6, 1, tzinfo=UTC))
-    undated = article("00", text)
+    early = entry("zz", text, published=dt.datetime(2017, 1, 1, tzinfo=UTC))
+    late = entry("aa", text, published=dt.datetime(2017, 6, 1, tzinfo=UTC))
+    undated = entry("00", text)
     out = list(resolve_cluster([undated, late, early]))
     assert out[0] == early
     assert [(d.id, d.duplicate_of, d.kind) for d in out[1:]] == [("aa", "zz", "exact"), ("00", "zz", "exact")]
-    tie = list(resolve_cluster([article("b", text), article("a", text)]))
+    tie = list(resolve_cluster([entry("b", text), entry("a", text)]))
     assert tie[0].id == "a"
+    # The whole-corpus function decides the same.
+    kept, duplicates = deduplicate([undated, late, early])
+    assert [k.id for k in kept] == ["zz"] and sorted(d.id for d in duplicates) == ["00", "aa"]
 
 
 def test_chain_of_partial_overlaps_does_not_merge_different_articles():
@@ -92,10 +92,10 @@ def test_chain_of_partial_overlaps_does_not_merge_different_articles():
     a_text, c_text = body("003"), body("004")
     half_a = a_text[: len(a_text) // 2]
     half_c = c_text[: len(c_text) // 2]
-    a = article("a", a_text)
-    b = article("b", half_a + "\n\n" + half_c)
-    c = article("c", c_text)
-    kept = [r.id for r in resolve_cluster([a, b, c]) if isinstance(r, Article)]
+    a = entry("a", a_text)
+    b = entry("b", half_a + "\n\n" + half_c)
+    c = entry("c", c_text)
+    kept = [r.id for r in resolve_cluster([a, b, c]) if isinstance(r, DedupEntry)]
     assert "a" in kept and "c" in kept
 
 
@@ -136,9 +136,7 @@ def test_deduplicate_transform_catches_variants_and_keeps_different_articles():
 
 def test_duplicate_records_carry_similarity():
     base = body("002")
-    out = list(
-        resolve_cluster([article("a", base), article("b", base + "\n\nOne more closing sentence here.")])
-    )
+    out = list(resolve_cluster([entry("a", base), entry("b", base + "\n\nOne more closing sentence here.")]))
     dup = out[1]
     assert isinstance(dup, Duplicate) and dup.kind == "near" and dup.similarity >= NEAR_THRESHOLD
 

@@ -27,17 +27,15 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 from schemas.parquet import ARTICLE_FILE_SCHEMA, PARTITION_SCHEMA, partition_path
 from schemas.records import Article, article_row
 from tests.conftest import edited, fingerprinted, seed_body
-from transforms.dedup import (
+from transforms.core.dedup import dedup_entry, dedup_keys, match
+from transforms.core.fingerprints import unpack_minhash
+from transforms.dedup_stream import (
     _LOOKUP,
     _SEED,
     _SURVIVOR,
     StreamingDeduplicate,
     _MatchAcrossWindowsFn,
-    candidate_article,
-    dedup_candidate,
-    dedup_keys,
-    match,
-    unpack_minhash,
+    state_candidate,
 )
 from transforms.write import INPROGRESS_SUFFIX, WriteParquet, file_name, window_tag
 
@@ -235,7 +233,7 @@ def test_seed_index_from_earlier_runs_wins_over_the_stream():
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
-        index = p | "ReadIndex" >> beam.Create([dedup_candidate(kept_yesterday, seen_at)])
+        index = p | "ReadIndex" >> beam.Create([state_candidate(dedup_entry(kept_yesterday, seen_at))])
         check(
             deduplicate(p, stream, seed_index=index),
             kept=[("new", 0)],
@@ -248,10 +246,10 @@ def test_an_earlier_window_or_seed_reaching_a_key_after_a_later_window_still_win
     # window 1's original, then a seed of both from an earlier run.
     text = body("003")
     micros = 1_000_000
-    seed = dedup_candidate(make("seed", text), seen_at=(T0 - 3600) * micros)
-    window_1 = dedup_candidate(make("w1", text), seen_at=(T0 + WINDOW) * micros - 1)
-    window_2 = dedup_candidate(make("w2", text.upper()), seen_at=(T0 + 2 * WINDOW) * micros - 1)
-    copy_2 = dedup_candidate(make("w2-local-copy", text), seen_at=window_2.seen_at)
+    seed = state_candidate(dedup_entry(make("seed", text), seen_at=(T0 - 3600) * micros))
+    window_1 = state_candidate(dedup_entry(make("w1", text), seen_at=(T0 + WINDOW) * micros - 1))
+    window_2 = state_candidate(dedup_entry(make("w2", text.upper()), seen_at=(T0 + 2 * WINDOW) * micros - 1))
+    copy_2 = state_candidate(dedup_entry(make("w2-local-copy", text), seen_at=window_2.seen_at))
     key = f"h:{window_1.content_hash}"
     stream = (
         Stream()
@@ -288,11 +286,11 @@ def test_an_earlier_window_or_seed_reaching_a_key_after_a_later_window_still_win
 def test_light_candidates_match_and_key_like_their_articles():
     original = make("a", body("003"), URL)
     copy = make("b", edited(body("003")))
-    candidate = dedup_candidate(original, seen_at=1)
-    assert candidate.minhash == original.minhash
+    candidate = state_candidate(dedup_entry(original, seen_at=1))
+    assert candidate.minhash == original.minhash and candidate.ingested_at is None  # light: no text, no times
     assert len(unpack_minhash(candidate.minhash)) == 128  # one bytes object, not 128 ints
-    assert dedup_keys(candidate_article(candidate)) == dedup_keys(original)
-    assert match(copy, candidate_article(candidate)) == match(copy, original)
+    assert dedup_keys(candidate) == dedup_keys(dedup_entry(original))
+    assert match(dedup_entry(copy), candidate) == match(dedup_entry(copy), dedup_entry(original))
 
 
 def test_file_names_carry_window_and_pane_except_in_the_global_window():

@@ -43,7 +43,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
 from transforms.core.text import word_count
-from transforms.dedup import canonical_url
+from transforms.core.urls import canonical_url
 
 REASONS = (
     "donation_appeal",

@@ -15,9 +15,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, without_working_data
+from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
 from transforms.dates import resolve_date
-from transforms.dedup import fingerprints
 from transforms.topics import assign_topic, load_taxonomy
 
 # Language identification is unreliable on fewer characters than this.

@@ -42,7 +42,7 @@ from dateutil.parser import isoparse
 from lxml.html import HtmlElement
 
 from schemas.records import Article, Reject
-from transforms.dedup import canonical_url
+from transforms.core.urls import canonical_url
 
 _LOGGER = logging.getLogger(__name__)
 # What lxml, the charset codecs and trafilatura's heuristics raise on malformed input.
