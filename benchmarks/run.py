@@ -285,9 +285,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     started = time.perf_counter()
     from schemas.records import Reject
     from transforms.clean import clean_document, site_of
+    from transforms.core.seeds import parse_seed_file
     from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
-    from transforms.seeds import parse_seed_file
     from transforms.topics import load_taxonomy
 
     _quiet()

@@ -483,8 +483,8 @@ def _documents(inputs: Sequence[str], policy=None) -> Iterator[Any]:
     """Articles (or rejects) from files or URLs given on the command line, read exactly as
     ``run`` reads them (JSONL line by line, each line decoded on its own)."""
     from schemas.records import Article, Reject, stable_id
+    from transforms.core.seeds import is_jsonl, parse_seed_file, read_jsonl_stream
     from transforms.fetch import Fetcher, FetchPolicy, decode_page
-    from transforms.seeds import is_jsonl, parse_seed_file, read_jsonl_stream
 
     now = dt.datetime.now(dt.timezone.utc)
     fetcher = None

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from schemas.records import Article, Reject
-from transforms.seeds import InputError, decode_bytes, parse_jsonl_record, parse_seed_file
+from transforms.core.decode import InputError, decode_bytes
+from transforms.core.seeds import parse_jsonl_record, parse_seed_file
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
 
@@ -152,7 +153,7 @@ def test_seed_paths_folders_recurse_names_are_escaped_and_typos_fail(tmp_path):
 
 
 def test_seed_batches_split_records_into_disjoint_slices():
-    from transforms.seeds import in_batch
+    from transforms.core.seeds import in_batch
 
     names = [f"backfill.jsonl:{i}" for i in range(1, 2001)]
     slices = [{n for n in names if in_batch(n, (i, 4))} for i in range(4)]
@@ -176,7 +177,7 @@ def test_jsonl_is_read_as_a_stream_with_the_same_records_and_rejects():
     import gzip
     import io
 
-    from transforms.seeds import read_jsonl_stream
+    from transforms.core.seeds import read_jsonl_stream
 
     lines = [json.dumps({"text": f"Story {i} with a line\u2028separator inside"}) for i in range(50)]
     lines.insert(3, "{broken")
@@ -204,7 +205,7 @@ def test_jsonl_is_read_as_a_stream_with_the_same_records_and_rejects():
 def test_a_jsonl_stream_that_is_no_jsonl_is_one_reject(name, data, reason):
     import io
 
-    from transforms.seeds import read_jsonl_stream
+    from transforms.core.seeds import read_jsonl_stream
 
     (reject,) = read_jsonl_stream(name, io.BufferedReader(io.BytesIO(data)), NOW)
     assert isinstance(reject, Reject) and reject.reason == reason and reject.source == name
@@ -214,7 +215,7 @@ def test_a_truncated_gzip_keeps_the_records_before_the_fault():
     import gzip
     import io
 
-    from transforms.seeds import read_jsonl_stream
+    from transforms.core.seeds import read_jsonl_stream
 
     data = gzip.compress(
         b"".join(json.dumps({"text": f"story {i} " * 20}).encode() + b"\n" for i in range(500))
@@ -229,7 +230,7 @@ def test_a_utf16_jsonl_stream_is_decoded_whole_under_its_own_name():
     import gzip
     import io
 
-    from transforms.seeds import read_jsonl_stream
+    from transforms.core.seeds import read_jsonl_stream
 
     text = "\n".join(json.dumps({"text": f"Story {i} " * 20}) for i in range(3))
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
