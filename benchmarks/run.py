@@ -233,7 +233,7 @@ def _write_parquet(out: pathlib.Path, kept: list, duplicates: list, rejects: lis
     )
     from schemas.records import article_row, record_row
     from transforms.core.dedup import dedup_entry, index_row
-    from transforms.write import rows_to_table, write_table
+    from transforms.lake.files import rows_to_table, write_table
 
     partitions: dict[str, list[dict]] = collections.defaultdict(list)
     for article in kept:

@@ -405,8 +405,8 @@ def _lake_layout(lake: str, state: str | None, command: str):
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from transforms.lake.cursors import load_feed_cursors
     from transforms.lake.summary import count_files, lake_summary, last_runs, partition_files
-    from transforms.state import load_feed_cursors
 
     layout = _lake_layout(args.lake, args.state, "inspect")
     summary = lake_summary(layout)
@@ -430,7 +430,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 f"    {run['run_id']}  {run.get('mode', '?'):<12} {when}"
                 f"  read {counts.get('read')}  written {counts.get('written')}  {verdict}"
             )
-    cursors = load_feed_cursors(layout.state)
+    cursors = load_feed_cursors(layout)
     if cursors:
         lines.append("  feed health:")
         for url, cursor in sorted(cursors.items()):
@@ -451,8 +451,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     from pipeline.launcher import compact
-    from transforms.commit import LakeBusyError
-    from transforms.compact import CompactionError
+    from transforms.lake.compact import CompactionError
+    from transforms.lake.lock import LakeBusyError
 
     _lake_layout(args.lake, args.state, "compact")
     try:
@@ -483,8 +483,10 @@ def _documents(inputs: Sequence[str], policy=None) -> Iterator[Any]:
     """Articles (or rejects) from files or URLs given on the command line, read exactly as
     ``run`` reads them (JSONL line by line, each line decoded on its own)."""
     from schemas.records import Article, Reject, stable_id
+    from transforms.core.http import Fetcher
+    from transforms.core.http_policy import FetchPolicy
     from transforms.core.seeds import is_jsonl, parse_seed_file, read_jsonl_stream
-    from transforms.fetch import Fetcher, FetchPolicy, decode_page
+    from transforms.fetch import decode_page
 
     now = dt.datetime.now(dt.timezone.utc)
     fetcher = None
@@ -619,9 +621,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """One JSON line per page (file or URL): the row that would be stored, or the reject."""
     from schemas.records import Reject, article_row
     from transforms.clean import clean_document
+    from transforms.core.http_policy import FetchPolicy
     from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
-    from transforms.fetch import FetchPolicy
     from transforms.topics import load_taxonomy
 
     policy = FetchPolicy(

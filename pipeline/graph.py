@@ -18,6 +18,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
 from pipeline.options import NewsflowOptions
 from pipeline.plan import DEFAULT_RUNNER, RunPlan
+from schemas.layout import join_path
 from schemas.parquet import (
     ARTICLE_FILE_SCHEMA,
     DUPLICATE_SCHEMA,
@@ -29,15 +30,16 @@ from schemas.records import article_row, record_row
 from transforms.clean import CleanArticles
 from transforms.commit import CommitRun
 from transforms.core.dedup import dedup_entry, index_row
+from transforms.core.http_policy import FetchPolicy
 from transforms.dedup import Deduplicate, ReadDedupIndex
 from transforms.dedup_stream import StreamingDeduplicate
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.feeds import ITEMS_TAG, POLLS_TAG, REJECTS_TAG, PollFeeds
-from transforms.fetch import FetchArticles, FetchPolicy
+from transforms.fetch import FetchArticles
+from transforms.lake.files import write_json_atomic
 from transforms.seeds import ReadSeeds
-from transforms.state import write_json_atomic
-from transforms.write import WriteParquet, WrittenFile, join_path, window_tag
+from transforms.write import WriteParquet, WrittenFile, window_tag
 
 # How late (after its window closed) a polled item may still be written: fetching a
 # busy host's pages one by one can outlast a poll interval.

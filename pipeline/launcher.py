@@ -32,22 +32,21 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from pipeline.options import NewsflowOptions, split_values
 from pipeline.plan import DEFAULT_RUNNER, LOCAL_RUNNERS, RunPlan, make_plan, new_run_id, runs_unbounded
 from schemas.layout import LakeLayout, join_path
-from transforms.commit import (
-    LakeBusyError,
-    LakeError,
-    RunLock,
+from transforms.core.schedule import advance_cursor
+from transforms.lake.commit import (
     check_run_id,
-    claim_state,
-    compact_index,
     journal_end,
     journal_start,
     journaled_runs,
-    open_lake,
     reconcile,
     run_of_polls,
     write_run_record,
 )
-from transforms.state import advance_cursor, load_feed_cursors, read_json, save_feed_cursors
+from transforms.lake.cursors import load_feed_cursors, save_feed_cursors
+from transforms.lake.files import read_json
+from transforms.lake.index import compact_index
+from transforms.lake.lock import LakeBusyError, RunLock
+from transforms.lake.marker import LakeError, claim_state, open_lake
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # A gzipped seed is counted at this multiple of its size when input is split into batches.
@@ -510,7 +509,7 @@ def fold_polls(layout: LakeLayout, run_id: str, nf: NewsflowOptions, now: dt.dat
     paths = _polls_files(layout, run_id)
     if not paths:
         return
-    cursors = load_feed_cursors(layout.state)
+    cursors = load_feed_cursors(layout)
     low, high = poll_bounds(nf)
     for poll in _read_polls(layout, run_id):
         # The next poll counts from when this one happened, not from when its run committed.
@@ -521,7 +520,7 @@ def fold_polls(layout: LakeLayout, run_id: str, nf: NewsflowOptions, now: dt.dat
         cursors[poll["feed_url"]] = advance_cursor(
             cursors.get(poll["feed_url"]), poll, now=min(polled_at, now), min_interval=low, max_interval=high
         )
-    save_feed_cursors(layout.state, cursors)
+    save_feed_cursors(layout, cursors)
     FileSystems.delete(paths)
 
 
@@ -640,7 +639,7 @@ def run_stream(run: Launch) -> int:
 
 def compact(output: str, state: str | None, *, partition: str | None, target_bytes: int):
     """``newsflow compact``: merge small files per partition, after reconciling crashed runs."""
-    from transforms.compact import compact_lake
+    from transforms.lake.compact import compact_lake
 
     layout = LakeLayout.of(output, state)
     started_at = dt.datetime.now(dt.timezone.utc)

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import re
 import secrets
+from collections.abc import Iterable
+
+from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import NewsflowOptions, poll_bounds, split_values
 from schemas.layout import LakeLayout
-from transforms.state import FeedCursor, load_feed_cursors
+from transforms.core.feed_sources import document_kind, is_remote, parse_opml, read_feed_list
+from transforms.core.feeds import FeedError, unique
+from transforms.core.schedule import FeedCursor
+from transforms.lake.cursors import load_feed_cursors
+from transforms.lake.files import read_bytes
 
 # Local runs use the FnApiRunner directly: the plain DirectRunner first tries to
 # download the Prism runner, and offline that costs a failed network call.
@@ -106,7 +115,6 @@ def make_plan(
 
     Raises ``ValueError`` (a usage error) for inputs that name nothing readable.
     """
-    from transforms.feeds import resolve_feeds
     from transforms.topics import load_taxonomy
 
     if nf.taxonomy:
@@ -117,7 +125,7 @@ def make_plan(
     if include_seeds and nf.seeds:
         seeds, warnings = seed_patterns(split_values(nf.seeds))
     feeds = resolve_feeds(split_values(nf.feeds)) if include_feeds and nf.feeds else []
-    cursors = load_feed_cursors(layout.state)
+    cursors = load_feed_cursors(layout)
     bounds = poll_bounds(nf)
     # Due against the clock, not the second-truncated start: a run that starts within the
     # second a zero-interval poll ended must still find that feed due.
@@ -144,3 +152,62 @@ def make_plan(
         argv=argv,
         warnings=tuple(warnings),
     )
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+# Where a feed list or a saved feed may live besides a local path (Beam FileSystems).
+_FILE_SCHEMES = ("gs", "s3")
+
+
+def _check_file_source(value: str) -> str:
+    """The path to read for a non-URL ``--feeds`` value; ``ValueError`` when it names nothing readable."""
+    if value.startswith("file://"):
+        value = value[len("file://") :]
+    scheme = _SCHEME.match(value)
+    if scheme and scheme.group(1).lower() not in _FILE_SCHEMES:
+        raise ValueError(
+            f"--feeds {value}: unsupported scheme {scheme.group(1)}:// (give http(s) URLs, local files,"
+            " gs:// or s3:// paths)"
+        )
+    try:
+        found = FileSystems.exists(value)
+    except ValueError:  # Beam has no file system for the scheme: its extra is not installed
+        extra = "gcp" if value.startswith("gs://") else "aws"
+        raise ValueError(
+            f"--feeds {value}: reading {scheme.group(1)}:// needs pip install 'newsflow[{extra}]'"
+        ) from None
+    if not found:
+        raise ValueError(f"--feeds {value}: neither an http(s) URL nor an existing file")
+    return value if scheme else os.path.abspath(value)
+
+
+def resolve_feeds(specs: Iterable[str]) -> list[str]:
+    """Feed sources from command-line values: URLs, files of one URL per line, OPML files and
+    saved feed files (read as feeds, by their content).
+
+    Files are read through Beam FileSystems (local, gs://, s3://). Raises ``ValueError``
+    with the value when it is neither a URL nor a readable feed list, OPML or feed file.
+    """
+    sources: list[str] = []
+    for value in (v.strip() for v in specs):
+        if not value:
+            continue
+        if is_remote(value):
+            sources.append(value)
+            continue
+        path = _check_file_source(value)
+        data = read_bytes(path)
+        kind = document_kind(data)
+        if kind == "opml":
+            try:
+                sources.extend(parse_opml(data))
+            except FeedError as error:
+                raise ValueError(f"--feeds {value}: not a valid OPML file ({error})") from None
+        elif kind == "feed":
+            sources.append(path)  # a saved feed: polled from the file
+        elif kind == "html":
+            raise ValueError(f"--feeds {value}: an HTML page, not a feed, an OPML list or a list of URLs")
+        else:
+            sources.extend(read_feed_list(data.decode("utf-8", errors="replace"), value))
+    return list(unique(sources))

@@ -72,6 +72,46 @@ class Article:
     fallback: tuple[str, str] | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed, with text fields already plain where the schema says so."""
+
+    feed_url: str
+    link: str | None
+    guid: str | None
+    title: str | None
+    # Every author the entry names, joined by "; " (as for HTML pages); ``authors`` holds them apart.
+    author: str | None
+    # ISO 8601 in UTC with time, e.g. "2026-11-20T07:30:00+00:00".
+    published: str | None
+    # Plain text: tags stripped, entities decoded, whitespace collapsed.
+    summary: str | None
+    # Full content as the feed gives it (HTML or text), when it has more than a summary.
+    content: str | None
+    categories: tuple[str, ...]
+    authors: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedPoll:
+    """The outcome of polling one feed once, for the run record and the feed cursors."""
+
+    feed_url: str
+    status: str  # fetched | not_modified | failed | listed (an OPML list, or a page naming its feed)
+    polled_at: str
+    error: str | None = None
+    detail: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    item_keys: tuple[str, ...] = ()
+    item_times: tuple[str, ...] = ()
+    new_items: int = 0
+    ttl_seconds: int | None = None
+    retry_after: float | None = None
+    # The feeds an OPML list or a page named (status "listed"), polled in the same run.
+    feeds: tuple[str, ...] = ()
+
+
 class DedupEntry(NamedTuple):
     """What deduplication knows of an article: identity, dates and fingerprints, no text.
 

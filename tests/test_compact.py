@@ -16,6 +16,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from schemas.layout import join_path
 from schemas.parquet import (
     ARTICLE_FILE_SCHEMA,
     DUPLICATE_SCHEMA,
@@ -26,9 +27,10 @@ from schemas.parquet import (
     partition_path,
 )
 from schemas.records import Article, Duplicate, Reject, article_row, record_row
-from transforms import compact
-from transforms.compact import CompactionError, compact_lake
-from transforms.write import ensure_folder, file_name, join_path, rows_to_table, write_table
+from transforms.lake import compact
+from transforms.lake.compact import CompactionError, compact_lake
+from transforms.lake.files import ensure_folder, rows_to_table, write_table
+from transforms.write import file_name
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, 4, 0, tzinfo=UTC)

@@ -8,16 +8,13 @@ import time
 
 import pytest
 
-from transforms.feeds import (
-    FeedError,
-    FeedItem,
-    html_to_text,
-    next_poll_interval,
-    parse_feed,
-    parse_opml,
-    read_feed_list,
-)
-from transforms.fetch import Fetcher, FetchPolicy
+from schemas.records import FeedItem
+from transforms.core.feed_sources import parse_opml, read_feed_list
+from transforms.core.feeds import FeedError, parse_feed
+from transforms.core.http import Fetcher
+from transforms.core.http_policy import FetchPolicy
+from transforms.core.markup import html_to_text
+from transforms.core.schedule import next_poll_interval
 
 FEEDS = pathlib.Path(__file__).resolve().parent / "resources" / "feeds"
 FEED_URL = "https://news.example.org/rss.xml"
@@ -287,7 +284,7 @@ def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
     from pipeline.launcher import fold_polls
     from pipeline.options import NewsflowOptions
     from schemas.layout import LakeLayout
-    from transforms.state import load_feed_cursors
+    from transforms.lake.cursors import load_feed_cursors
 
     layout = LakeLayout.of(str(tmp_path / "lake"), str(tmp_path / "state"))
     polled = NOW - dt.timedelta(minutes=3)
@@ -296,7 +293,7 @@ def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
     (tmp_path / "state" / "polls" / "r1.json").write_text(json.dumps([poll]))
     options = NewsflowOptions(["--poll_interval=300", "--max_poll_interval=300"])
     fold_polls(layout, "r1", options, NOW)
-    cursor = load_feed_cursors(layout.state)[FEED_URL]
+    cursor = load_feed_cursors(layout)[FEED_URL]
     assert cursor.seen == ("k1",) and not (tmp_path / "state" / "polls" / "r1.json").exists()
     assert dt.datetime.fromisoformat(cursor.next_poll_at) == polled + dt.timedelta(seconds=300)
     assert cursor.due(polled + dt.timedelta(seconds=300))
@@ -304,7 +301,7 @@ def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
 
 
 def test_a_zero_interval_feed_is_due_within_the_same_second():
-    from transforms.state import FeedCursor
+    from transforms.core.schedule import FeedCursor
 
     polled = NOW.replace(microsecond=700_000)
     cursor = FeedCursor(interval=0.0, last_status="fetched", next_poll_at=polled.isoformat())

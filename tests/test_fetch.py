@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from transforms.fetch import Fetcher, FetchPolicy, check_url, is_public_address, parse_retry_after
+from transforms.core.http import Fetcher
+from transforms.core.http_policy import FetchPolicy, check_url, is_public_address, parse_retry_after
 
 FEEDS = pathlib.Path(__file__).resolve().parent / "resources" / "feeds"
 RSS = (FEEDS / "rss2.xml").read_bytes()

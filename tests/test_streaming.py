@@ -37,7 +37,8 @@ from transforms.dedup_stream import (
     _MatchAcrossWindowsFn,
     state_candidate,
 )
-from transforms.write import INPROGRESS_SUFFIX, WriteParquet, file_name, window_tag
+from transforms.lake.files import INPROGRESS_SUFFIX
+from transforms.write import WriteParquet, file_name, window_tag
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)

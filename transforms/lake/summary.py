@@ -20,7 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import DATA_DATASETS, LakeLayout, join_path
 from schemas.parquet import PARTITION_SCHEMA
-from transforms.commit import committed_runs
+from transforms.lake.commit import committed_runs
 
 
 def _match(pattern: str) -> list:
@@ -119,6 +119,6 @@ def last_runs(layout: LakeLayout, limit: int = 5) -> list[dict]:
 
 def is_lake(layout: LakeLayout) -> bool:
     """Whether a folder holds a newsflow lake (its marker, or the runs of an older lake)."""
-    from transforms.commit import _is_legacy_lake
+    from transforms.lake.marker import is_legacy_lake
 
-    return FileSystems.exists(layout.marker) or _is_legacy_lake(layout) or os.path.isdir(layout.runs)
+    return FileSystems.exists(layout.marker) or is_legacy_lake(layout) or os.path.isdir(layout.runs)

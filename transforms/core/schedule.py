@@ -1,32 +1,21 @@
-"""State kept between runs under ``<output>/state/``: the feed cursors.
+"""When a feed is polled next, and what its cursor remembers between polls.
 
-Read and written through Beam FileSystems, so that ``gs://`` and ``s3://`` work as
-well as local paths; written under a hidden name and renamed, so that a crash never
-leaves a half-written state file. Sample of ``state/feeds.json``::
+Miniflux's entry-frequency rule sets a feed's interval; failed polls back off
+exponentially; a cursor keeps the validators, the entries already seen and the feed's
+health. Pure functions over ``FeedCursor`` values and poll records (``FeedPoll`` as a dict).
 
-    {"version": 1, "feeds": {"https://example.org/rss": {
-        "etag": "\\"abc\\"", "last_modified": "Tue, 05 Sep 2017 10:00:00 GMT",
-        "seen": ["guid-1", "guid-2"], "item_times": ["2017-09-05T10:00:00+00:00"],
-        "next_poll_at": "2017-09-05T11:00:00+00:00", "interval": 3600.0,
-        "last_status": "fetched", "last_error": null, "consecutive_failures": 0,
-        "last_success": "2017-09-05T10:00:05+00:00"}}}
+    advance_cursor(None, {"status": "fetched", "item_keys": ["g1"], ...}, now=now,
+                   min_interval=300, max_interval=3600).next_poll_at -> "2026-11-22T05:00:00+00:00"
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
-from schemas.layout import join_path
-
-STATE_VERSION = 1
-FEEDS_FILE = "feeds.json"
+WEEK_SECONDS = 7 * 86_400
 # Seen entry ids kept per feed: a feed shows its last 10-100 entries, so a few hundred
 # cover every entry it can show again while bounding the file.
 MAX_SEEN_PER_FEED = 1000
@@ -70,48 +59,31 @@ class FeedCursor:
         return next_poll - slack <= now
 
 
-def read_json(path: str) -> Any | None:
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path) as stream:
-        return json.loads(stream.read().decode("utf-8"))
+def next_poll_interval(
+    item_times: Sequence[dt.datetime],
+    now: dt.datetime,
+    *,
+    ttl_seconds: int | None = None,
+    retry_after: float | None = None,
+    minimum: float = 300,
+    maximum: float = 86_400,
+) -> float:
+    """Seconds until a feed's next poll.
 
+    Miniflux's entry-frequency rule: a week divided by the number of entries published
+    in the last week, clamped to ``[minimum, maximum]`` (``maximum`` for a quiet feed),
+    then never shorter than the feed's ttl or the server's Retry-After. Naive
+    datetimes are taken as UTC.
+    """
 
-def write_json_atomic(path: str, value: Any) -> None:
-    """Write JSON under a hidden name, then rename it into place."""
-    folder, name = posixpath.split(path) if "://" in path else (FileSystems.split(path))
-    if "://" not in folder and not FileSystems.exists(folder):
-        FileSystems.mkdirs(folder)
-    hidden = join_path(folder, f".{name}.inprogress")
-    with FileSystems.create(hidden) as stream:
-        stream.write(json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8"))
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([hidden], [path])
+    def aware(value: dt.datetime) -> dt.datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
-
-def load_feed_cursors(state_dir: str) -> dict[str, FeedCursor]:
-    document = read_json(join_path(state_dir, FEEDS_FILE))
-    if not document:
-        return {}
-    if document.get("version") != STATE_VERSION:
-        raise ValueError(
-            f"{state_dir}/{FEEDS_FILE}: state version {document.get('version')!r} is not {STATE_VERSION}"
-        )
-    fields = {f.name for f in dataclasses.fields(FeedCursor)}
-    cursors = {}
-    for url, raw in document.get("feeds", {}).items():
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in fields}
-        cursors[url] = FeedCursor(**values)
-    return cursors
-
-
-def save_feed_cursors(state_dir: str, cursors: dict[str, FeedCursor]) -> None:
-    document = {
-        "version": STATE_VERSION,
-        "feeds": {url: dataclasses.asdict(cursor) for url, cursor in sorted(cursors.items())},
-    }
-    write_json_atomic(join_path(state_dir, FEEDS_FILE), document)
+    since = aware(now) - dt.timedelta(seconds=WEEK_SECONDS)
+    recent = sum(1 for when in item_times if aware(when) >= since)
+    interval = WEEK_SECONDS / recent if recent else maximum
+    interval = min(max(interval, minimum), maximum)
+    return float(max(interval, ttl_seconds or 0, retry_after or 0))
 
 
 def bounded(values: Iterable[str], limit: int) -> tuple[str, ...]:
@@ -138,8 +110,6 @@ def advance_cursor(
     how often the feed publishes. Not modified: only the next poll moves. Failed: the
     interval backs off exponentially, never shorter than the server's Retry-After.
     """
-    from transforms.feeds import next_poll_interval
-
     cursor = cursor or FeedCursor()
     status = poll["status"]
     if status == "failed":

@@ -44,18 +44,13 @@ idempotent, so a crash during a repair is repaired by the run after. (A run's re
 hidden ``.inprogress`` files, staged ones included: that can only turn a roll-forward into a roll-back.)
 One compaction at a time per lake: the schedules in ``deploy/`` never start a second one.
 
-**What readers see.** Hidden names are skipped by every reader's ``*.parquet`` glob and by pyarrow's
-discovery, and the new files are renamed in before any old file is deleted, so a reader never sees
-*fewer* rows than the lake holds. Without a table format (Iceberg, Delta: one atomic pointer to a
-list of files) a plain file system cannot swap a set of files at once, which leaves two windows:
-a reader that lists the folder between the renames and the deletes sees those rows twice (a crash
-there makes it last until the next compaction repairs it); and a reader that listed the old files
-and opens one after its delete gets file-not-found and should retry its scan (on POSIX a file it
-already has open stays readable). The new names sort after the run files (``part-compact-`` >
-``part-2…``), so an object store's lexicographic, paged listing that passes the old names before
-they are deleted still reaches the new ones. A local listing is a snapshot per folder read in one
-``getdents`` call (every partition folder of a compacted lake); a folder of thousands of files read
-in several calls during the swap is the case this cannot rule out.
+**What readers see.** Hidden names are skipped by every reader's ``*.parquet`` glob and by
+pyarrow's discovery, and the new files are renamed in before any old file is deleted, so a reader
+never sees *fewer* rows than the lake holds. Without a table format (Iceberg, Delta) a plain file
+system cannot swap a set of files at once: a reader that lists the folder between the renames and
+the deletes sees those rows twice, and one that opens an old file after its delete gets
+file-not-found and should retry its scan. The new names sort after the run files
+(``part-compact-`` > ``part-2…``), so a lexicographic, paged listing still reaches them.
 """
 
 from __future__ import annotations
@@ -67,32 +62,28 @@ import logging
 import os
 import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.commit import COMPACTED_RUN, committed_runs, run_of
-from transforms.state import write_json_atomic
-from transforms.write import COMPRESSION, INPROGRESS_SUFFIX, ROW_GROUP_ROWS, join_path
+from schemas.layout import join_path
+from transforms.lake.commit import COMPACTED_RUN, committed_runs, run_of
+from transforms.lake.compact_merge import STAGED_PREFIX
+from transforms.lake.compact_merge import merge as _merge
+from transforms.lake.files import INPROGRESS_SUFFIX, delete, exists, match, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
 DATASETS = ("articles", "duplicates", "rejects")
 MANIFEST_NAME = ".compaction.json"
 MANIFEST_VERSION = 1
-STAGED_PREFIX = ".compact-"
-COMPACT_PREFIX = f"part-{COMPACTED_RUN}-"  # reconciliation counts "compact" as a committed run
 # 128 MiB: the file size Parquet readers scan best (Spark's and DuckDB's default split sizes), the
 # same aim as write.MAX_ROWS_PER_FILE.
 DEFAULT_TARGET_BYTES = 128 * 1024**2
 
-# A file rolls over once its real size reaches this share of the target: the estimate that triggers
-# the check lands within a few percent once learnt, and waiting for 100% would mean one more tiny row
-# group per file. Any value above 1/2 keeps compacted files out of the next compaction's small ones.
-ROLL_FRACTION = 0.9
 
 _PARTITION = re.compile(r"^date=[^/=]+/topic=[^/=]+$")
 # Patterns go through FileSystems.match, which has no way to quote these.
@@ -167,7 +158,9 @@ def compact_lake(
     output = output.rstrip("/") if "://" in output else os.path.abspath(output)
     if _GLOB_CHARS.search(output):
         raise ValueError(f"{output}: a lake path may not contain *, ? or [ (file patterns cannot quote them)")
-    if not _is_lake(output):
+    # Object stores have no folders: there, a lake's articles/ exists once an object lies under it.
+    articles = join_path(output, "articles")
+    if not (exists(articles) or match(join_path(articles, "**"), limit=1)):
         raise ValueError(f"{output} is not a newsflow lake: it has no articles/ folder")
 
     # Read before the listing: a run that commits after it has no files in the listing either.
@@ -183,22 +176,6 @@ def compact_lake(
 # --- listing ------------------------------------------------------------------------------
 
 
-def _is_lake(output: str) -> bool:
-    articles = join_path(output, "articles")
-    if FileSystems.exists(articles):
-        return True
-    # Object stores have no folders: a lake's articles/ exists as soon as one object lies under it.
-    try:
-        return bool(FileSystems.match([join_path(articles, "**")], limits=[1])[0].metadata_list)
-    except Exception:  # noqa: BLE001 - an unreadable or missing location is not a lake
-        return False
-
-
-def _match(pattern: str) -> list[Any]:
-    # A missing folder matches nothing (no error), locally and on object stores alike.
-    return FileSystems.match([pattern])[0].metadata_list
-
-
 def _list_folders(output: str, partition: str | None, datasets: Sequence[str]) -> list[_Folder]:
     """One listing per dataset, grouped by folder: the snapshot that compaction works from."""
     folders: dict[str, _Folder] = {}
@@ -208,7 +185,7 @@ def _list_folders(output: str, partition: str | None, datasets: Sequence[str]) -
         base = join_path(output, dataset)
         depth = 3 if dataset == "articles" else 1  # date=…/topic=…/file or file
         pattern = join_path(base, partition, "*") if partition else join_path(base, "**")
-        for meta in _match(pattern):
+        for meta in match(pattern):
             relative = meta.path[len(base) :].lstrip("/")
             parts = relative.split("/")
             if len(parts) != depth:
@@ -308,125 +285,6 @@ def _compact_folder(
     return result(False, f"merged {len(old)} small files into {len(new)}", files_after, rows_before)
 
 
-def _merge(
-    folder: str, files: list[_File], schema: pa.Schema, *, target_bytes: int, stamp: str, first: int
-) -> list[dict[str, Any]]:
-    """Streams the files' row groups into new hidden files; returns their manifest entries."""
-    written: list[dict[str, Any]] = []
-    out: _Output | None = None
-    pending: list[pa.Table] = []
-    pending_rows = 0
-    pending_bytes = 0.0
-    # Output bytes per input byte, learnt from the row groups flushed so far: merged files compress
-    # better than the small ones (one footer, longer dictionaries), so estimates shrink as we go.
-    ratio, flushed_in, flushed_out = 1.0, 0.0, 0
-
-    def flush(rows: int) -> None:
-        nonlocal out, pending, pending_rows, pending_bytes, ratio, flushed_in, flushed_out
-        if out is None:
-            out = _Output(folder, stamp, first + len(written), schema)
-        table = pa.concat_tables(pending)
-        head, tail = table.slice(0, rows), table.slice(rows)
-        share = pending_bytes * rows / max(pending_rows, 1)
-        before = out.sink.written
-        out.writer.write_table(head, row_group_size=ROW_GROUP_ROWS)
-        flushed_in += share
-        flushed_out += out.sink.written - before
-        ratio = flushed_out / flushed_in if flushed_in else 1.0
-        out.rows += head.num_rows
-        pending = [tail] if tail.num_rows else []
-        pending_rows -= rows
-        pending_bytes = pending_bytes - share if pending_rows else 0.0
-
-    def roll() -> None:
-        nonlocal out
-        if pending_rows:
-            flush(pending_rows)
-        if out is not None:
-            written.append(out.close())
-            out = None
-
-    for table, size in _row_groups(folder, files):
-        pending.append(table)
-        pending_rows += table.num_rows
-        pending_bytes += size
-        while pending_rows >= ROW_GROUP_ROWS:
-            flush(ROW_GROUP_ROWS)
-        current = out.sink.written if out is not None else 0
-        if current + pending_bytes * ratio >= target_bytes:
-            # The estimate says the file is full: write what is pending and trust the real size. A
-            # file closed short of the target would look small to the next compaction and be redone.
-            flush(pending_rows)
-            if out is not None and out.sink.written >= ROLL_FRACTION * target_bytes:
-                roll()
-    roll()
-    if not written:  # only empty files: keep one (empty) file so the folder keeps its schema
-        written.append(_Output(folder, stamp, first, schema).close())
-    return written
-
-
-def _row_groups(folder: str, files: list[_File]) -> Iterator[tuple[pa.Table, float]]:
-    """Each row group of the files in order, with its share of the file's bytes (the size estimate)."""
-    for f in files:
-        with FileSystems.open(join_path(folder, f.name)) as stream:
-            parquet = pq.ParquetFile(stream)
-            total = max(parquet.metadata.num_rows, 1)
-            for index in range(parquet.num_row_groups):
-                table = parquet.read_row_group(index)
-                yield table, f.size * table.num_rows / total
-
-
-class _CountingSink:
-    """A write stream that counts bytes, so files roll over on their real size whatever the store."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.written = 0
-
-    @property
-    def closed(self) -> bool:
-        return self._stream.closed
-
-    def write(self, data: Any) -> int:
-        self._stream.write(data)
-        size = memoryview(data).nbytes
-        self.written += size
-        return size
-
-    def tell(self) -> int:
-        return self.written
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-
-class _Output:
-    """One new file being written under its hidden name."""
-
-    def __init__(self, folder: str, stamp: str, index: int, schema: pa.Schema) -> None:
-        self.name = f"{COMPACT_PREFIX}{stamp}-{index:05d}.parquet"
-        self.staged = f"{STAGED_PREFIX}{stamp}-{index:05d}.parquet{INPROGRESS_SUFFIX}"
-        self.sink = _CountingSink(FileSystems.create(join_path(folder, self.staged)))
-        self.writer = pq.ParquetWriter(
-            self.sink, schema, compression=COMPRESSION, use_dictionary=True, write_statistics=True
-        )
-        self.rows = 0
-
-    def close(self) -> dict[str, Any]:
-        self.writer.close()
-        self.sink.close()
-        return {"name": self.name, "staged": self.staged, "rows": self.rows}
-
-
 # --- commit and repair ----------------------------------------------------------------------
 
 
@@ -521,7 +379,7 @@ def _count_rows(path: str) -> int | None:
 
 
 def _metadata(folder: str, names: set[str]) -> list[Any]:
-    return [meta for meta in _match(join_path(folder, "*")) if posixpath.basename(meta.path) in names]
+    return [meta for meta in match(join_path(folder, "*")) if posixpath.basename(meta.path) in names]
 
 
 def _rename(source: str, destination: str) -> None:
@@ -530,6 +388,4 @@ def _rename(source: str, destination: str) -> None:
 
 def _delete_files(paths: Sequence[str]) -> None:
     """Deletes the paths that exist (a repeated delete is a no-op, as a repair needs)."""
-    existing = [path for path in paths if FileSystems.exists(path)]
-    if existing:
-        FileSystems.delete(existing)
+    delete(paths)
