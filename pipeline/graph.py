@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -89,7 +89,9 @@ class _WriteWindowPollsFn(beam.DoFn):
         yield _write_polls(polls, join_path(self._folder, f"{self._run_id}-{tag}.json"))
 
 
-def build_pipeline(options: PipelineOptions, plan: RunPlan) -> beam.Pipeline:
+def build_pipeline(
+    options: PipelineOptions, plan: RunPlan, *, before_commit: Callable[[], None] | None = None
+) -> beam.Pipeline:
     """The newsflow graph of one ``RunPlan``: sources at the edge, then the same stages.
 
     Bounded: the plan's seeds and one poll of its due feeds (local stream mode runs this
@@ -202,12 +204,18 @@ def build_pipeline(options: PipelineOptions, plan: RunPlan) -> beam.Pipeline:
     index = p | "ReadDedupIndex" >> ReadDedupIndex(
         plan.layout.dedup, not_before=plan.started_at - dt.timedelta(days=nf.dedup_horizon)
     )
-    _process_and_write(documents, rejects, index, plan, nf, commit_after)
+    _process_and_write(documents, rejects, index, plan, nf, commit_after, before_commit)
     return p
 
 
 def _process_and_write(
-    documents, rejects: list, index, plan: RunPlan, nf: NewsflowOptions, commit_after: tuple = ()
+    documents,
+    rejects: list,
+    index,
+    plan: RunPlan,
+    nf: NewsflowOptions,
+    commit_after: tuple = (),
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
@@ -293,5 +301,6 @@ def _process_and_write(
                 plan.started_at,
                 argv=plan.argv,
                 commit_empty=plan.commit_empty,
+                before_commit=before_commit,
             )
         )

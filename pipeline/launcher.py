@@ -14,101 +14,59 @@ it had inputs and every one of them failed to be read or fetched); 2 a usage err
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import dataclasses
 import datetime as dt
 import gc
 import math
 import signal
-import sys
-import time
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
-from pipeline.options import NewsflowOptions, split_values
+from pipeline.metrics import counter, stage_seconds
+from pipeline.options import NewsflowOptions, option_values, poll_bounds, split_values
 from pipeline.plan import DEFAULT_RUNNER, LOCAL_RUNNERS, RunPlan, make_plan, new_run_id, runs_unbounded
-from schemas.layout import LakeLayout, join_path
-from transforms.core.schedule import advance_cursor
+from pipeline.results import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    INPUT_FAILURE_STAGES,
+    LaunchFailed,
+    Reporter,
+    RunResult,
+    UsageError,
+)
+from schemas.layout import LakeLayout
 from transforms.lake.commit import (
     check_run_id,
     journal_end,
     journal_start,
     journaled_runs,
     reconcile,
-    run_of_polls,
     write_run_record,
 )
-from transforms.lake.cursors import load_feed_cursors, save_feed_cursors
+from transforms.lake.cursors import feed_status, fold_polls, read_polls
 from transforms.lake.files import read_json
 from transforms.lake.index import compact_index
 from transforms.lake.lock import LakeBusyError, RunLock
 from transforms.lake.marker import LakeError, claim_state, open_lake
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # A gzipped seed is counted at this multiple of its size when input is split into batches.
 GZIP_EXPANSION = 4
-# Rejects at these stages mean an input could not be had at all (not a judgement of its text).
-INPUT_FAILURE_STAGES = ("read", "feed", "fetch")
 
 
-class UsageError(ValueError):
-    """The command line names something newsflow cannot use; the message says what."""
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+    """Callables the launcher runs at its commit points: fault injection for the crash tests.
 
+    ``before_commit`` runs inside the pipeline's commit step, just before the run record is
+    written; ``after_commit`` in the launcher, just after it. Production runs none.
+    """
 
-class LaunchFailed(RuntimeError):
-    """The run could not start (e.g. the lake cannot be written); exit code 1."""
-
-
-@dataclasses.dataclass
-class RunResult:
-    """What one run did, as the launcher saw it (the reporter prints it)."""
-
-    run_id: str
-    code: int = EXIT_OK
-    committed: bool = False
-    seconds: float = 0.0
-    read: int = 0
-    written: int = 0
-    duplicates: dict[str, int] = dataclasses.field(default_factory=dict)
-    rejects: dict[str, int] = dataclasses.field(default_factory=dict)
-    input_failures: int = 0
-    partitions: dict[str, int] = dataclasses.field(default_factory=dict)
-    files: dict[str, int] = dataclasses.field(default_factory=dict)
-    feeds: dict[str, dict] = dataclasses.field(default_factory=dict)
-    feeds_not_due: list[str] = dataclasses.field(default_factory=list)
-    index: dict[str, float] = dataclasses.field(default_factory=dict)
-    record_path: str | None = None
-    note: str = ""
-    error: str = ""
-
-    @property
-    def balanced(self) -> bool:
-        return self.read == self.written + sum(self.duplicates.values()) + sum(self.rejects.values())
-
-    @property
-    def nothing_succeeded(self) -> bool:
-        """It had inputs, and every one of them failed to be read or fetched."""
-        return self.read > 0 and self.input_failures == self.read
-
-
-class Reporter(Protocol):
-    def warning(self, message: str) -> None: ...
-
-    def batches(self, count: int, max_mb: float) -> None: ...
-
-    def batches_finished(self, results: list[RunResult]) -> None: ...
-
-    def run_finished(self, result: RunResult, layout: LakeLayout, *, cycle: int | None = None) -> None: ...
-
-    def stream_started(self) -> None: ...
-
-    def stream_finished(self, results: list[RunResult], layout: LakeLayout, cycles: int) -> None: ...
-
-    def progress(self, run_id: str) -> contextlib.AbstractContextManager: ...
+    before_commit: Callable[[], None] | None = None
+    after_commit: Callable[[], None] | None = None
 
 
 @dataclasses.dataclass
@@ -119,6 +77,7 @@ class Launch:
     options: PipelineOptions
     layout: LakeLayout
     reporter: Reporter
+    hooks: Hooks = Hooks()
 
     @property
     def nf(self) -> NewsflowOptions:
@@ -133,11 +92,11 @@ class Launch:
         return self.runner in LOCAL_RUNNERS
 
 
-def launch(argv: list[str], reporter: Reporter) -> int:
+def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> int:
     """``newsflow run``: the exit code of the whole invocation."""
     options = PipelineOptions(argv)
     nf = options.view_as(NewsflowOptions)
-    run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter)
+    run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter, hooks or Hooks())
     try:
         _check_options(run)
         try:
@@ -145,6 +104,8 @@ def launch(argv: list[str], reporter: Reporter) -> int:
         except OSError as error:
             raise LaunchFailed(f"cannot write to the lake {nf.output}: {os_reason(error)}") from None
         if nf.stream and not runs_unbounded(nf, run.runner):
+            from pipeline.stream import run_stream
+
             return run_stream(run)
         results = run_batches(run)
     except (UsageError, LakeError) as error:
@@ -269,7 +230,7 @@ def run_once(
         reconciled = reconcile(layout)
         now = dt.datetime.now(dt.timezone.utc)
         for pending in reconciled.pending_polls:
-            fold_polls(layout, pending, nf, now)
+            fold_polls(layout, pending, poll_bounds(nf), now)
         for settled in reconciled.committed_runs:
             journal_end(layout, settled)
         plan = make_plan(
@@ -290,7 +251,8 @@ def run_once(
             result.note = f"no feed is due ({len(plan.feeds_not_due)} not due) and no seeds to read"
             run.reporter.run_finished(result, layout)
             return result
-        result = _execute(run, plan, build_pipeline(run.options, plan), reconciled)
+        pipeline = build_pipeline(run.options, plan, before_commit=run.hooks.before_commit)
+        result = _execute(run, plan, pipeline, reconciled)
     except ValueError as error:
         raise UsageError(str(error)) from None
     finally:
@@ -309,7 +271,7 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
     handler = signal.getsignal(signal.SIGINT)
 
     def interrupt(signum, frame) -> None:
-        if isinstance(handler, _StopFlag) and not handler.requested:
+        if getattr(handler, "asks_to_stop", False) and not handler.requested:
             handler(signum, frame)  # stream mode: a first Ctrl-C only asks to stop after this cycle
             return
         ctrl_c["seen"] = True
@@ -385,14 +347,14 @@ def _abandon(run: Launch, plan: RunPlan, why: str, code: int) -> RunResult:
 
 def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     """After the pipeline: complete the run record with what only the launcher sees, fold polls."""
-    from transforms.lake.summary import lake_summary, run_files
+    from transforms.lake.summary import input_failures, lake_summary, run_files
 
     layout, nf = run.layout, run.nf
     finished_at = dt.datetime.now(dt.timezone.utc)
     out = RunResult(plan.run_id, seconds=round((finished_at - plan.started_at).total_seconds(), 3))
-    out.read = _counter(result, "read")
-    polls = _read_polls(layout, plan.run_id)
-    out.feeds = _feed_status(polls)
+    out.read = counter(result, "read")
+    polls = read_polls(layout, plan.run_id)
+    out.feeds = feed_status(polls)
     out.feeds_not_due = list(plan.feeds_not_due)
     committed = read_json(layout.run_record(plan.run_id))
     if committed is None and plan.unbounded:
@@ -405,7 +367,7 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     if committed is None:
         if not plan.commit_empty and out.read == 0:
             # A stream cycle with nothing new: no run record; the polls still move the cursors on.
-            fold_polls(layout, plan.run_id, nf, finished_at)
+            fold_polls(layout, plan.run_id, plan.poll_bounds, finished_at)
             journal_end(layout, plan.run_id)
             out.note = "nothing new"
             return out
@@ -416,18 +378,18 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     out.written, out.duplicates, out.rejects = summary["written"], summary["duplicates"], summary["rejects"]
     out.partitions = summary["partitions"]
     out.files = run_files(layout, plan.run_id)
-    out.input_failures = _input_failures(layout, plan.run_id)
+    out.input_failures = input_failures(layout, plan.run_id, INPUT_FAILURE_STAGES)
     out.index = {
-        "entries_loaded": _counter(result, "index_entries_loaded"),
-        "bytes_read": _counter(result, "index_bytes_read"),
-        "load_seconds": _counter(result, "index_load_msecs") / 1000,
+        "entries_loaded": counter(result, "index_entries_loaded"),
+        "bytes_read": counter(result, "index_bytes_read"),
+        "load_seconds": counter(result, "index_load_msecs") / 1000,
     }
     mode = "unbounded-local" if plan.unbounded else ("stream-cycle" if not plan.commit_empty else "batch")
     record = committed | {
         "mode": mode,
         "finished_at": finished_at.isoformat(),
         "seconds": out.seconds,
-        "options": _newsflow_options(nf),
+        "options": option_values(nf),
         "counts": {
             "read": out.read,
             "written": out.written,
@@ -437,7 +399,7 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
         "partitions": out.partitions,
         "feeds": out.feeds,
         "feeds_not_due": out.feeds_not_due,
-        "stage_seconds": _stage_seconds(result),
+        "stage_seconds": stage_seconds(result),
         "dedup_index": out.index,
         "reconciled": {
             "uncommitted_runs_removed": list(reconciled.uncommitted_runs),
@@ -447,8 +409,9 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     }
     out.record_path = write_run_record(layout.output, record)
     out.committed = True
-    _crash_point("after_commit")
-    fold_polls(layout, plan.run_id, nf, finished_at)
+    if run.hooks.after_commit is not None:
+        run.hooks.after_commit()
+    fold_polls(layout, plan.run_id, plan.poll_bounds, finished_at)
     compact_index(layout.dedup, plan.started_at - dt.timedelta(days=nf.dedup_horizon), plan.run_id)
     journal_end(layout, plan.run_id)
     if not out.balanced:
@@ -457,181 +420,6 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
         out.code = EXIT_FAILED
         out.error = "nothing succeeded: every input failed to be read or fetched (see rejects)"
     return out
-
-
-def _crash_point(name: str) -> None:
-    """Fault injection for the crash tests: ``NEWSFLOW_CRASH_AT=<name>`` dies here like kill -9."""
-    import os
-
-    if os.environ.get("NEWSFLOW_CRASH_AT") == name:
-        os._exit(137)
-
-
-def _input_failures(layout: LakeLayout, run_id: str) -> int:
-    from transforms.lake.summary import _read_table
-
-    table = _read_table(layout.dataset("rejects"), ["stage"], [run_id])
-    if table is None:
-        return 0
-    return sum(1 for stage in table.column("stage").to_pylist() if stage in INPUT_FAILURE_STAGES)
-
-
-def _newsflow_options(nf: NewsflowOptions) -> dict[str, Any]:
-    import argparse
-
-    parser = argparse.ArgumentParser(add_help=False)
-    NewsflowOptions._add_argparse_args(parser)
-    return {action.dest: getattr(nf, action.dest, None) for action in parser._actions}
-
-
-# --- feed cursors --------------------------------------------------------------------------
-
-
-def _polls_files(layout: LakeLayout, run_id: str) -> list[str]:
-    try:
-        found = FileSystems.match([join_path(layout.polls, "*.json")])[0].metadata_list
-    except Exception:  # noqa: BLE001 - no polls folder
-        return []
-    return sorted(m.path for m in found if run_of_polls(m.path.rsplit("/", 1)[-1]) == run_id)
-
-
-def _read_polls(layout: LakeLayout, run_id: str) -> list[dict]:
-    polls: list[dict] = []
-    for path in _polls_files(layout, run_id):
-        polls.extend(read_json(path) or [])
-    return sorted(polls, key=lambda poll: poll.get("polled_at") or "")
-
-
-def fold_polls(layout: LakeLayout, run_id: str, nf: NewsflowOptions, now: dt.datetime) -> None:
-    """Fold a committed run's feed polls into the cursors, then drop its polls files."""
-    from pipeline.options import poll_bounds
-
-    paths = _polls_files(layout, run_id)
-    if not paths:
-        return
-    cursors = load_feed_cursors(layout)
-    low, high = poll_bounds(nf)
-    for poll in _read_polls(layout, run_id):
-        # The next poll counts from when this one happened, not from when its run committed.
-        try:
-            polled_at = dt.datetime.fromisoformat(poll["polled_at"])
-        except (KeyError, TypeError, ValueError):
-            polled_at = now
-        cursors[poll["feed_url"]] = advance_cursor(
-            cursors.get(poll["feed_url"]), poll, now=min(polled_at, now), min_interval=low, max_interval=high
-        )
-    save_feed_cursors(layout, cursors)
-    FileSystems.delete(paths)
-
-
-def _feed_status(polls: list[dict]) -> dict[str, dict]:
-    """Each feed's last poll of the run, with the new items of all its polls (a streaming
-    run polls a feed many times)."""
-    status: dict[str, dict] = {}
-    for poll in polls:
-        earlier = status.get(poll["feed_url"], {}).get("new_items", 0)
-        status[poll["feed_url"]] = {
-            "status": poll["status"],
-            "new_items": earlier + poll.get("new_items", 0),
-            "error": poll.get("error"),
-            "detail": poll.get("detail") or "",
-            "polled_at": poll.get("polled_at"),
-            "feeds": list(poll.get("feeds") or ()),
-        }
-    return status
-
-
-# --- metrics -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _deep_recursion() -> Iterator[None]:
-    # The FnApiRunner folds per-bundle metrics through nested generators, one level per
-    # bundle: a long streaming run needs more than Python's default recursion depth.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 50_000))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def _counter(result, name: str) -> int:
-    from apache_beam.metrics.metric import MetricsFilter
-
-    with _deep_recursion():
-        counters = result.metrics().query(MetricsFilter().with_name(name))["counters"]
-    return sum(m.committed if m.committed is not None else m.attempted for m in counters)
-
-
-def _stage_seconds(result) -> dict[str, float]:
-    """Seconds spent in each top-level stage, from the runner's execution-time metrics."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    try:
-        with _deep_recursion():
-            counters = result.monitoring_metrics().query(MetricsFilter())["counters"]
-    except Exception:  # noqa: BLE001 - not every runner reports execution time
-        return {}
-    seconds: dict[str, float] = collections.defaultdict(float)
-    for counter in counters:
-        if "ptransform_execution_time:total_msecs" in counter.key.metric.name:
-            value = counter.committed if counter.committed is not None else counter.attempted
-            seconds[counter.key.step.split("/")[0]] += (value or 0) / 1000
-    return {stage: round(value, 3) for stage, value in sorted(seconds.items()) if value}
-
-
-# --- stream mode ---------------------------------------------------------------------------
-
-
-class _StopFlag:
-    """Ctrl-C (or SIGTERM) asks stream mode to stop after the cycle in flight; twice aborts it."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        self.requested = False
-        self._reporter = reporter
-
-    def __call__(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self._reporter.warning("stopping after the current cycle (Ctrl-C again to abort it)")
-
-
-def run_stream(run: Launch) -> int:
-    """Stream mode on a local runner: one bounded run per poll cycle, each adding to the lake.
-
-    Offline, the DirectRunner cannot run an unbounded pipeline (Prism cannot be
-    downloaded, windows fire only at the end), so each poll is its own bounded run;
-    Dataflow and Flink run the unbounded graph instead.
-    """
-    nf = run.nf
-    stop = _StopFlag(run.reporter)
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    deadline = time.monotonic() + nf.duration if nf.duration else None
-    code, cycle, results = EXIT_OK, 0, []
-    run.reporter.stream_started()
-    try:
-        while True:
-            started = time.monotonic()
-            cycle_results = run_batches(run, include_seeds=cycle == 0, stream_cycle=cycle > 0)
-            results.extend(cycle_results)
-            code = max(code, *(r.code for r in cycle_results))
-            cycle += 1
-            if any(r.code in (EXIT_INTERRUPTED, EXIT_BUSY) for r in cycle_results):
-                break
-            next_cycle = started + nf.poll_interval
-            while not stop.requested and time.monotonic() < next_cycle:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                time.sleep(min(0.2, max(0.0, next_cycle - time.monotonic())))
-            if stop.requested or (deadline is not None and time.monotonic() >= deadline):
-                break
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    run.reporter.stream_finished(results, run.layout, cycle)
-    return EXIT_INTERRUPTED if any(r.code == EXIT_INTERRUPTED for r in results) else code
 
 
 # --- other commands under the lake's lock --------------------------------------------------

@@ -5,9 +5,11 @@ The Dataflow template's ``deploy/dataflow/metadata.json`` names these same param
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -226,3 +228,9 @@ def split_values(values: Sequence[str] | None) -> list[str]:
                 pieces.append(stripped)
         out.extend(pieces)
     return list(dict.fromkeys(out))
+
+
+def option_values(nf: NewsflowOptions) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsflowOptions._add_argparse_args(parser)
+    return {action.dest: getattr(nf, action.dest, None) for action in parser._actions}

@@ -18,8 +18,6 @@ import dataclasses
 import os
 import posixpath
 
-from apache_beam.io.filesystems import FileSystems
-
 # The file that makes a folder a newsflow lake: written when a run first creates the lake,
 # holding the lake's format version and where its state lives.
 MARKER_FILE = "newsflow-lake.json"
@@ -33,7 +31,7 @@ def join_path(base: str, *parts: str) -> str:
     parts = tuple(p for p in parts if p)
     if "://" in base:
         return posixpath.join(base, *parts)
-    return FileSystems.join(base, *parts) if parts else base
+    return os.path.join(base, *parts) if parts else base
 
 
 def absolute(path: str) -> str:

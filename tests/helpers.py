@@ -1,10 +1,11 @@
 """Helpers shared by test modules: the real CLI, feed and page builders, readers of a lake.
 
-Test modules import from here (and from ``tests.conftest`` for fixtures), never from each other.
+Test modules import from here (fixtures come from ``tests/conftest.py``), never from each other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -13,14 +14,80 @@ import subprocess
 import sys
 
 import pyarrow.dataset as ds
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 RESOURCES = pathlib.Path(__file__).resolve().parent / "resources"
+GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
 RSS = "application/rss+xml"
 ATOM = "application/atom+xml"
-# Loopback is the test server; the guard stays on for every other host.
+# Loopback is the test server; the guard stays on for every other host (the redirect tests).
 FETCH_FLAGS = ("--allowed_hosts", "127.0.0.1", "--min_host_interval", "0", "--fetch_timeout", "1")
+
+
+def seed_text(prefix: str) -> str:
+    """The text of the seed whose file name starts with ``prefix`` (e.g. ``"003"``)."""
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def local_pipeline() -> TestPipeline:
+    # The FnApiRunner directly: the DirectRunner would first try to download Prism.
+    return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+
+
+# Three sentences of seed 003 reworded: a copy "with a few sentences edited".
+EDITS = (
+    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
+    ("no simple task", "not an easy task at all"),
+    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
+)
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+
+
+def seed_body(prefix: str) -> str:
+    """A seed's body paragraphs without its header and footer lines."""
+    return "\n\n".join(p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12)
+
+
+def edited(text: str) -> str:
+    for old, new in EDITS:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def fingerprinted(
+    id_: str, text: str, url: str | None = None, published: dt.datetime | None = None, run_id: str = ""
+):
+    """An enriched-enough article for deduplication tests: text, URL and fingerprints."""
+    from schemas.records import Article
+    from transforms.core.fingerprints import fingerprints
+    from transforms.core.urls import canonical_url
+
+    digest, signature = fingerprints(text)
+    return Article(
+        id=id_,
+        source=f"{id_}.txt",
+        text_source="seed_text",
+        ingested_at=NOW,
+        url=url,
+        canonical_url=canonical_url(url),
+        text=text,
+        published=published,
+        content_hash=digest,
+        minhash=signature,
+        run_id=run_id,
+    )
+
+
+def gold_body(prefix: str) -> list[str]:
+    """A seed's gold body lines."""
+    (name,) = [n for n in GOLD if n.startswith(prefix)]
+    lines = seed_text(prefix).split("\n")
+    return [lines[n - 1].strip() for n in GOLD[name]["body"]]
 
 
 def run_cli(
@@ -39,7 +106,28 @@ def run_cli(
     )
 
 
+def run_cli_crashing(at: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real CLI, killed like ``kill -9`` at a commit point (``before_commit`` or ``after_commit``),
+    through the launcher's injectable hooks."""
+    script = (
+        "import os, sys\n"
+        "from pipeline import cli\n"
+        "from pipeline.launcher import Hooks\n"
+        "die = lambda: os._exit(137)\n"
+        f"sys.exit(cli.main(sys.argv[1:], hooks=Hooks(**{{{at!r}: die}})))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
 def page(title: str, paragraphs: list[str], published: str | None = None, head: str = "") -> bytes:
+    """A news page: navigation, the article, a "Most read" box and a footer."""
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     meta = f"<meta property='article:published_time' content='{published}'>" if published else ""
     return (
@@ -47,7 +135,8 @@ def page(title: str, paragraphs: list[str], published: str | None = None, head: 
         f"<title>{html.escape(title)} | Gazette</title>{meta}{head}</head><body>"
         "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
         f"<article><h1>{html.escape(title)}</h1>{body}</article>"
-        "<footer>© Gazette. All rights reserved.</footer></body></html>"
+        "<aside><h3>Most read</h3><ul><li><a href='/x'>Another story</a></li></ul></aside>"
+        "<footer>© 2017 Gazette. All rights reserved.</footer></body></html>"
     ).encode()
 
 
@@ -64,6 +153,19 @@ def rss(items: list[dict], title: str = "Gazette") -> bytes:
     return (
         f"<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>{title}</title>"
         f"<link>http://127.0.0.1/</link><description>News</description>{entries}</channel></rss>"
+    ).encode()
+
+
+def atom(entries: list[dict]) -> bytes:
+    body = "".join(
+        f"<entry><title>{html.escape(e['title'])}</title><link href='{html.escape(e['link'])}'/>"
+        f"<id>{html.escape(e['link'])}</id><updated>{e['date']}</updated>"
+        f"<author><name>{html.escape(e.get('author', 'Desk'))}</name></author></entry>"
+        for e in entries
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Wire</title>"
+        f"<id>urn:wire</id><updated>2017-09-06T00:00:00Z</updated>{body}</feed>"
     ).encode()
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import RESOURCES, SEEDS
+from tests.helpers import RESOURCES, SEEDS
 from transforms.clean import REASONS, Cleaned, clean_text, line_key, site_line_candidates
 
 # Acceptance targets on text_dev (micro-averaged over labelled lines).

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from tests.conftest import seed_text
+from tests.helpers import seed_text
 from transforms.dates import header_date, parse_datetime, resolve_date, url_date
 
 UTC = dt.timezone.utc

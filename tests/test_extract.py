@@ -10,7 +10,7 @@ import re
 import pytest
 import trafilatura
 
-from tests.conftest import RESOURCES
+from tests.helpers import RESOURCES
 from transforms.extract import ExtractedPage, decode_html, extract_article
 
 HTML_DIR = RESOURCES / "html_dev"

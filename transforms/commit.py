@@ -8,7 +8,7 @@ whoever runs the job: a launcher that waits for it, or a Flex Template's job alo
 from __future__ import annotations
 
 import datetime as dt
-import os
+from collections.abc import Callable
 
 import apache_beam as beam
 
@@ -45,8 +45,15 @@ class _FileTotalsFn(beam.CombineFn):
 
 class _CommitRunFn(beam.DoFn):
     def __init__(
-        self, output: str, run_id: str, started_at: dt.datetime, argv: tuple, commit_empty: bool
+        self,
+        output: str,
+        run_id: str,
+        started_at: dt.datetime,
+        argv: tuple,
+        commit_empty: bool,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
+        self._before_commit = before_commit
         self._output = output
         self._run_id = run_id
         self._started_at = started_at
@@ -54,8 +61,8 @@ class _CommitRunFn(beam.DoFn):
         self._commit_empty = commit_empty
 
     def process(self, totals: dict):
-        if os.environ.get("NEWSFLOW_CRASH_AT") == "before_commit":  # fault injection for the crash tests
-            os._exit(137)
+        if self._before_commit is not None:  # a test's fault injection (pipeline.launcher.Hooks)
+            self._before_commit()
         if not self._commit_empty and not any(totals["rows"].get(name) for name in DATA_DATASETS):
             return  # a stream cycle that wrote and recorded nothing leaves no run record
         record = {
@@ -84,9 +91,10 @@ class CommitRun(beam.PTransform):
         *,
         argv: tuple = (),
         commit_empty: bool = True,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
-        self._fn = _CommitRunFn(output, run_id, started_at, tuple(argv), commit_empty)
+        self._fn = _CommitRunFn(output, run_id, started_at, tuple(argv), commit_empty, before_commit)
 
     def expand(self, written_files):
         return (

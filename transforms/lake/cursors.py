@@ -13,10 +13,12 @@ Sample::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
-from schemas.layout import LakeLayout
-from transforms.core.schedule import FeedCursor
-from transforms.lake.files import read_json, write_json_atomic
+from schemas.layout import LakeLayout, join_path
+from transforms.core.schedule import FeedCursor, advance_cursor
+from transforms.lake.commit import run_of_polls
+from transforms.lake.files import delete, match, read_json, write_json_atomic
 
 STATE_VERSION = 1
 
@@ -41,3 +43,55 @@ def save_feed_cursors(layout: LakeLayout, cursors: dict[str, FeedCursor]) -> Non
         "feeds": {url: dataclasses.asdict(cursor) for url, cursor in sorted(cursors.items())},
     }
     write_json_atomic(layout.feeds, document)
+
+
+def _polls_files(layout: LakeLayout, run_id: str) -> list[str]:
+    found = match(join_path(layout.polls, "*.json"))
+    return sorted(m.path for m in found if run_of_polls(m.path.rsplit("/", 1)[-1]) == run_id)
+
+
+def read_polls(layout: LakeLayout, run_id: str) -> list[dict]:
+    polls: list[dict] = []
+    for path in _polls_files(layout, run_id):
+        polls.extend(read_json(path) or [])
+    return sorted(polls, key=lambda poll: poll.get("polled_at") or "")
+
+
+def fold_polls(layout: LakeLayout, run_id: str, bounds: tuple[float, float], now: dt.datetime) -> None:
+    """Fold a committed run's feed polls into the cursors, then drop its polls files.
+
+    ``bounds`` are the run's shortest and longest poll intervals (seconds).
+    """
+    paths = _polls_files(layout, run_id)
+    if not paths:
+        return
+    cursors = load_feed_cursors(layout)
+    low, high = bounds
+    for poll in read_polls(layout, run_id):
+        # The next poll counts from when this one happened, not from when its run committed.
+        try:
+            polled_at = dt.datetime.fromisoformat(poll["polled_at"])
+        except (KeyError, TypeError, ValueError):
+            polled_at = now
+        cursors[poll["feed_url"]] = advance_cursor(
+            cursors.get(poll["feed_url"]), poll, now=min(polled_at, now), min_interval=low, max_interval=high
+        )
+    save_feed_cursors(layout, cursors)
+    delete(paths)
+
+
+def feed_status(polls: list[dict]) -> dict[str, dict]:
+    """Each feed's last poll of the run, with the new items of all its polls (a streaming
+    run polls a feed many times)."""
+    status: dict[str, dict] = {}
+    for poll in polls:
+        earlier = status.get(poll["feed_url"], {}).get("new_items", 0)
+        status[poll["feed_url"]] = {
+            "status": poll["status"],
+            "new_items": earlier + poll.get("new_items", 0),
+            "error": poll.get("error"),
+            "detail": poll.get("detail") or "",
+            "polled_at": poll.get("polled_at"),
+            "feeds": list(poll.get("feeds") or ()),
+        }
+    return status

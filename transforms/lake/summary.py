@@ -122,3 +122,11 @@ def is_lake(layout: LakeLayout) -> bool:
     from transforms.lake.marker import is_legacy_lake
 
     return FileSystems.exists(layout.marker) or is_legacy_lake(layout) or os.path.isdir(layout.runs)
+
+
+def input_failures(layout: LakeLayout, run_id: str, stages: tuple[str, ...]) -> int:
+    """How many of a run's rejects are at ``stages`` (inputs that could not be had at all)."""
+    table = _read_table(layout.dataset("rejects"), ["stage"], [run_id])
+    if table is None:
+        return 0
+    return sum(1 for stage in table.column("stage").to_pylist() if stage in stages)

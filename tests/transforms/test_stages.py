@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Article
-from tests.conftest import RESOURCES, local_pipeline, seed_text
+from tests.helpers import RESOURCES, local_pipeline, seed_text
 from transforms.clean import CleanArticles
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles

@@ -21,9 +21,7 @@ import json
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.test_feeds_e2e import FETCH_FLAGS, run_cli, site  # noqa: F401 - site is a fixture
-from tests.test_pipeline_e2e import articles_table, dataset_rows
+from tests.helpers import FETCH_FLAGS, SEEDS, articles_table, dataset_rows, run_cli
 
 # Columns that name the run, not the data: they differ between any two runs.
 RUN_COLUMNS = {"run_id", "ingested_at", "detected_at", "rejected_at"}

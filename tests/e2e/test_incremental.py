@@ -13,10 +13,21 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import RESOURCES, ROOT, SEEDS
 from tests.feedserver import FeedServer
-from tests.test_feeds_e2e import FETCH_FLAGS, RSS, gold_body, page, rss, run_cli
-from tests.test_pipeline_e2e import articles_table, dataset_rows
+from tests.helpers import (
+    FETCH_FLAGS,
+    RESOURCES,
+    ROOT,
+    RSS,
+    SEEDS,
+    articles_table,
+    dataset_rows,
+    gold_body,
+    page,
+    rss,
+    run_cli,
+    run_cli_crashing,
+)
 
 GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
 
@@ -145,16 +156,8 @@ def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at):
     seeds = tmp_path / "seeds"
     write_corpus(seeds, 300)
     lake = tmp_path / "lake"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSFLOW_CRASH_AT": crash_at}
-    crashed = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--seeds", str(seeds), "--output", str(lake)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert crashed.returncode == 137
+    crashed = run_cli_crashing(crash_at, "run", "--seeds", str(seeds), "--output", str(lake))
+    assert crashed.returncode == 137, crashed.stderr[-2000:]
     assert (lake / "state" / "run.lock").exists()  # died holding the lock: stale, taken over below
     good = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
     assert good.returncode == 0, good.stderr[-3000:]
@@ -314,21 +317,14 @@ def test_a_state_folder_belongs_to_one_lake(tmp_path):
 
 def test_inspect_counts_committed_runs_only_and_typos_are_errors(tmp_path):
     lake = tmp_path / "lake"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NEWSFLOW_CRASH_AT": "before_commit"}
-    crashed = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--seeds", str(SEEDS), "--output", str(lake)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    crashed = run_cli_crashing("before_commit", "run", "--seeds", str(SEEDS), "--output", str(lake))
     assert crashed.returncode == 137 and list((lake / "articles").rglob("*.parquet"))
     shown = run_cli("inspect", str(lake))
     assert shown.returncode == 0 and "written     0" in shown.stdout
-    typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"))
+    # A typo must not run into the default output (./lake) either: run where that would land.
+    typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"), cwd=tmp_path)
     assert typo.returncode == 2 and "--ouptut" in typo.stderr
-    assert not (ROOT / "lake").exists() or not (tmp_path / "elsewhere").exists()
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "elsewhere").exists()
 
 
 def test_a_large_backfill_runs_in_batches_and_loses_nothing(tmp_path):

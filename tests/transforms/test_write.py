@@ -14,7 +14,7 @@ from schemas.parquet import (
     slugify,
 )
 from schemas.records import Article, article_row
-from tests.conftest import local_pipeline
+from tests.helpers import local_pipeline
 from transforms.write import WriteParquet
 
 UTC = dt.timezone.utc

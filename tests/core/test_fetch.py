@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import gzip
 import itertools
-import pathlib
 import socket
 import time
 import tracemalloc
@@ -14,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.helpers import RESOURCES
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy, check_url, is_public_address, parse_retry_after
 
-FEEDS = pathlib.Path(__file__).resolve().parent / "resources" / "feeds"
+FEEDS = RESOURCES / "feeds"
 RSS = (FEEDS / "rss2.xml").read_bytes()
 HTML = (FEEDS / "article.html").read_bytes()
 RSS_TYPE = "application/rss+xml; charset=utf-8"

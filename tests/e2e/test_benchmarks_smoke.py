@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import corpus
 from benchmarks.run import score_dedup
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TARGETS = {
     "beam_vs_plain_loop",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import pathlib
 import time
 
 import pytest
 
 from schemas.records import FeedItem
+from tests.helpers import RESOURCES
 from transforms.core.feed_sources import parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, parse_feed
 from transforms.core.http import Fetcher
@@ -16,7 +16,7 @@ from transforms.core.http_policy import FetchPolicy
 from transforms.core.markup import html_to_text
 from transforms.core.schedule import next_poll_interval
 
-FEEDS = pathlib.Path(__file__).resolve().parent / "resources" / "feeds"
+FEEDS = RESOURCES / "feeds"
 FEED_URL = "https://news.example.org/rss.xml"
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -281,18 +281,15 @@ def test_next_poll_interval_takes_naive_times_as_utc():
 def test_the_next_poll_counts_from_the_poll_not_from_the_commit(tmp_path):
     import json
 
-    from pipeline.launcher import fold_polls
-    from pipeline.options import NewsflowOptions
     from schemas.layout import LakeLayout
-    from transforms.lake.cursors import load_feed_cursors
+    from transforms.lake.cursors import fold_polls, load_feed_cursors
 
     layout = LakeLayout.of(str(tmp_path / "lake"), str(tmp_path / "state"))
     polled = NOW - dt.timedelta(minutes=3)
     (tmp_path / "state" / "polls").mkdir(parents=True)
     poll = {"feed_url": FEED_URL, "status": "fetched", "polled_at": polled.isoformat(), "item_keys": ["k1"]}
     (tmp_path / "state" / "polls" / "r1.json").write_text(json.dumps([poll]))
-    options = NewsflowOptions(["--poll_interval=300", "--max_poll_interval=300"])
-    fold_polls(layout, "r1", options, NOW)
+    fold_polls(layout, "r1", (300.0, 300.0), NOW)
     cursor = load_feed_cursors(layout)[FEED_URL]
     assert cursor.seen == ("k1",) and not (tmp_path / "state" / "polls" / "r1.json").exists()
     assert dt.datetime.fromisoformat(cursor.next_poll_at) == polled + dt.timedelta(seconds=300)

@@ -26,7 +26,7 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
 from schemas.parquet import ARTICLE_FILE_SCHEMA, PARTITION_SCHEMA, partition_path
 from schemas.records import Article, article_row
-from tests.conftest import edited, fingerprinted, seed_body
+from tests.helpers import edited, fingerprinted, seed_body
 from transforms.core.dedup import dedup_entry, dedup_keys, match
 from transforms.core.fingerprints import unpack_minhash
 from transforms.dedup_stream import (

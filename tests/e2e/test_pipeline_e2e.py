@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from schemas.parquet import PARTITION_SCHEMA
-from tests.conftest import RESOURCES, SEEDS, run_cli, seed_text
+from tests.helpers import RESOURCES, SEEDS, run_cli, seed_text
 
 GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
 

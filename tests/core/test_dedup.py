@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DedupEntry, Duplicate
-from tests.conftest import EDITS, fingerprinted, local_pipeline, seed_body
+from tests.helpers import EDITS, fingerprinted, local_pipeline, seed_body
 from transforms.core.dedup import connected_components, dedup_entry, deduplicate, resolve_cluster
 from transforms.core.fingerprints import NEAR_THRESHOLD, content_hash, minhash, similarity
 from transforms.core.urls import canonical_url, url_key

@@ -34,7 +34,7 @@ from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineS
 
 from pipeline.cli import make_parser
 from pipeline.options import NewsflowOptions
-from tests.conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 from transforms.lake.commit import RUN_ID_RE
 
 DEPLOY = ROOT / "deploy"
