@@ -202,7 +202,7 @@ def _launch(tmp_path, *params: str) -> int:
     argv = [
         f"--seeds={SEEDS}",
         f"--output={tmp_path / 'lake'}",
-        "--runner=tests.test_deploy.TemplateLaunchRunner",
+        "--runner=tests.e2e.test_deploy.TemplateLaunchRunner",
         "--template_location=" + str(tmp_path / "template_launches" / "job_object"),
         *params,
     ]

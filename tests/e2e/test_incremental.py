@@ -322,9 +322,11 @@ def test_inspect_counts_committed_runs_only_and_typos_are_errors(tmp_path):
     shown = run_cli("inspect", str(lake))
     assert shown.returncode == 0 and "written     0" in shown.stdout
     # A typo must not run into the default output (./lake) either: run where that would land.
-    typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"), cwd=tmp_path)
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    typo = run_cli("run", "--seeds", str(SEEDS), "--ouptut", str(tmp_path / "elsewhere"), cwd=workdir)
     assert typo.returncode == 2 and "--ouptut" in typo.stderr
-    assert not (tmp_path / "lake").exists() and not (tmp_path / "elsewhere").exists()
+    assert not (workdir / "lake").exists() and not (tmp_path / "elsewhere").exists()
 
 
 def test_a_large_backfill_runs_in_batches_and_loses_nothing(tmp_path):
