@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gzip
 import pathlib
+from collections.abc import Iterator
 
 import pytest
 
 from tests.feedserver import FeedServer
 from tests.helpers import ATOM, RESOURCES, RSS, SEEDS, atom, gold_body, page, rss
-
-pytest_plugins = ["tests.feedserver"]  # the real HTTP server fixture on 127.0.0.1
 
 
 @pytest.fixture
@@ -122,3 +121,13 @@ def site():
     server.route("/f/to-metadata.xml", redirect="http://169.254.169.254/latest/meta-data/")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A started ``FeedServer``, stopped at teardown."""
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

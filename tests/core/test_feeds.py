@@ -21,7 +21,6 @@ FEED_URL = "https://news.example.org/rss.xml"
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
 
 # The feed_server fixture (a plugin, so that no import shadows the fixture argument).
-pytest_plugins = ["tests.feedserver"]
 
 
 def read(name: str) -> bytes:

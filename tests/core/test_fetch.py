@@ -23,7 +23,6 @@ HTML = (FEEDS / "article.html").read_bytes()
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 
 # The feed_server fixture (a plugin, so that no import shadows the fixture argument).
-pytest_plugins = ["tests.feedserver"]
 
 
 class FakeTime:
