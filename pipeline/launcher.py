@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import math
 import signal
 from collections.abc import Callable
 
@@ -25,8 +24,17 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
 from pipeline.metrics import counter, stage_seconds
-from pipeline.options import NewsflowOptions, option_values, poll_bounds, split_values
-from pipeline.plan import DEFAULT_RUNNER, LOCAL_RUNNERS, RunPlan, make_plan, new_run_id, runs_unbounded
+from pipeline.options import NewsflowOptions, option_values, poll_bounds
+from pipeline.plan import (
+    DEFAULT_RUNNER,
+    LOCAL_RUNNERS,
+    RunPlan,
+    check_options,
+    make_plan,
+    new_run_id,
+    runs_unbounded,
+    seed_batches,
+)
 from pipeline.results import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -48,13 +56,10 @@ from transforms.lake.commit import (
     write_run_record,
 )
 from transforms.lake.cursors import feed_status, fold_polls, read_polls
-from transforms.lake.files import read_json
+from transforms.lake.files import os_reason, read_json
 from transforms.lake.index import compact_index
 from transforms.lake.lock import LakeBusyError, RunLock
-from transforms.lake.marker import LakeError, claim_state, open_lake
-
-# A gzipped seed is counted at this multiple of its size when input is split into batches.
-GZIP_EXPANSION = 4
+from transforms.lake.marker import claim_state, open_lake
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +103,8 @@ def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> i
     nf = options.view_as(NewsflowOptions)
     run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter, hooks or Hooks())
     try:
-        _check_options(run)
+        for warning in check_options(nf, run.local):
+            reporter.warning(warning)
         try:
             open_lake(run.layout, move_state=nf.move_state)
         except OSError as error:
@@ -108,63 +114,12 @@ def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> i
 
             return run_stream(run)
         results = run_batches(run)
-    except (UsageError, LakeError) as error:
+    except ValueError as error:  # UsageError and LakeError included: the command line is at fault
         raise UsageError(str(error)) from None
     return max((r.code for r in results), default=EXIT_OK)
 
 
-def os_reason(error: OSError) -> str:
-    """The system's words for an I/O error, however deeply Beam's file systems wrapped it."""
-    while error is not None:
-        if getattr(error, "strerror", None):
-            return error.strerror
-        inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
-        error = inner or error.__context__
-    return "unknown error"
-
-
-def _check_options(run: Launch) -> None:
-    nf = run.nf
-    if not nf.seeds and not nf.feeds:
-        raise UsageError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
-    if nf.stream and nf.poll_interval <= 0:
-        raise UsageError("--poll_interval must be positive in stream mode")
-    if nf.unbounded and not nf.stream:
-        raise UsageError("--unbounded runs the streaming graph: it needs --stream")
-    if nf.stream and nf.unbounded and run.local and not nf.duration:
-        raise UsageError("--unbounded on a local runner needs --duration: it runs to that stop time")
-    if nf.max_record_bytes <= 0:
-        raise UsageError("--max_record_bytes must be positive")
-    if nf.run_id is not None:
-        check_run_id(nf.run_id)
-    if nf.duration is not None and not nf.stream:
-        run.reporter.warning("--duration has no effect without --stream (a batch run ends by itself)")
-    if nf.stream and not nf.feeds:
-        run.reporter.warning(
-            "--stream with no --feeds: the seeds are read once, then there is nothing to poll"
-        )
-
-
 # --- batches -------------------------------------------------------------------------------
-
-
-def seed_batches(run: Launch) -> int:
-    """How many batches a local run splits its seeds into: their size over ``--max_batch_mb``.
-
-    The local runners hold a run's data in memory (about 14x the JSONL input at its peak,
-    measured in BENCHMARKS.md), so a large backfill runs as consecutive batches. Managed
-    runners shuffle on disk and a streaming graph has no end: both take the input whole.
-    """
-    from transforms.seeds import list_seed_files, match_seed_files
-
-    nf = run.nf
-    if not nf.seeds or nf.max_batch_mb <= 0 or not run.local or runs_unbounded(nf, run.runner):
-        return 1
-    size = 0
-    for value in split_values(nf.seeds):
-        for meta in match_seed_files(list_seed_files(value)):
-            size += meta.size_in_bytes * (GZIP_EXPANSION if meta.path.endswith(".gz") else 1)
-    return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))
 
 
 def run_batches(run: Launch, *, include_seeds: bool = True, stream_cycle: bool = False) -> list[RunResult]:
@@ -175,7 +130,7 @@ def run_batches(run: Launch, *, include_seeds: bool = True, stream_cycle: bool =
     dedup index; feeds are polled in the first batch only.
     """
     base_id = run.nf.run_id or new_run_id(dt.datetime.now(dt.timezone.utc))
-    count = seed_batches(run) if include_seeds else 1
+    count = seed_batches(run.nf, run.runner) if include_seeds else 1
     if count == 1:
         return [run_once(run, base_id, include_seeds=include_seeds, stream_cycle=stream_cycle)]
     run.reporter.batches(count, run.nf.max_batch_mb)

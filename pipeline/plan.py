@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import re
 import secrets
@@ -24,8 +25,10 @@ from schemas.layout import LakeLayout
 from transforms.core.feed_sources import document_kind, is_remote, parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, unique
 from transforms.core.schedule import FeedCursor
+from transforms.lake.commit import check_run_id
 from transforms.lake.cursors import load_feed_cursors
 from transforms.lake.files import read_bytes
+from transforms.seeds import list_seed_files, match_seed_files
 
 # Local runs use the FnApiRunner directly: the plain DirectRunner first tries to
 # download the Prism runner, and offline that costs a failed network call.
@@ -88,8 +91,6 @@ def seed_patterns(values: list[str]) -> tuple[list[str], list[str]]:
 
     Raises ``ValueError`` for a local path that names nothing.
     """
-    from transforms.seeds import list_seed_files, match_seed_files
-
     patterns, warnings = [], []
     for value in values:
         pattern = list_seed_files(value)
@@ -211,3 +212,45 @@ def resolve_feeds(specs: Iterable[str]) -> list[str]:
         else:
             sources.extend(read_feed_list(data.decode("utf-8", errors="replace"), value))
     return list(unique(sources))
+
+
+def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
+    """Raises ``ValueError`` for options that cannot run together; returns warnings for no-ops."""
+    warnings = []
+    if not nf.seeds and not nf.feeds:
+        raise ValueError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
+    if nf.stream and nf.poll_interval <= 0:
+        raise ValueError("--poll_interval must be positive in stream mode")
+    if nf.unbounded and not nf.stream:
+        raise ValueError("--unbounded runs the streaming graph: it needs --stream")
+    if nf.stream and nf.unbounded and local and not nf.duration:
+        raise ValueError("--unbounded on a local runner needs --duration: it runs to that stop time")
+    if nf.max_record_bytes <= 0:
+        raise ValueError("--max_record_bytes must be positive")
+    if nf.run_id is not None:
+        check_run_id(nf.run_id)
+    if nf.duration is not None and not nf.stream:
+        warnings.append("--duration has no effect without --stream (a batch run ends by itself)")
+    if nf.stream and not nf.feeds:
+        warnings.append("--stream with no --feeds: the seeds are read once, then there is nothing to poll")
+    return warnings
+
+
+# A gzipped seed is counted at this multiple of its size when input is split into batches.
+GZIP_EXPANSION = 4
+
+
+def seed_batches(nf: NewsflowOptions, runner: str) -> int:
+    """How many batches a local run splits its seeds into: their size over ``--max_batch_mb``.
+
+    The local runners hold a run's data in memory (about 14x the JSONL input at its peak,
+    measured in BENCHMARKS.md), so a large backfill runs as consecutive batches. Managed
+    runners shuffle on disk and a streaming graph has no end: both take the input whole.
+    """
+    if not nf.seeds or nf.max_batch_mb <= 0 or runner not in LOCAL_RUNNERS or runs_unbounded(nf, runner):
+        return 1
+    size = 0
+    for value in split_values(nf.seeds):
+        for meta in match_seed_files(list_seed_files(value)):
+            size += meta.size_in_bytes * (GZIP_EXPANSION if meta.path.endswith(".gz") else 1)
+    return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))

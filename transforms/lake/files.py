@@ -100,3 +100,13 @@ def write_table(path: str, table: pa.Table) -> None:
         ) as writer,
     ):
         writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+
+def os_reason(error: OSError) -> str:
+    """The system's words for an I/O error, however deeply Beam's file systems wrapped it."""
+    while error is not None:
+        if getattr(error, "strerror", None):
+            return error.strerror
+        inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        error = inner or error.__context__
+    return "unknown error"
