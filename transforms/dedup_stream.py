@@ -302,17 +302,12 @@ class StreamingDeduplicate(beam.PTransform):
 
     Late articles, which reach a window after it was resolved, land in a late pane (up to
     ``allowed_lateness``, by default the horizon) and come out on ``late``, counted as
-    ``late_articles``, for the graph to record. They are not deduplicated and never reach
-    the state (a copy of one in a later window is kept). Beyond the allowed lateness a
-    runner drops them (Dataflow and Flink count ``droppedDueToLateness``; Beam's Python
-    runners count nothing), which shows as ``received`` > kept + duplicates + late.
+    ``late_articles``: not deduplicated, never in the state. Beyond the allowed lateness a
+    runner drops them, which shows as ``received`` > kept + duplicates + late.
 
-    ``seed_index`` (optional) is a PCollection of ``DedupEntry`` from earlier runs (the
-    persisted index, ``seen_at`` set from each entry's ingest time), flattened into the
-    state's input. Their ``seen_at`` is older than any
-    window's, so they outrank the whole stream however late they are read: a copy of an
-    article an earlier run kept is a duplicate of it. They expire ``horizon`` after their
-    ``seen_at``.
+    ``seed_index`` (optional): ``DedupEntry`` records of earlier runs (the persisted index,
+    ``seen_at`` their ingest time), older than any window, so they outrank the whole stream
+    however late they are read; they expire ``horizon`` after their ``seen_at``.
     """
 
     def __init__(
