@@ -168,14 +168,12 @@ class _MatchAcrossWindowsFn(beam.DoFn):
     Votes are emitted from ``process``, never from a timer: on the DirectRunner a timer
     holds no watermark, so a timer's output could reach the join after its window closed.
 
-    Expiry runs on event-time timers: the horizon is measured on the stream's clock (its
-    ingest timestamps), so a job catching up after an outage, a replay or a backfill
-    deduplicates against the same span of history as the live run did, and TestStream
-    can test it. Processing-time timers would age the state by the wall clock: an outage
-    would expire it unused, a replay of old data would match nothing. The price: state
-    only expires while the watermark advances (PeriodicImpulse keeps it moving).
-    Candidates are also compared only within the horizon of each other, so a timer that
-    fires late never changes a decision.
+    Expiry runs on event-time timers: the horizon is measured on the stream's clock, so a
+    job catching up after an outage or a replay deduplicates against the same span of
+    history as the live run did (wall-clock timers would expire the state unused). State
+    expires only while the watermark advances (PeriodicImpulse keeps it moving);
+    candidates are compared only within the horizon of each other, so a late timer never
+    changes a decision.
     """
 
     KEPT = userstate.BagStateSpec("kept", FastPrimitivesCoder())
