@@ -1,11 +1,8 @@
 """Streaming deduplication: the batch decisions over an unbounded, windowed stream.
 
-``StreamingDeduplicate`` (for the unbounded graph) emits ``kept``, ``duplicates`` and
-``late`` in the input's windows. It resolves each window like batch, then checks the
-window's articles against those kept in earlier windows through keyed state that holds
-only light ``DedupEntry`` records (ids, keys, hashes, packed MinHash: no text), e.g.
-``DedupEntry(id="5c…", content_hash="9a…", minhash=b"…", canonical_url="https://…",
-published=1504598400.0, seen_at=1795312859999999)``.
+``StreamingDeduplicate`` emits ``kept``, ``duplicates`` and ``late`` in the input's windows:
+each window resolved like batch, then checked against earlier windows' keyed state of light
+``DedupEntry`` records (no text), e.g. ``DedupEntry(id="5c…", content_hash="9a…", minhash=b"…", seen_at=…)``.
 """
 
 from __future__ import annotations
