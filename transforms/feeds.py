@@ -23,12 +23,12 @@ from transforms.core.feeds import FeedError, item_key, parse_feed
 from transforms.core.http import Fetcher
 from transforms.core.schedule import FeedCursor, advance_cursor
 from transforms.lake.files import match, read_bytes
+from transforms.rejects import REJECTS_TAG, rejected
 
 ITEMS_TAG = "items"
 
 POLLS_TAG = "polls"
 
-REJECTS_TAG = "rejects"
 
 LISTED_TAG = "listed"
 
@@ -238,12 +238,9 @@ class _PollFeedFn(beam.DoFn):
     def _failure(self, feed_url, polled_at, reason, detail, retry_after=None) -> Iterator:
         self._failed.inc()
         self._read.inc()  # a feed that yields nothing is one input, ending as one reject
-        Metrics.counter(self.__class__, f"rejected_{reason}").inc()
         detail = (detail or "")[:500]
-        yield beam.pvalue.TaggedOutput(
-            REJECTS_TAG,
-            Reject(feed_url, feed_url, "feed", reason, detail, self._run_id, self._ingested_at or _now()),
-        )
+        at = self._ingested_at or _now()
+        yield rejected(self.__class__, Reject(feed_url, feed_url, "feed", reason, detail, self._run_id, at))
         yield beam.pvalue.TaggedOutput(
             POLLS_TAG,
             FeedPoll(feed_url, "failed", polled_at, error=reason, detail=detail, retry_after=retry_after),

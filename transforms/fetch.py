@@ -19,10 +19,9 @@ from schemas.records import Article, Reject, stable_id
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy, FetchResult
 from transforms.core.markup import content_text
+from transforms.rejects import REJECTS_TAG, rejected
 
 ARTICLES_TAG = "articles"
-
-REJECTS_TAG = "rejects"
 
 
 def decode_page(result: FetchResult) -> str:
@@ -83,7 +82,6 @@ class _FetchHostFn(beam.DoFn):
         self._policy = policy
         self._pages = Metrics.counter(self.__class__, "pages_fetched")
         self._fallbacks = Metrics.counter(self.__class__, "fell_back_to_feed_text")
-        self._rejected = Metrics.counter(self.__class__, "rejected")
 
     def setup(self) -> None:
         self._fetcher = Fetcher(self._policy)
@@ -115,19 +113,10 @@ class _FetchHostFn(beam.DoFn):
             text, source = article.fallback
             yield dataclasses.replace(article, text=text, text_source=source, fallback=None)
             return
-        self._rejected.inc()
-        Metrics.counter(self.__class__, f"rejected_{reason}").inc()
-        yield beam.pvalue.TaggedOutput(
-            REJECTS_TAG,
-            Reject(
-                article.source,
-                article.url,
-                "fetch",
-                reason,
-                (detail or "")[:500],
-                article.run_id,
-                article.ingested_at,
-            ),
+        detail = (detail or "")[:500]
+        yield rejected(
+            self.__class__,
+            Reject(article.source, article.url, "fetch", reason, detail, article.run_id, article.ingested_at),
         )
 
 

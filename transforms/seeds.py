@@ -30,8 +30,7 @@ from transforms.core.seeds import (
     read_jsonl_stream,
     too_large,
 )
-
-REJECTS_TAG = "rejects"
+from transforms.rejects import REJECTS_TAG, rejected
 
 
 def list_seed_files(path: str) -> str:
@@ -79,7 +78,6 @@ class _ReadSeedFileFn(beam.DoFn):
         self._batch = batch
         self._max_record_bytes = max_record_bytes
         self._read = Metrics.counter(self.__class__, "read")
-        self._rejected = Metrics.counter(self.__class__, "rejected")
 
     def process(self, readable: fileio.ReadableFile) -> Iterator:
         name = os.path.basename(readable.metadata.path)
@@ -125,12 +123,8 @@ class _ReadSeedFileFn(beam.DoFn):
         for record in records:
             self._read.inc()
             if isinstance(record, Reject):
-                self._rejected.inc()
-                Metrics.counter(self.__class__, f"rejected_{record.reason}").inc()
-                yield beam.pvalue.TaggedOutput(
-                    REJECTS_TAG,
-                    dataclasses.replace(record, run_id=self._run_id, rejected_at=self._ingested_at),
-                )
+                stamped = dataclasses.replace(record, run_id=self._run_id, rejected_at=self._ingested_at)
+                yield rejected(self.__class__, stamped)
             else:
                 yield dataclasses.replace(record, run_id=self._run_id)
 
