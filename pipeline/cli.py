@@ -353,6 +353,7 @@ def run_once(
         reconcile,
         write_run_record,
     )
+    from transforms.sitememory import compact_site_memory, memory_folder
     from transforms.state import read_json
     from transforms.write import join_path
 
@@ -442,6 +443,7 @@ def run_once(
         _crash_point("after_commit")
         _apply_polls(state, ctx.run_id, args, finished_at)
         compact_index(join_path(state, "dedup"), ctx.started_at - dt.timedelta(days=nf.dedup_horizon))
+        compact_site_memory(memory_folder(state), ctx.started_at - dt.timedelta(days=nf.site_memory_days))
     print(format_summary(summary, f"newsflow run {ctx.run_id} -> {ctx.output} ({record['seconds']:.1f} s)"))
     print(
         f"  dedup index {index['entries_loaded']} entries, {index['bytes_read'] / 1e6:.1f} MB,"
@@ -682,7 +684,10 @@ def cmd_clean(args: argparse.Namespace, _: list[str]) -> int:
             "title": extracted.title or cleaned.title,
             "byline": cleaned.byline,
             "text": cleaned.text,
-            "removed": [{"line": r.line_no, "reason": r.reason, "text": r.text} for r in cleaned.removed],
+            "removed": [
+                {"line": r.line_no, "reason": r.reason, "rule": r.rule, "score": r.score, "text": r.text}
+                for r in cleaned.removed
+            ],
         }
         if isinstance(result, Reject):
             record["reject"] = result.reason

@@ -22,6 +22,7 @@ from schemas.parquet import (
     DUPLICATE_SCHEMA,
     INDEX_SCHEMA,
     REJECT_SCHEMA,
+    SITE_LINES_SCHEMA,
     partition_path,
 )
 from schemas.records import article_row, record_row
@@ -33,6 +34,7 @@ from transforms.extract import ExtractArticles
 from transforms.feeds import PollFeeds, resolve_feeds
 from transforms.fetch import FetchArticles, FetchPolicy
 from transforms.seeds import ReadSeeds, parse_seed_batch
+from transforms.sitememory import ReadSiteMemory, memory_folder
 from transforms.state import load_feed_cursors, write_json_atomic
 from transforms.write import WriteParquet, WrittenFile, join_path
 
@@ -84,6 +86,10 @@ def _article_partition_row(article) -> tuple[str, dict]:
 
 def _sort_by_id(row: dict) -> tuple:
     return (row.get("id") or "", row.get("source") or "")
+
+
+def _sort_site_lines(row: dict) -> tuple:
+    return (row["site"], row["key"])
 
 
 def _sort_rejects(row: dict) -> tuple:
@@ -258,16 +264,28 @@ def build_pipeline(
     index = p | "ReadDedupIndex" >> ReadDedupIndex(
         join_path(ctx.state, "dedup"), not_before=started_at - dt.timedelta(days=nf.dedup_horizon)
     )
-    _process_and_write(documents, rejects, index, ctx, nf, commit_after)
+    # What earlier runs learnt of each site's repeated lines (state/sites/).
+    site_memory = p | "ReadSiteMemory" >> ReadSiteMemory(
+        memory_folder(ctx.state), not_before=started_at - dt.timedelta(days=nf.site_memory_days)
+    )
+    _process_and_write(documents, rejects, index, site_memory, ctx, nf, commit_after)
     return p, ctx
 
 
 def _process_and_write(
-    documents, rejects: list, index, ctx: RunContext, nf: NewsflowOptions, commit_after: tuple = ()
+    documents,
+    rejects: list,
+    index,
+    site_memory,
+    ctx: RunContext,
+    nf: NewsflowOptions,
+    commit_after: tuple = (),
 ) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
-    cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
+    cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
+        site_min_docs=nf.site_min_docs, memory=site_memory, seen_at=ctx.started_at
+    )
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
     if ctx.unbounded:
         seed_index = index | "IndexAsCandidates" >> beam.Map(
@@ -323,6 +341,19 @@ def _process_and_write(
             sort_key=_sort_by_id,
         )
     )
+    # This run's line counts per site join the site memory, committed with the run.
+    site_lines_written = (
+        cleaned.site_lines
+        | "KeySiteLines" >> beam.Map(lambda row: ("", row))
+        | "WriteSiteMemory"
+        >> WriteParquet(
+            memory_folder(ctx.state),
+            SITE_LINES_SCHEMA,
+            dataset="site_memory",
+            prefix=ctx.run_id,
+            sort_key=_sort_site_lines,
+        )
+    )
     rejects_written = (
         (*rejects, extracted.rejects, cleaned.rejects)
         | "FlattenRejects" >> beam.Flatten()
@@ -340,7 +371,14 @@ def _process_and_write(
         # The commit point, after every write: the run record marks this run's files as
         # committed, whoever runs the job (a waiting launcher or a Flex Template's).
         (
-            (articles_written, index_written, duplicates_written, rejects_written, *commit_after)
+            (
+                articles_written,
+                index_written,
+                duplicates_written,
+                rejects_written,
+                site_lines_written,
+                *commit_after,
+            )
             | "FlattenWrittenFiles" >> beam.Flatten()
             | "CommitRun" >> CommitRun(ctx.output, ctx.run_id, ctx.started_at, argv=ctx.argv)
         )

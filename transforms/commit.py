@@ -1,6 +1,6 @@
 """Runs against one lake: the lock, the commit marker and the reconciliation of crashed runs.
 
-A run's files (articles, duplicates, rejects, dedup-index segments) carry its id in
+A run's files (articles, duplicates, rejects, dedup-index and site-memory segments) carry its id in
 their names: ``part-<run_id>-….parquet``. The run record ``runs/<run_id>.json``,
 written last, is the commit marker: a file whose run has no record belongs to a run
 that crashed or was killed, and the next run deletes it before it starts (its inputs
@@ -98,7 +98,10 @@ def reconcile(output: str, state: str) -> Reconciled:
     """
     committed = committed_runs(output) | {COMPACTED_RUN}
     doomed, runs = [], set()
-    folders = [join_path(output, name) for name in DATA_FOLDERS] + [join_path(state, "dedup")]
+    folders = [join_path(output, name) for name in DATA_FOLDERS] + [
+        join_path(state, "dedup"),
+        join_path(state, "sites"),
+    ]
     for folder in folders:
         for path in _files(folder):
             name = os.path.basename(path)
