@@ -66,7 +66,7 @@ EVAL = ROOT.parent.parent / "shared" / "eval"
 SEED = 20260311
 FOLDS = 3
 # Extra weight of the hand-labelled dev documents (seeds, text_dev) against silver lines.
-DEV_WEIGHT = 20.0
+DEV_WEIGHT = 250.0
 # Lexical cues seen on fewer training lines than this are not learnt (noise, names).
 MIN_CUE_LINES = 3
 LEXICAL_C = 0.5
@@ -216,6 +216,9 @@ class Prepared:
         rng = np.random.default_rng(SEED)
         page = np.repeat([d.view == "page_text" for d in docs], [len(d.lines) for d in docs])
         self.sampled = ~page | (rng.random(page.size) < PAGE_TEXT_SAMPLE)
+        sizes = np.array([len(d.lines) for d in docs])
+        self.first_line = np.zeros(self.label.size, dtype=bool)
+        self.first_line[np.concatenate(([0], np.cumsum(sizes)[:-1]))[sizes > 0]] = True
         self.weight[page] /= PAGE_TEXT_SAMPLE
 
     def base(self, scorers: list[LexicalScorer]) -> np.ndarray:
@@ -366,14 +369,46 @@ def figures(prep: Prepared, removed: np.ndarray, mask: np.ndarray) -> dict:
     return out
 
 
-def choose_threshold(
-    prep: Prepared, removed_by_rules: np.ndarray, p: np.ndarray, mask: np.ndarray, target: float
-) -> float:
-    """The lowest threshold at which the held-out lines in ``mask`` keep ``target`` of their body."""
-    for t in np.round(np.arange(0.30, 0.995, 0.005), 3):
-        if figures(prep, removed_by_rules | (p >= t), mask)["body_kept"] >= target:
-            return float(t)
-    return 0.995
+def decide_all(p, hard, ruled, first, t: float, low: float, rule_t: float) -> np.ndarray:
+    """``transforms.core.clean.decide`` over many documents at once (``first`` marks each
+    document's first line)."""
+    gone = hard | (p >= t) | (ruled & (p >= rule_t))
+    keep = ~gone
+    doc = np.cumsum(first) - 1
+    # Documents where every line stays, or every line goes, are left as they are.
+    kept_lines = np.bincount(doc, weights=keep, minlength=doc[-1] + 1)
+    sizes = np.bincount(doc, minlength=doc[-1] + 1)
+    mixed = ((kept_lines > 0) & (kept_lines < sizes))[doc]
+    starts = keep & (first | ~np.concatenate(([False], keep[:-1])))
+    run = np.cumsum(starts) * keep
+    weak = np.bincount(run[keep & (p < low)], minlength=int(run.max()) + 1)
+    return gone | (keep & mixed & (weak[run] == 0))
+
+
+def choose_operating_point(
+    prep: Prepared, hard: np.ndarray, ruled: np.ndarray, p: np.ndarray, mask: np.ndarray, target: float
+) -> tuple[float, float, float]:
+    """The threshold, the run threshold and the rule threshold (see ``decide``) that remove the
+    most boilerplate among the lines in ``mask`` while keeping ``target`` of their body lines:
+    the threshold first, then the rule threshold below it, then the run threshold below that."""
+    idx = np.flatnonzero(mask)
+    lab = prep.raw_label[idx]
+    body, boiler = lab == "B", lab == "X"
+    pm, hm, rm, fm = p[idx], hard[idx], ruled[idx], prep.first_line[idx]
+
+    def best(candidates):
+        top = None
+        for point in candidates:
+            gone = decide_all(pm, hm, rm, fm, *point)
+            if 1 - gone[body].mean() >= target and (top is None or gone[boiler].mean() > top[0]):
+                top = (gone[boiler].mean(), point)
+        return top[1] if top else (0.995, 0.995, 0.995)
+
+    grid = np.round(np.arange(0.3, 0.996, 0.005), 3)
+    t = best((float(v), 1.0, 1.0) for v in grid if v >= 0.5)[0]
+    rule_t = best((t, 1.0, float(v)) for v in grid if v <= t)[2]
+    low = best((t, float(v), rule_t) for v in grid if v <= t)[1]
+    return t, low, rule_t
 
 
 def train_stages(prep: Prepared, fold: np.ndarray, x1: np.ndarray, fit, log) -> dict:
@@ -471,34 +506,18 @@ def main(argv: list[str] | None = None) -> None:
     hard = np.concatenate(prep.hard)
     views = np.repeat([d.view for d in docs], [len(d.lines) for d in docs])
     # Operating points, per kind of input, on the out-of-fold scores of the training documents.
-    thresholds = {
-        "extracted": choose_threshold(
-            prep, hard, p2, views == "trafilatura_recall", MIN_BODY_KEPT["extracted"]
+    ruled = np.array([rid is not None for ids in prep.rule_ids for rid in ids], dtype=bool)
+    points = {
+        "extracted": choose_operating_point(
+            prep, hard, ruled, p2, views == "trafilatura_recall", MIN_BODY_KEPT["extracted"]
         ),
-        "scraped": choose_threshold(prep, hard, p2, views == "page_text", MIN_BODY_KEPT["scraped"]),
+        "scraped": choose_operating_point(prep, hard, ruled, p2, views == "page_text", MIN_BODY_KEPT["scraped"]),
     }
-    log(f"thresholds {thresholds}")
-    print("out-of-fold figures on the training documents (body kept / boilerplate removed / titles removed):")
-    for view, kind in (("trafilatura_recall", "extracted"), ("page_text", "scraped"), ("dev", "scraped")):
-        for t in sorted({0.5, 0.8, 0.9, thresholds[kind]}):
-            row = f"  {view:<18} t={t:.3f}"
-            for name, p in (("first", p1), ("second", p2)):
-                f = figures(prep, hard | (p >= t), views == view)
-                row += (
-                    f"   {name} {f['body_kept']:.3f} {f['boilerplate_removed']:.3f} {f['titles_removed']:.3f}"
-                )
-            print(row + ("   <- operating point" if t == thresholds[kind] else ""))
-    for view, kind in (("trafilatura_recall", "extracted"), ("page_text", "scraped")):
-        print(f"  per source, {view} at t={thresholds[kind]:.3f}:")
-        sources = sorted({d.source for d in docs if d.view == view})
-        source_of_line = np.repeat([d.source for d in docs], [len(d.lines) for d in docs])
-        for source in sources:
-            f = figures(prep, hard | (p2 >= thresholds[kind]), (views == view) & (source_of_line == source))
-            print(
-                f"    {source:<18} {f['body_kept']:.3f} {f['boilerplate_removed']:.3f}"
-                f"  (B {f['n_B']}, X {f['n_X']})"
-            )
-
+    thresholds = {kind: point[0] for kind, point in points.items()}
+    run_thresholds = {kind: point[1] for kind, point in points.items()}
+    rule_thresholds = {kind: point[2] for kind, point in points.items()}
+    log(f"operating points {points}")
+    report_operating_points(prep, docs, hard, ruled, p1, p2, points, views)
     if args.rule_report:
         rule_report(prep, p2, thresholds, views)
 
@@ -511,6 +530,8 @@ def main(argv: list[str] | None = None) -> None:
     meta = {
         "name": "line_model",
         "thresholds": thresholds,
+        "run_thresholds": run_thresholds,
+        "rule_thresholds": rule_thresholds,
         "base_features": list(BASE_FEATURES),
         "second_features": list(SECOND_FEATURES),
         "trained_on": "boilerplate/lines_train (both views), seeds gold, text_dev",
@@ -522,6 +543,35 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def report_operating_points(prep, docs, hard, ruled, p1, p2, points, views) -> None:
+    first = prep.first_line
+    print("out-of-fold figures on the training documents (body kept / boilerplate removed / titles removed):")
+    for view, kind in (("trafilatura_recall", "extracted"), ("page_text", "scraped"), ("dev", "scraped")):
+        t, low, rule_t = points[kind]
+        mask = views == view
+        for name, p, point in (
+            ("first pass", p1, (t, 1.0, 1.0)),
+            ("second pass", p2, (t, 1.0, 1.0)),
+            ("+ rules", p2, (t, 1.0, rule_t)),
+            ("+ runs", p2, (t, low, rule_t)),
+        ):
+            f = figures(prep, decide_all(p, hard, ruled, first, *point), mask)
+            print(
+                f"  {view:<18} t={t:.3f} rules {rule_t:.3f} runs {low:.3f} {name:<12}"
+                f" {f['body_kept']:.3f} {f['boilerplate_removed']:.3f} {f['titles_removed']:.3f}"
+            )
+    source_of_line = np.repeat([d.source for d in docs], [len(d.lines) for d in docs])
+    for view, kind in (("trafilatura_recall", "extracted"), ("page_text", "scraped")):
+        gone = decide_all(p2, hard, ruled, first, *points[kind])
+        print(f"  per source, {view} at {points[kind]}:")
+        for source in sorted({d.source for d in docs if d.view == view}):
+            f = figures(prep, gone, (views == view) & (source_of_line == source))
+            print(
+                f"    {source:<18} {f['body_kept']:.3f} {f['boilerplate_removed']:.3f}"
+                f"  (B {f['n_B']}, X {f['n_X']})"
+            )
 
 
 def rule_report(prep: Prepared, p2: np.ndarray, thresholds: dict, views: np.ndarray) -> None:

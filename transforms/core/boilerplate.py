@@ -444,6 +444,7 @@ STRUCTURAL_RULES = {
     "byline.header": "byline",
     "bio.about_box": "author_bio",
     "site.memory": "site_boilerplate",
+    "comment.after_form": "comment_thread",
 }
 
 # Rules that remove a line by themselves, without the model. Chosen on out-of-fold scores of
@@ -459,7 +460,6 @@ HARD_RULES = frozenset(
         "comment.form",
         "comment.policy",
         "disclaimer.copyright",
-        "donation.support_site",
         "related.heading",
         "share.network_names",
         "share.newsletter",

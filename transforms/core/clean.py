@@ -62,6 +62,8 @@ TITLE_MIN_WORDS = 5
 # Site-repeated lines making up more than this share of a document's characters mean the
 # document is a copy of another one (dedup handles it), not that its body is boilerplate.
 SITE_LINES_MAX_SHARE = 0.5
+# A comment form's strings are short lines.
+SHORT_LINE_CHARS = 120
 # The model file shipped in the package.
 MODEL_RESOURCE = "models/line_model.npz"
 
@@ -114,12 +116,32 @@ class Evidence:
 
 
 class LineScorer(Protocol):
-    """A line model: the probability that each line of a document is boilerplate, and the
-    probability from which a line goes (the operating point)."""
+    """A line model: the probability that each line of a document is boilerplate, and its
+    operating point: the probability from which a line goes, the lower one from which a run of
+    lines between lines that go goes, and the one from which a line a phrase rule matched goes
+    (``decide``)."""
 
     def score(self, doc: DocLines, evidence: Evidence) -> np.ndarray: ...
 
-    def threshold(self, evidence: Evidence) -> float: ...
+    def threshold(self, evidence: Evidence) -> tuple[float, float, float]: ...
+
+
+def decide(
+    scores: np.ndarray, removed: np.ndarray, ruled: np.ndarray, threshold: float, low: float, rule_threshold: float
+) -> np.ndarray:
+    """Which lines go: those already ``removed`` (rules), those scoring at least ``threshold``,
+    those a phrase rule matched (``ruled``) scoring at least ``rule_threshold``, and every run of remaining lines that all score at least ``low`` (between two lines that go,
+    or between one and the document's edge: boilerplate comes in runs, and a comment thread runs
+    to the end). A document where no line reaches the threshold keeps its lines."""
+    gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
+    keep = ~gone
+    if keep.all() or not keep.any():
+        return gone
+    starts = keep.copy()
+    starts[1:] &= ~keep[:-1]
+    run = np.cumsum(starts) * keep
+    weak = np.bincount(run[keep & (scores < low)], minlength=int(run.max()) + 1)
+    return gone | (keep & (weak[run] == 0))
 
 
 # --- The shipped model: lexical cues and line shape, then a pass over the neighbours ---
@@ -162,6 +184,8 @@ class LineModel:
         meta = json.loads(str(arrays["meta"]))
         self.meta = meta
         self.thresholds = {kind: float(value) for kind, value in meta["thresholds"].items()}
+        self.run_thresholds = {kind: float(value) for kind, value in meta["run_thresholds"].items()}
+        self.rule_thresholds = {kind: float(value) for kind, value in meta["rule_thresholds"].items()}
         cues = arrays["lex_cues"].tolist()
         self.lexical = LexicalScorer(dict(zip(cues, arrays["lex_weights"].tolist(), strict=True)))
         self.first = TreeEnsemble(arrays, "p1")
@@ -176,8 +200,9 @@ class LineModel:
         with np.load(path, allow_pickle=False) as arrays:
             return cls(dict(arrays))
 
-    def threshold(self, evidence: Evidence) -> float:
-        return self.thresholds["extracted" if evidence.extracted else "scraped"]
+    def threshold(self, evidence: Evidence) -> tuple[float, float, float]:
+        kind = "extracted" if evidence.extracted else "scraped"
+        return self.thresholds[kind], self.run_thresholds[kind], self.rule_thresholds[kind]
 
     def features(self, doc: DocLines, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
         base = base_features(
@@ -372,6 +397,29 @@ def _apply_about_box(dec: _Decisions, matched: list) -> None:
                 dec.set(j, "author_bio", "bio.about_box")
 
 
+def _apply_after_comment_form(dec: _Decisions) -> None:
+    """After a comment form below the body ("Leave a Reply", "12 Comments"), the article never
+    resumes: what follows is the thread. (On held-out training documents, 97-98 % of the
+    labelled lines after such a form are boilerplate.)"""
+    lines = dec.doc.lines
+    anchor = next((pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and dec.reasons[pos] is None), None)
+    if anchor is None:
+        return
+    start = next(
+        (
+            pos
+            for pos in range(anchor + 1, len(lines))
+            if len(lines[pos]) <= SHORT_LINE_CHARS and boilerplate.THREAD_START.match(lines[pos])
+        ),
+        None,
+    )
+    if start is None:
+        return
+    for pos in range(start + 1, len(lines)):
+        if dec.reasons[pos] is None:
+            dec.set(pos, "comment_thread", "comment.after_form")
+
+
 def _site_counts(doc: DocLines, site: SiteStats) -> tuple[int, ...]:
     if not site.counts:
         return (0,) * len(doc)
@@ -425,6 +473,7 @@ def prepare(
     for pos, rule in enumerate(matched):
         if rule is not None and dec.reasons[pos] is None and rule.id in boilerplate.HARD_RULES:
             dec.set(pos, rule.reason, rule.id)
+    _apply_after_comment_form(dec)
     evidence = Evidence(tuple(matched), tuple(title_flags), counts, site.docs, extracted)
     return Prepared(doc, dec, evidence, found_title, byline)
 
@@ -453,20 +502,22 @@ def clean_text(
         return Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
     scorer = scorer or default_scorer()
     scores = scorer.score(doc, prep.evidence)
-    threshold = scorer.threshold(prep.evidence)
+    threshold, low, rule_threshold = scorer.threshold(prep.evidence)
+    by_rules = np.array([reason is not None for reason in dec.reasons], dtype=bool)
+    ruled = np.array([rule is not None for rule in prep.evidence.rules], dtype=bool)
+    gone = decide(scores, by_rules, ruled, threshold, low, rule_threshold)
     removed = []
     kept = []
     for pos, line in enumerate(doc.lines):
         score = float(scores[pos])
-        reason = dec.reasons[pos]
-        if reason is None and score >= threshold:
+        if dec.reasons[pos] is None and gone[pos]:
             rule = prep.evidence.rules[pos]
             reason, rule_id = (rule.reason, rule.id) if rule is not None else ("boilerplate", None)
             dec.set(pos, reason, rule_id)
-        if reason is None:
+        if dec.reasons[pos] is None:
             kept.append(pos)
         else:
-            removed.append(RemovedLine(doc.line_nos[pos], line, reason, dec.rules[pos], round(score, 4)))
+            removed.append(RemovedLine(doc.line_nos[pos], line, dec.reasons[pos], dec.rules[pos], round(score, 4)))
     return Cleaned(
         text="\n\n".join(doc.lines[pos] for pos in kept),
         title=prep.title,
