@@ -395,7 +395,11 @@ def test_unbounded_graph_runs_to_its_stop_time_on_the_local_runner(site, tmp_pat
     shutil.copy(source, seeds)
 
     def publish_more():
-        time.sleep(3.5)
+        # After the first poll (worker start-up, such as loading the line model, takes a moment).
+        deadline = time.time() + 20
+        while site.count("/unbounded.xml") < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
         site.route("/unbounded.xml", rss([second, copy, first]), content_type=RSS)
 
     threading.Thread(target=publish_more, daemon=True).start()
@@ -405,7 +409,7 @@ def test_unbounded_graph_runs_to_its_stop_time_on_the_local_runner(site, tmp_pat
         "--stream",
         "--unbounded",
         "--duration",
-        "8",
+        "10",
         "--poll_interval",
         "2",
         "--max_poll_interval",

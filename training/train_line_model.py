@@ -511,7 +511,9 @@ def main(argv: list[str] | None = None) -> None:
         "extracted": choose_operating_point(
             prep, hard, ruled, p2, views == "trafilatura_recall", MIN_BODY_KEPT["extracted"]
         ),
-        "scraped": choose_operating_point(prep, hard, ruled, p2, views == "page_text", MIN_BODY_KEPT["scraped"]),
+        "scraped": choose_operating_point(
+            prep, hard, ruled, p2, views == "page_text", MIN_BODY_KEPT["scraped"]
+        ),
     }
     thresholds = {kind: point[0] for kind, point in points.items()}
     run_thresholds = {kind: point[1] for kind, point in points.items()}

@@ -127,12 +127,18 @@ class LineScorer(Protocol):
 
 
 def decide(
-    scores: np.ndarray, removed: np.ndarray, ruled: np.ndarray, threshold: float, low: float, rule_threshold: float
+    scores: np.ndarray,
+    removed: np.ndarray,
+    ruled: np.ndarray,
+    threshold: float,
+    low: float,
+    rule_threshold: float,
 ) -> np.ndarray:
     """Which lines go: those already ``removed`` (rules), those scoring at least ``threshold``,
-    those a phrase rule matched (``ruled``) scoring at least ``rule_threshold``, and every run of remaining lines that all score at least ``low`` (between two lines that go,
-    or between one and the document's edge: boilerplate comes in runs, and a comment thread runs
-    to the end). A document where no line reaches the threshold keeps its lines."""
+    those a phrase rule matched (``ruled``) scoring at least ``rule_threshold``, and every run of
+    remaining lines that all score at least ``low`` (between two lines that go, or between one
+    and the document's edge: boilerplate comes in runs, a comment thread runs to the end). In a
+    document where no line goes by then, every line stays."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
     keep = ~gone
     if keep.all() or not keep.any():
@@ -402,7 +408,9 @@ def _apply_after_comment_form(dec: _Decisions) -> None:
     resumes: what follows is the thread. (On held-out training documents, 97-98 % of the
     labelled lines after such a form are boilerplate.)"""
     lines = dec.doc.lines
-    anchor = next((pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and dec.reasons[pos] is None), None)
+    anchor = next(
+        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and dec.reasons[pos] is None), None
+    )
     if anchor is None:
         return
     start = next(
@@ -517,7 +525,9 @@ def clean_text(
         if dec.reasons[pos] is None:
             kept.append(pos)
         else:
-            removed.append(RemovedLine(doc.line_nos[pos], line, dec.reasons[pos], dec.rules[pos], round(score, 4)))
+            removed.append(
+                RemovedLine(doc.line_nos[pos], line, dec.reasons[pos], dec.rules[pos], round(score, 4))
+            )
     return Cleaned(
         text="\n\n".join(doc.lines[pos] for pos in kept),
         title=prep.title,
