@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html-dir", default=None, help="Folder of gzipped pages with ground_truth.json.")
     args = parser.parse_args(argv)
     print("== cleaning (seeds_gold.json, text_dev.json)")
-    quality_clean.main()
+    quality_clean.main(["--no-validation"])  # the validation split: benchmarks/quality_clean.py
     print("\n== topics (topic_dev.json)")
     quality_topics.main()
     print("\n== extraction (html pages, 4-gram shingle F1)")

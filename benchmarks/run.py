@@ -191,20 +191,18 @@ def _quiet() -> None:
     logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 
-def site_lines_of(articles: Iterable, min_docs: int) -> dict[str, frozenset[str]]:
-    """Per site, the line keys held by at least ``min_docs`` of its documents (as ``CleanArticles``)."""
-    from transforms.clean import site_line_candidates, site_of
+def site_lines_of(articles: Iterable, min_docs: int) -> dict:
+    """Per site, the line counts of its documents (as ``CleanArticles`` builds them for a run)."""
+    from transforms.clean import site_of
+    from transforms.core.sites import DOCS_KEY, document_keys, site_table
 
-    counts: collections.Counter = collections.Counter()
+    rows: dict[str, list] = collections.defaultdict(list)
     for article in articles:
         site = site_of(article)
         if site:
-            counts.update((site, key) for key in site_line_candidates(article.text))
-    lines: dict[str, set[str]] = collections.defaultdict(set)
-    for (site, key), docs in counts.items():
-        if docs >= min_docs:
-            lines[site].add(key)
-    return {site: frozenset(keys) for site, keys in lines.items()}
+            rows[site].append((DOCS_KEY, 1))
+            rows[site].extend((key, 1) for key in document_keys(article.text))
+    return {site: site_table(site_rows) for site, site_rows in rows.items()}
 
 
 def dedup_in_memory(articles: Sequence) -> tuple[list, list]:
@@ -285,7 +283,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     started = time.perf_counter()
     from schemas.records import Reject
     from transforms.clean import clean_document, site_of
+    from transforms.core.clean import NO_SITE
     from transforms.core.seeds import parse_seed_file
+    from transforms.core.sites import stats_for_document
     from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
     from transforms.topics import load_taxonomy
@@ -317,7 +317,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     t = lap("site_lines", t)
     cleaned = []
     for article in extracted:
-        done, _ = clean_document(article, lines.get(site_of(article), frozenset()))
+        site = lines.get(site_of(article))
+        stats = stats_for_document(site) if site else NO_SITE
+        done, _ = clean_document(article, stats, site_min_docs=2)
         (rejects if isinstance(done, Reject) else cleaned).append(done)
     del extracted
     t = lap("clean", t)

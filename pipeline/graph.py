@@ -24,6 +24,7 @@ from schemas.parquet import (
     DUPLICATE_SCHEMA,
     INDEX_SCHEMA,
     REJECT_SCHEMA,
+    SITE_LINES_SCHEMA,
     partition_path,
 )
 from schemas.records import article_row, record_row
@@ -39,6 +40,7 @@ from transforms.feeds import ITEMS_TAG, POLLS_TAG, REJECTS_TAG, PollFeeds
 from transforms.fetch import FetchArticles
 from transforms.lake.files import write_json_atomic
 from transforms.seeds import ReadSeeds
+from transforms.sitememory import ReadSiteMemory
 from transforms.write import WriteParquet, WrittenFile, window_tag
 
 # How late (after its window closed) a polled item may still be written: fetching a
@@ -52,6 +54,10 @@ def _article_partition_row(article) -> tuple[str, dict]:
 
 def _sort_by_id(row: dict) -> tuple:
     return (row.get("id") or "", row.get("source") or "")
+
+
+def _sort_site_lines(row: dict) -> tuple:
+    return (row["site"], row["key"])
 
 
 def _sort_rejects(row: dict) -> tuple:
@@ -204,7 +210,11 @@ def build_pipeline(
     index = p | "ReadDedupIndex" >> ReadDedupIndex(
         plan.layout.dedup, not_before=plan.started_at - dt.timedelta(days=nf.dedup_horizon)
     )
-    _process_and_write(documents, rejects, index, plan, nf, commit_after, before_commit)
+    # What earlier runs learnt of each site's repeated lines (state/sites/).
+    site_memory = p | "ReadSiteMemory" >> ReadSiteMemory(
+        plan.layout.sites, not_before=plan.started_at - dt.timedelta(days=nf.site_memory_days)
+    )
+    _process_and_write(documents, rejects, index, site_memory, plan, nf, commit_after, before_commit)
     return p
 
 
@@ -212,6 +222,7 @@ def _process_and_write(
     documents,
     rejects: list,
     index,
+    site_memory,
     plan: RunPlan,
     nf: NewsflowOptions,
     commit_after: tuple = (),
@@ -219,7 +230,9 @@ def _process_and_write(
 ) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
-    cleaned = extracted.articles | "CleanArticles" >> CleanArticles(site_min_docs=nf.site_min_docs)
+    cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
+        site_min_docs=nf.site_min_docs, memory=site_memory, seen_at=plan.started_at
+    )
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
     if plan.unbounded:
         seed_index = index | "IndexAsCandidates" >> beam.Map(
@@ -275,6 +288,19 @@ def _process_and_write(
             sort_key=_sort_by_id,
         )
     )
+    # This run's line counts per site join the site memory, committed with the run.
+    site_lines_written = (
+        cleaned.site_lines
+        | "KeySiteLines" >> beam.Map(lambda row: ("", row))
+        | "WriteSiteMemory"
+        >> WriteParquet(
+            plan.layout.sites,
+            SITE_LINES_SCHEMA,
+            dataset="site_memory",
+            prefix=plan.run_id,
+            sort_key=_sort_site_lines,
+        )
+    )
     rejects_written = (
         (*rejects, extracted.rejects, cleaned.rejects)
         | "FlattenRejects" >> beam.Flatten()
@@ -292,7 +318,14 @@ def _process_and_write(
         # The commit point, after every write: the run record marks this run's files as
         # committed, whoever runs the job (a waiting launcher or a Flex Template's).
         (
-            (articles_written, index_written, duplicates_written, rejects_written, *commit_after)
+            (
+                articles_written,
+                index_written,
+                duplicates_written,
+                rejects_written,
+                site_lines_written,
+                *commit_after,
+            )
             | "FlattenWrittenFiles" >> beam.Flatten()
             | "CommitRun"
             >> CommitRun(

@@ -57,7 +57,7 @@ from transforms.lake.commit import (
 )
 from transforms.lake.cursors import feed_status, fold_polls, read_polls
 from transforms.lake.files import os_reason, read_json
-from transforms.lake.index import compact_index
+from transforms.lake.index import compact_index, compact_site_memory
 from transforms.lake.lock import LakeBusyError, RunLock
 from transforms.lake.marker import claim_state, open_lake
 
@@ -368,6 +368,7 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
         run.hooks.after_commit()
     fold_polls(layout, plan.run_id, plan.poll_bounds, finished_at)
     compact_index(layout.dedup, plan.started_at - dt.timedelta(days=nf.dedup_horizon), plan.run_id)
+    compact_site_memory(layout.sites, plan.started_at - dt.timedelta(days=nf.site_memory_days), plan.run_id)
     journal_end(layout, plan.run_id)
     if not out.balanced:
         out.code, out.error = EXIT_FAILED, "the counts do not balance; some input was lost"

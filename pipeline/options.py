@@ -66,7 +66,14 @@ class NewsflowOptions(PipelineOptions):
             "--site_min_docs",
             type=int,
             default=3,
-            help="A line repeated in at least this many documents of one site in a run is site boilerplate.",
+            help="A line held by at least this many documents of one site (this run's and the site memory's)"
+            " is site boilerplate.",
+        )
+        parser.add_argument(
+            "--site_memory_days",
+            type=int,
+            default=30,
+            help="The site memory (state/sites/) forgets lines not seen for this many days.",
         )
         parser.add_argument(
             "--stream",

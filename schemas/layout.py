@@ -78,6 +78,11 @@ class LakeLayout:
         return join_path(self.state, "dedup")
 
     @property
+    def sites(self) -> str:
+        """The site memory: per site, how many documents held each short line (a segment per run)."""
+        return join_path(self.state, "sites")
+
+    @property
     def polls(self) -> str:
         return join_path(self.state, "polls")
 
@@ -110,4 +115,4 @@ class LakeLayout:
     @property
     def data_folders(self) -> tuple[str, ...]:
         """Every folder a run writes ``part-<run_id>-…`` files into."""
-        return (*(self.dataset(name) for name in DATA_DATASETS), self.dedup)
+        return (*(self.dataset(name) for name in DATA_DATASETS), self.dedup, self.sites)

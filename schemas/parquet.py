@@ -125,3 +125,17 @@ def date_partition(published: dt.datetime | None) -> str:
 def partition_path(published: dt.datetime | None, topic: str | None) -> str:
     """The relative folder of an article inside ``articles/``."""
     return f"date={date_partition(published)}/topic={slugify(topic)}"
+
+
+# The site memory (state/sites/): per site, how many documents held each short line. One row
+# per (site, line key) and run; the key "" counts the site's documents. Summed over segments
+# at read time, merged and bounded after a commit (transforms/sitememory.py).
+SITE_LINES_SCHEMA = pa.schema(
+    [
+        pa.field("site", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("docs", pa.int32(), nullable=False),
+        pa.field("last_seen", _UTC_MICROS, nullable=False),
+    ],
+    metadata=_METADATA,
+)

@@ -22,6 +22,10 @@ def test_clean_prints_each_removed_line_with_its_reason(tmp_path):
         and cleaned["byline"] == "Stephen Lendman"
     )
     reasons = {r["line"]: r["reason"] for r in cleaned["removed"]}
+    rules = {r["line"]: r["rule"] for r in cleaned["removed"]}
+    # Every removed line names the rule that fired (or none) and the line model's score.
+    assert all(0.0 <= r["score"] <= 1.0 for r in cleaned["removed"])
+    assert rules[3] == "title.repeat" and rules[47] == "comment.form" and rules[5] == "byline.header"
     assert reasons[3] == "repeated_title" and reasons[47] == "comment_widget" and reasons[41] == "promo"
     assert "Leave a Reply" not in cleaned["text"] and cleaned["text"].startswith("Breaking ISIS")
     assert rejected["reject"] == "empty" and rejected["stage"] == "read"
