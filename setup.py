@@ -24,6 +24,8 @@ EXTRAS_REQUIRE = {
     "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "polars>=1.0,<3", "ruff>=0.6"],
     "gcp": ["apache-beam[gcp]==2.77.0"],
     "aws": ["apache-beam[aws]==2.77.0"],
+    # training/ only (the topic model); the package reads the weights with numpy alone.
+    "train": ["scikit-learn>=1.3,<2", "scipy>=1.10,<2"],
 }
 
 setup(
@@ -34,7 +36,7 @@ setup(
     packages=find_packages(
         include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]
     ),
-    package_data={"schemas": ["*.json"]},
+    package_data={"schemas": ["*.json", "models/*.npz", "models/*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["newsflow = pipeline.cli:main"]},
