@@ -3,8 +3,8 @@
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``,
 ``topic``/``topic_score``/``topics``, ``language``, ``word_count``, ``content_hash`` and
 ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", topic="conflict", topic_score=0.93,
-topics=(("conflict", 0.93), ("politics", 0.05)), language="en")``.
+date_source="text_header", topic="conflict", topic_score=0.9969,
+topics=(("conflict", 0.9969),), language="en")``.
 
 The language is detected first: the topic classifier reads the text only in a language it was
 trained on (see ``transforms/topics.py``).

@@ -12,8 +12,9 @@ through Beam FileSystems so that ``gs://`` and ``s3://`` work on workers) and ha
   (a path relative to the file, or absolute), that model trained on the user's items by
   ``training/train_topics.py``.
 
-Sample: ``load_topic_classifier().classify("Rail workers vote to strike", "The union rejected
-the pay offer.", language="en")`` gives ``TopicResult("labour", 0.7, (("labour", 0.7), ...))``.
+Sample: ``load_topic_classifier().classify("Rail workers vote to strike over pay", "The union
+rejected the pay offer and will walk out.", language="en")`` gives ``TopicResult("economy",
+0.7724, (("economy", 0.7724), ("labour", 0.0812)))``: the story's domain first, the event second.
 """
 
 from __future__ import annotations

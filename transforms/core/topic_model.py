@@ -3,7 +3,8 @@
 Pure numpy; ``training/train_topics.py`` writes the weights file (``schemas/models/topics.npz``)
 and ``transforms.topics.load_topic_classifier`` reads it once per worker. Consumes a title, the
 cleaned text, the editors' categories and the detected language; emits a ``TopicResult``, e.g.
-``TopicResult("economy", 0.91, (("economy", 0.91), ("labour", 0.06)))``.
+``TopicResult("disaster", 0.7993, (("disaster", 0.7993), ("weather", 0.0519), ("environment",
+0.0508)))`` for the headline "Floods force thousands from homes" over two lines on evacuations.
 
 One document costs one tokenisation, one dictionary lookup per word, one sorted search for its
 word pairs and triples, and one sparse product with a matrix whose columns are the model's

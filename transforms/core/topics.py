@@ -1,17 +1,20 @@
-"""Topic of an article: one top-level IPTC Media Topic from a weighted-term taxonomy.
+"""Topics of articles, the pure parts: the taxonomy and its lexicon, editors' labels, the interface.
 
-Pure functions, no Beam; ``EnrichArticles`` (``transforms/enrich.py``) calls ``assign_topic``
-once per article with a ``Taxonomy`` loaded in its DoFn's ``setup``. Consumes a title, the
-cleaned text and any feed categories; emits ``(slug, score)`` with the score in [0, 1], or
-the taxonomy's fallback slug (``"other"``) with a low score when no topic has enough evidence.
+* The taxonomy (``schemas/taxonomy.json``, or a user's file of the same format): per topic a slug,
+  IPTC label and code, a description, and terms with weights. ``assign_topic`` scores a title,
+  text and feed categories with it alone, emitting ``(slug, score)`` with the score in [0, 1], or
+  the fallback slug (``"other"``) with a low score when no topic has enough evidence. Matching is
+  one pass over the word tokens with dictionary lookups (longest phrase first). The trained
+  classifier (``topic_model``) reads the same lexicon as a linear map, as its prior.
+* Editors' labels: ``CategoryTable`` (``schemas/categories.json``) maps section names of several
+  languages to slugs ("Wirtschaft" -> "economy").
+* ``TopicClassifier``: what the enrich stage calls, one ``classify`` per article, emitting a
+  ``TopicResult`` (topic, score, up to three ranked topics); ``LexiconClassifier`` is the lexicon
+  alone, for a user's taxonomy without a model.
 
 Sample: ``assign_topic("Syrian army breaks ISIS siege of Deir Ezzor", "Government troops and
 allied tribal fighters pushed along the Palmyra highway...")`` gives ``("conflict", 0.9998)``.
-
-The taxonomy is data (``schemas/taxonomy.json``, or a user's file of the same format): per
-topic a slug, IPTC label and code, a description, and terms with weights. Matching is one
-pass over the word tokens with dictionary lookups (longest phrase first), so the cost is
-linear in the text and independent of the number of terms.
+No Beam here: ``transforms/topics.py`` loads the files.
 """
 
 from __future__ import annotations
