@@ -8,9 +8,10 @@
 Input: JSON lines (gzipped or not), one labelled item a line: ``title``, ``text`` (may be empty),
 ``slug`` (a slug of the taxonomy), or ``slug: null`` with ``accept`` (a list of slugs any of
 which is right: such items form one "any of these" class, named by ``--any-class``). Optional:
-``source`` (items are weighted so each source counts alike when the combination is fitted, and
-figures are printed per source), ``label_quality`` (figures per quality), and
-``in_newsflow_topic_dev`` (dropped: those items are newsflow's topic_dev set).
+``source`` (each source weighs alike when the combination is fitted, and halfway to alike when
+the models are; figures are printed per source), ``label_quality`` (figures per quality; the
+values of ``--skip-quality`` are left out), and ``in_newsflow_topic_dev`` (dropped: those items
+are newsflow's topic_dev set).
 
 Steps, all seeded and single-process:
 1. vocabulary: words and word pairs in at least ``--min-df`` items, plus the taxonomy's terms;
@@ -154,8 +155,8 @@ def fit_models(
 
     Both score a document as ``x @ weights + bias`` (complement naive Bayes ignores class priors),
     so any weighted sum of them is again one linear model. The regression runs a fixed number of
-    epochs (deterministic, about 20 s for the packaged model); cross-validated likelihood is the
-    same at 10 and 30 epochs.
+    epochs (deterministic, a few seconds a fit); in exploration, the cross-validated likelihood
+    was the same at 10 and 30 epochs.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs, by design

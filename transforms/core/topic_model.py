@@ -87,15 +87,14 @@ class Combination:
         return dataclasses.replace(self, v=v, beta=beta)
 
     @property
-    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        # (slug column of each class or -1, mask of any_slugs over slugs, slug -> class, any col)
+    def _layout(self) -> tuple[np.ndarray, np.ndarray, int]:
+        # (mask of any_slugs over the slugs, each slug's class or -1, the any-class's column or -1)
         cached = self.__dict__.get("_cached_layout")
         if cached is None:
-            column = np.array([self.slugs.index(c) if c in self.slugs else -1 for c in self.classes])
             in_any = np.array([slug in self.any_slugs for slug in self.slugs])
             of_slug = np.array([self.classes.index(s) if s in self.classes else -1 for s in self.slugs])
             any_col = self.classes.index(self.any_class) if self.any_class else -1
-            cached = (column, in_any, of_slug, any_col)
+            cached = (in_any, of_slug, any_col)
             object.__setattr__(self, "_cached_layout", cached)
         return cached
 
@@ -115,7 +114,7 @@ def combine(
     """Log-probabilities per slug (rows: documents) from the model's class log-probabilities,
     the lexicon's evidence per slug and the editors' label boost per slug (see the module doc)."""
     v, beta = combination.params if params is None else params
-    _, in_any, of_slug, any_col = combination._layout
+    in_any, of_slug, any_col = combination._layout
     g = lexicon_evidence_transform(evidence)
     probabilities = np.exp(model_logp)
     mass = np.where(of_slug >= 0, probabilities[:, np.maximum(of_slug, 0)], 0.0)
@@ -148,7 +147,7 @@ def lexicon_matrix(taxonomy: Taxonomy, space: FeatureSpace) -> np.ndarray:
     weights = np.zeros((space.n_features, len(taxonomy.topics)), dtype=np.float64)
     for prefix, pairs in index.prefixes.items():
         for token, token_id in space.ids.items():
-            if token.startswith(prefix) and " ".join([token]) not in index.entries:
+            if token.startswith(prefix) and token not in index.entries:
                 for position, weight in pairs:
                     weights[token_id, position] = max(weights[token_id, position], weight)
     for key in sorted(index.entries, key=lambda k: k.count(" ")):
@@ -286,7 +285,7 @@ class ModelClassifier:
     @functools.cached_property
     def _layout(self) -> tuple[list[int], list[int], int, list[int], float, float, list[str]]:
         combination = self.model.combination
-        _, in_any, of_slug, any_col = combination._layout
+        in_any, of_slug, any_col = combination._layout
         return (
             of_slug.tolist(),
             np.flatnonzero(in_any).tolist() if any_col >= 0 else [],
@@ -301,8 +300,8 @@ class ModelClassifier:
         self, indices: np.ndarray, values: np.ndarray, boost: Sequence[float] | None
     ) -> tuple[list[float], list[float], list[float]]:
         """Model log-probabilities, lexicon evidence and combined log-probabilities of one document:
-        ``combine`` for one row. After the one sparse product, the 31 numbers are plain floats:
-        Python's math on them is quicker than numpy's per-call overhead."""
+        ``combine`` for one row. After the one sparse product, the few dozen numbers are plain
+        floats: Python's math on them is quicker than numpy's per-call overhead."""
         rows = self.matrix[indices]
         product = (values @ rows).tolist()
         weighted = values * rows[:, -1]
@@ -358,7 +357,8 @@ class ModelClassifier:
             # No text evidence: the labels against a flat prior.
             top = max(boost)
             exps = [math.exp(b - top) for b in boost]
-            probabilities = [e / sum(exps) for e in exps]
+            total = sum(exps)
+            probabilities = [e / total for e in exps]
         else:
             probabilities = [math.exp(x) for x in self.scores(indices, values, boost)[2]]
         return ranked_result(dict(zip(slugs, probabilities, strict=True)), self.taxonomy.fallback)
