@@ -46,6 +46,7 @@ from pipeline.results import (
     RunResult,
     UsageError,
 )
+from pipeline.stream import run_stream
 from schemas.layout import LakeLayout
 from transforms.lake.commit import (
     check_run_id,
@@ -110,9 +111,13 @@ def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> i
         except OSError as error:
             raise LaunchFailed(f"cannot write to the lake {nf.output}: {os_reason(error)}") from None
         if nf.stream and not runs_unbounded(nf, run.runner):
-            from pipeline.stream import run_stream
 
-            return run_stream(run)
+            def cycle(include_seeds: bool, later: bool) -> list[RunResult]:
+                return run_batches(run, include_seeds=include_seeds, stream_cycle=later)
+
+            return run_stream(
+                cycle, reporter, run.layout, poll_interval=nf.poll_interval, duration=nf.duration
+            )
         results = run_batches(run)
     except ValueError as error:  # UsageError and LakeError included: the command line is at fault
         raise UsageError(str(error)) from None
