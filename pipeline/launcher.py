@@ -5,11 +5,7 @@
 ``launch(argv, reporter)`` is ``newsflow run``: the options are parsed once, a large seed
 input runs as batches (one committed run each), and stream mode on a local runner runs
 one bounded run per poll cycle. The launcher decides and counts; the ``Reporter`` the
-CLI passes in does all the printing.
-
-Exit codes: 0 done; 1 the run failed (it did not commit, its counts do not balance, or
-it had inputs and every one of them failed to be read or fetched); 2 a usage error
-(the command line names something unusable); 3 the lake is busy; 130 interrupted.
+CLI passes in does all the printing. Exit codes: see ``pipeline.results``.
 """
 
 from __future__ import annotations
@@ -277,7 +273,10 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
 
     def finish_first(signum, frame) -> None:  # the commit is done: settling it must not be cut short
         nonlocal interrupted
-        interrupted = True
+        if getattr(previous, "asks_to_stop", False) and not previous.requested:
+            previous(signum, frame)  # stream mode: stop after this cycle, which is ending anyway
+        else:
+            interrupted = True
 
     signal.signal(signal.SIGINT, finish_first)
     try:
