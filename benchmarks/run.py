@@ -284,9 +284,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     from schemas.records import Reject
     from transforms.clean import clean_document, site_of
     from transforms.core.clean import NO_SITE
+    from transforms.core.enrich import enrich, load_language_identifier
     from transforms.core.seeds import parse_seed_file
     from transforms.core.sites import stats_for_document
-    from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
     from transforms.topics import load_taxonomy
 

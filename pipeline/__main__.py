@@ -4,4 +4,6 @@ import sys
 
 from pipeline.cli import main
 
-sys.exit(main())
+# Guarded: a spawned worker process (transforms/core/pool.py) imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

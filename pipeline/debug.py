@@ -109,8 +109,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """One JSON line per page (file or URL): the row that would be stored, or the reject."""
     from schemas.records import Reject, article_row
     from transforms.clean import clean_document
+    from transforms.core.enrich import enrich, load_language_identifier
     from transforms.core.http_policy import FetchPolicy
-    from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
     from transforms.topics import load_taxonomy
 

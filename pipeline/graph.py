@@ -233,7 +233,7 @@ def _process_and_write(
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
         site_min_docs=nf.site_min_docs, memory=site_memory, seen_at=plan.started_at
     )
-    enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy)
+    enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy, workers=plan.workers)
     if plan.unbounded:
         seed_index = index | "IndexAsCandidates" >> beam.Map(
             lambda entry: entry._replace(seen_at=int(entry.ingested_at.timestamp() * 1e6))

@@ -17,7 +17,12 @@ import signal
 from collections.abc import Callable
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 
 from pipeline.metrics import counter, stage_seconds
 from pipeline.options import NewsflowOptions, option_values, poll_bounds
@@ -84,6 +89,11 @@ class Launch:
     @property
     def nf(self) -> NewsflowOptions:
         return self.options.view_as(NewsflowOptions)
+
+    @property
+    def multi_processing(self) -> bool:
+        """Beam's own multi-process local mode: its workers are processes already."""
+        return self.options.view_as(DirectOptions).direct_running_mode == "multi_processing"
 
     @property
     def runner(self) -> str:
@@ -199,6 +209,7 @@ def run_once(
             seed_batch=seed_batch,
             stream_cycle=stream_cycle,
             argv=run.argv,
+            multi_processing=run.multi_processing,
         )
         for warning in plan.warnings:
             run.reporter.warning(warning)

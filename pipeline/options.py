@@ -126,6 +126,17 @@ class NewsflowOptions(PipelineOptions):
             help="Days a kept article goes on catching its copies (dedup index and streaming state).",
         )
         parser.add_argument(
+            "--workers",
+            dest="workers",
+            type=int,
+            default=0,
+            help=(
+                "Processes that share the heavy stages' batches on a local runner (0, the"
+                " default: one per CPU core; 1: this process only). Distributed runners scale"
+                " workers themselves: there each worker uses one process."
+            ),
+        )
+        parser.add_argument(
             "--max_batch_mb",
             "--max-batch-mb",
             dest="max_batch_mb",

@@ -54,6 +54,8 @@ class RunPlan:
     poll_now: bool = False
     unbounded: bool = False
     local: bool = True
+    # Processes that share a heavy stage's batches (local runs; 1 elsewhere).
+    workers: int = 1
     # Stream cycles commit a run record only when they wrote or recorded something.
     commit_empty: bool = True
     argv: tuple[str, ...] = ()
@@ -71,6 +73,15 @@ class RunPlan:
 def new_run_id(now: dt.datetime) -> str:
     """A sortable, file-name-safe run id: ``20261122T035426Z_a854d0``."""
     return now.strftime("%Y%m%dT%H%M%SZ") + "_" + secrets.token_hex(3)
+
+
+def stage_workers(nf: NewsflowOptions, runner: str | None, multi_processing: bool = False) -> int:
+    """How many processes share a heavy stage's batches: ``--workers``, else one per core on a
+    local runner that runs in one process; one on distributed runners and Beam's own
+    multi-process mode, whose workers are processes already."""
+    if (runner or DEFAULT_RUNNER) not in LOCAL_RUNNERS or multi_processing:
+        return 1
+    return nf.workers if nf.workers > 0 else max(1, os.cpu_count() or 1)
 
 
 def runs_unbounded(nf: NewsflowOptions, runner: str | None) -> bool:
@@ -111,6 +122,7 @@ def make_plan(
     seed_batch: tuple[int, int] | None = None,
     stream_cycle: bool = False,
     argv: tuple[str, ...] = (),
+    multi_processing: bool = False,
 ) -> RunPlan:
     """The plan of one run: which seeds and feeds it reads, with the cursors it starts from.
 
@@ -149,6 +161,7 @@ def make_plan(
         poll_now=nf.poll_now,
         unbounded=unbounded,
         local=runner in LOCAL_RUNNERS,
+        workers=stage_workers(nf, runner, multi_processing),
         commit_empty=not stream_cycle,
         argv=argv,
         warnings=tuple(warnings),

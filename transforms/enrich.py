@@ -1,110 +1,65 @@
-"""Enrich cleaned articles: publication date, topic, language and fingerprints.
+"""The enrich stage: publication date, topic, language and fingerprints, in batches.
 
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``,
 ``topic``/``topic_score``/``topics``, ``language``, ``word_count``, ``content_hash`` and
-``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", topic="conflict", topic_score=0.9969,
-topics=(("conflict", 0.9969),), language="en")``.
-
-The language is detected first: the topic classifier reads the text only in a language it was
-trained on (see ``transforms/topics.py``).
+``minhash`` set (``transforms/core/enrich.py`` does the work). Articles travel in batches of
+``BATCH_SIZE``: the per-element cost is paid once a batch, and on a local run a batch is
+split over ``workers`` processes (``transforms/core/pool.py``), with the same output.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import Article, without_working_data
-from transforms.core.fingerprints import fingerprints
-from transforms.core.text import word_count
-from transforms.dates import resolve_date
-from transforms.topics import Taxonomy, TopicClassifier, load_topic_classifier, topic_classifier
+from schemas.records import Article
+from transforms.core.enrich import detect_language, enrich, load_language_identifier, make_enricher
+from transforms.core.pool import ChunkPool
 
-# Language identification is unreliable on fewer characters than this.
-MIN_LANGUAGE_CHARS = 40
-# langid's probability below which we do not name a language.
-MIN_LANGUAGE_PROB = 0.5
-# langid's cost grows with the text; the first part is enough to tell the language.
-LANGUAGE_SAMPLE_CHARS = 5000
+__all__ = ["EnrichArticles", "detect_language", "enrich", "load_language_identifier"]
 
-
-def load_language_identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def detect_language(text: str, identifier) -> str | None:
-    """ISO 639-1 code of the text's language, or None when unsure."""
-    sample = text[:LANGUAGE_SAMPLE_CHARS]
-    if len(sample.strip()) < MIN_LANGUAGE_CHARS:
-        return None
-    code, prob = identifier.classify(sample)
-    return code if prob >= MIN_LANGUAGE_PROB else None
-
-
-def enrich(
-    article: Article,
-    *,
-    identifier,
-    classifier: TopicClassifier | None = None,
-    taxonomy: Taxonomy | None = None,
-) -> Article:
-    """Date, topic, language and fingerprints of one cleaned article.
-
-    ``classifier`` is the topic classifier (``load_topic_classifier``); given only a ``taxonomy``,
-    the classifier that goes with it is built once per process and reused.
-    """
-    published, date_source = resolve_date(
-        article.date_candidates,
-        text=article.header or article.text,
-        url=article.url,
-        ingested_at=article.ingested_at,
-    )
-    language = detect_language(article.text, identifier) or article.language
-    classifier = classifier or topic_classifier(taxonomy)
-    topic = classifier.classify(article.title, article.text, categories=article.categories, language=language)
-    digest, signature = fingerprints(article.text)
-    return dataclasses.replace(
-        article,
-        published=published,
-        date_source=date_source,
-        topic=topic.topic,
-        topic_score=round(float(topic.score), 4),
-        topics=topic.topics,
-        language=language,
-        word_count=word_count(article.text),
-        content_hash=digest,
-        minhash=signature,
-    )
+# Articles per batch: large enough that two processes share it well, small enough to keep
+# a bundle's memory low.
+BATCH_SIZE = 256
 
 
 class _EnrichFn(beam.DoFn):
-    def __init__(self, taxonomy_path: str | None) -> None:
+    def __init__(self, taxonomy_path: str | None, workers: int) -> None:
         self._taxonomy_path = taxonomy_path
+        self._workers = workers
+        self._pool: ChunkPool | None = None
         self._dated = Metrics.counter(self.__class__, "dated")
         self._undated = Metrics.counter(self.__class__, "undated")
 
     def setup(self) -> None:
-        # Once per worker: the model's matrix is built from the weights file and the lexicon here.
-        self._classifier = load_topic_classifier(self._taxonomy_path)
-        self._identifier = load_language_identifier()
+        # Once per worker: the topic model and the language identifier load here (and once in
+        # each helper process, when the batch is shared).
+        self._pool = ChunkPool(make_enricher, (self._taxonomy_path,), workers=self._workers)
 
-    def process(self, article: Article) -> Iterator[Article]:
-        enriched = enrich(article, classifier=self._classifier, identifier=self._identifier)
-        (self._dated if enriched.published else self._undated).inc()
-        Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
-        yield without_working_data(enriched)
+    def process(self, batch: list[Article]) -> Iterator[Article]:
+        for enriched in self._pool.map(batch):
+            (self._dated if enriched.published else self._undated).inc()
+            Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
+            yield enriched
+
+    def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
 
 class EnrichArticles(beam.PTransform):
-    def __init__(self, taxonomy_path: str | None = None) -> None:
+    """Enriched articles; ``workers`` processes share each batch on a local run (1: this one)."""
+
+    def __init__(self, taxonomy_path: str | None = None, workers: int = 1) -> None:
         super().__init__()
         self._taxonomy_path = taxonomy_path
+        self._workers = workers
 
     def expand(self, articles):
-        return articles | "DateTopicLanguageFingerprint" >> beam.ParDo(_EnrichFn(self._taxonomy_path))
+        return (
+            articles
+            | "BatchForEnrich" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
+            | "DateTopicLanguageFingerprint" >> beam.ParDo(_EnrichFn(self._taxonomy_path, self._workers))
+        )

@@ -9,6 +9,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.records import Article
 from tests.helpers import RESOURCES, local_pipeline, seed_text
 from transforms.clean import CleanArticles
+from transforms.core.enrich import enrich, load_language_identifier
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 
@@ -110,3 +111,25 @@ def test_enrich_articles_sets_date_topic_language_and_fingerprints():
             ),
             equal_to([("2017-09-05", "text_header", "conflict", "en", 512, 40, True)]),
         )
+
+
+def test_enrich_articles_on_two_processes_gives_the_one_process_output():
+    # 40 articles: over ChunkPool's MIN_SHARED_BATCH, so the batch is split over a spawned process.
+    topics = ("football", "election", "vaccine", "earthquake")
+    articles = [
+        doc(
+            f"a{n:02d}",
+            "\n\n".join(paragraph(topics[n % 4], n + k) for k in range(4)),
+            url=f"https://x.test/{n}",
+        )
+        for n in range(40)
+    ]
+
+    def view(a):
+        return (a.id, a.published, a.topic, a.topics, a.language, a.content_hash, a.minhash, a.word_count)
+
+    expected = [view(enrich(a, identifier=load_language_identifier())) for a in articles]
+    for workers in (1, 2):
+        with local_pipeline() as p:
+            out = p | beam.Create(articles) | EnrichArticles(workers=workers) | beam.Map(view)
+            assert_that(out, equal_to(expected), label=f"workers_{workers}")

@@ -1,0 +1,107 @@
+"""Both cores for a heavy stage on a local run: a batch split over worker processes.
+
+Beam's FnApiRunner runs a local job in one process: one core works while the other idles.
+``ChunkPool`` lets a stage's DoFn spread each batch of documents over ``workers`` processes:
+the DoFn's own process takes the first chunk, ``workers - 1`` spawned processes take the
+others, and the results come back in input order, so the output is the same as one process's.
+
+    pool = ChunkPool(make_enricher, (taxonomy_path,), workers=2)
+    enriched = pool.map(articles)       # same list as make_enricher(taxonomy_path)(articles)
+
+``factory(*args)`` builds the batch function once per process (models load there, as in a
+DoFn's ``setup``); it must be importable without Beam, which ``transforms/core`` guarantees.
+Processes start on the first batch large enough to share, so small runs never pay for
+them. A worker process that dies is logged once; the batch is then done in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# Below this many items a batch is done in-process: shipping it costs more than it saves.
+MIN_SHARED_BATCH = 16
+
+_worker_fn: Callable[[list], list] | None = None
+
+
+def _init_worker(factory: Callable[..., Callable[[list], list]], args: tuple) -> None:
+    global _worker_fn
+    # The worker's own logging is quiet: the DoFn's process reports.
+    logging.getLogger().setLevel(logging.ERROR)
+    _worker_fn = factory(*args)
+
+
+def _run_chunk(chunk: list) -> list:
+    assert _worker_fn is not None, "worker not initialised"
+    return _worker_fn(chunk)
+
+
+def split_evenly(items: Sequence, parts: int) -> list[list]:
+    """``items`` in ``parts`` contiguous chunks whose sizes differ by at most one."""
+    size, extra = divmod(len(items), parts)
+    chunks, start = [], 0
+    for index in range(parts):
+        end = start + size + (1 if index < extra else 0)
+        if end > start:
+            chunks.append(list(items[start:end]))
+        start = end
+    return chunks
+
+
+class ChunkPool:
+    """``factory(*args)`` applied to batches, on ``workers`` processes (this one included)."""
+
+    def __init__(
+        self, factory: Callable[..., Callable[[list], list]], args: tuple = (), workers: int = 1
+    ) -> None:
+        self._factory = factory
+        self._args = args
+        self._workers = max(1, workers)
+        self._local = factory(*args)
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def map(self, items: Sequence[Any]) -> list:
+        """The batch function's results for ``items``, in order."""
+        if self._workers == 1 or len(items) < MIN_SHARED_BATCH:
+            return self._local(list(items))
+        chunks = split_evenly(items, self._workers)
+        try:
+            executor = self._start()
+            futures = [executor.submit(_run_chunk, chunk) for chunk in chunks[1:]]
+            results = self._local(chunks[0])
+            for future in futures:
+                results.extend(future.result())
+            return results
+        except BrokenProcessPool as exc:
+            logger.warning("a worker process stopped (%s): this stage goes on in one process", exc)
+            self.close()
+            self._workers = 1
+            return self._local(list(items))
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the DoFn's process runs Beam's threads, which a fork would copy
+            # mid-flight; a spawned worker imports only the stage's pure modules.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._workers - 1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._factory, self._args),
+            )
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
