@@ -13,12 +13,14 @@ import sys
 import pytest
 
 from benchmarks import corpus
-from benchmarks.run import score_dedup
+from benchmarks.score import score_dedup
 from tests.helpers import ROOT
 
 TARGETS = {
+    "docs_per_second",
+    "same_ids_as_plain_loop",
+    "html_vs_trafilatura_pool",
     "beam_vs_plain_loop",
-    "html_vs_trafilatura",
     "exact_recall",
     "near_recall",
     "false_merges",
@@ -93,6 +95,15 @@ def test_benchmark_smoke_run(tmp_path):
     assert pipeline["balanced"] is True
     assert pipeline["counts"]["read"] == 500
     assert pipeline["vs_plain"] > 0
+
+    assert results["plain_loop"]["workers"] >= 1
+    assert results["floor"]["docs"] == 500 and results["floor"]["docs_per_second"] > 0
+    assert results["startup"]["docs"] == 5 and results["startup"]["balanced"] is True
+    assert results["same_ids"] == {"articles": True, "duplicates": True, "rejects": True}
+    html_run = results["html_run"]
+    assert html_run["pages"] > 0 and html_run["counts"]["written"] > 0
+    assert html_run["pool"]["extracted"] > 0 and html_run["vs_pool"] > 0
+    assert "seconds per stage" in result.stdout
 
     for html in results["html"].values():
         assert html["pages"] > 0
