@@ -112,7 +112,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from transforms.core.enrich import enrich, load_language_identifier
     from transforms.core.http_policy import FetchPolicy
     from transforms.extract import extract_document
-    from transforms.topics import load_taxonomy
+    from transforms.topics import load_topic_classifier
 
     policy = FetchPolicy(
         allow_private_hosts=args.allow_private_hosts,
@@ -120,7 +120,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         respect_robots=not args.ignore_robots,
     )
     try:
-        taxonomy = load_taxonomy(args.taxonomy)
+        classifier = load_topic_classifier(args.taxonomy)
     except (OSError, ValueError) as error:
         raise UsageError(f"--taxonomy {args.taxonomy}: {error}") from None
     identifier = load_language_identifier()
@@ -134,7 +134,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
                 code = EXIT_FAILED
             print(reject_json(result))
             continue
-        article = enrich(result, taxonomy=taxonomy, identifier=identifier)
+        article = enrich(result, classifier=classifier, identifier=identifier)
         row = article_row(article) | {"removed": [{"reason": r, "text": t} for r, t in article.removed]}
         print(json.dumps(row, ensure_ascii=False, default=str))
     return code

@@ -53,6 +53,7 @@ from sklearn.preprocessing import normalize
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from transforms.core.categories import packaged_category_table  # noqa: E402
 from transforms.core.topic_features import (  # noqa: E402
     MAX_BODY_CHARS,
     FeatureSpace,
@@ -68,7 +69,7 @@ from transforms.core.topic_model import (  # noqa: E402
     lexicon_matrix,
     lexicon_terms,
 )
-from transforms.core.topics import Taxonomy, packaged_category_table, packaged_taxonomy, parse_taxonomy  # noqa: E402
+from transforms.core.topics import Taxonomy, packaged_taxonomy, parse_taxonomy  # noqa: E402
 
 # ../shared/data beside the main checkout (/work/main -> /work/shared), also from a worktree.
 DATA = next(

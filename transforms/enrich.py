@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from schemas.records import Article
 from transforms.core.enrich import detect_language, enrich, load_language_identifier, make_enricher
 from transforms.core.pool import ChunkPool
+from transforms.topics import load_topic_classifier
 
 __all__ = ["EnrichArticles", "detect_language", "enrich", "load_language_identifier"]
 
@@ -36,7 +37,9 @@ class _EnrichFn(beam.DoFn):
     def setup(self) -> None:
         # Once per worker: the topic model and the language identifier load here (and once in
         # each helper process, when the batch is shared).
-        self._pool = ChunkPool(make_enricher, (self._taxonomy_path,), workers=self._workers)
+        self._pool = ChunkPool(
+            make_enricher, (load_topic_classifier, self._taxonomy_path), workers=self._workers
+        )
 
     def process(self, batch: list[Article]) -> Iterator[Article]:
         for enriched in self._pool.map(batch):

@@ -24,15 +24,12 @@ import importlib.resources
 import json
 import posixpath
 
+from transforms.core.categories import CategoryTable, packaged_category_table
+from transforms.core.topic_classifiers import LexiconClassifier, TopicClassifier, TopicResult
 from transforms.core.topic_model import ModelClassifier, TopicModel
 from transforms.core.topics import (
-    CategoryTable,
-    LexiconClassifier,
     Taxonomy,
-    TopicClassifier,
-    TopicResult,
     assign_topic,
-    packaged_category_table,
     packaged_taxonomy,
     parse_taxonomy,
     tokenize,

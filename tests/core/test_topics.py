@@ -22,6 +22,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.parquet import ARTICLE_FILE_SCHEMA
 from schemas.records import Article, article_row
 from tests.helpers import RESOURCES, ROOT, local_pipeline
+from transforms.core.categories import packaged_category_table
 from transforms.core.topic_features import FeatureSpace, document_features
 from transforms.core.topic_model import (
     Combination,
@@ -30,7 +31,6 @@ from transforms.core.topic_model import (
     lexicon_matrix,
     lexicon_terms,
 )
-from transforms.core.topics import packaged_category_table
 from transforms.enrich import EnrichArticles, enrich, load_language_identifier
 from transforms.topics import (
     Taxonomy,
@@ -360,10 +360,11 @@ def test_enrich_sets_topic_topics_and_language_from_the_text():
     identifier = load_language_identifier()
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     german = Article(id="de", source="x", text_source="seed_text", ingested_at=now, text=GERMAN)
-    done = enrich(german, identifier=identifier)
+    classifier = load_topic_classifier()
+    done = enrich(german, identifier=identifier, classifier=classifier)
     assert (done.language, done.topic, done.topic_score, done.topics) == ("de", "other", 0.0, ())
     sport = dataclasses.replace(german, categories=("Sport",))
-    done = enrich(sport, identifier=identifier, taxonomy=load_taxonomy())
+    done = enrich(sport, identifier=identifier, classifier=classifier)
     assert done.topic == "sport" and done.topics[0] == ("sport", done.topic_score)
     row = article_row(done)
     assert row["topics"][0] == {"slug": "sport", "score": done.topic_score}

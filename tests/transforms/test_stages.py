@@ -12,6 +12,7 @@ from transforms.clean import CleanArticles
 from transforms.core.enrich import enrich, load_language_identifier
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
+from transforms.topics import load_topic_classifier
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
 APNEWS_4_SLUG = "eu-farmers-nature-environment-climate-4d6714d00666fef0117a8e2ea5970fd5"
@@ -128,7 +129,8 @@ def test_enrich_articles_on_two_processes_gives_the_one_process_output():
     def view(a):
         return (a.id, a.published, a.topic, a.topics, a.language, a.content_hash, a.minhash, a.word_count)
 
-    expected = [view(enrich(a, identifier=load_language_identifier())) for a in articles]
+    identifier, classifier = load_language_identifier(), load_topic_classifier()
+    expected = [view(enrich(a, identifier=identifier, classifier=classifier)) for a in articles]
     for workers in (1, 2):
         with local_pipeline() as p:
             out = p | beam.Create(articles) | EnrichArticles(workers=workers) | beam.Map(view)

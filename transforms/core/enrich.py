@@ -19,8 +19,8 @@ from collections.abc import Callable
 from schemas.records import Article, without_working_data
 from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
+from transforms.core.topic_classifiers import TopicClassifier
 from transforms.dates import resolve_date
-from transforms.topics import Taxonomy, TopicClassifier, load_topic_classifier, topic_classifier
 
 # Language identification is unreliable on fewer characters than this.
 MIN_LANGUAGE_CHARS = 40
@@ -48,17 +48,11 @@ def detect_language(text: str, identifier) -> str | None:
     return code if prob >= MIN_LANGUAGE_PROB else None
 
 
-def enrich(
-    article: Article,
-    *,
-    identifier,
-    classifier: TopicClassifier | None = None,
-    taxonomy: Taxonomy | None = None,
-) -> Article:
+def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Article:
     """Date, topic, language and fingerprints of one cleaned article.
 
-    ``classifier`` is the topic classifier (``load_topic_classifier``); given only a ``taxonomy``,
-    the classifier that goes with it is built once per process and reused.
+    ``classifier`` is the topic classifier (``transforms.topics.load_topic_classifier``),
+    ``identifier`` the language identifier (``load_language_identifier``).
     """
     published, date_source = resolve_date(
         article.date_candidates,
@@ -67,7 +61,6 @@ def enrich(
         ingested_at=article.ingested_at,
     )
     language = detect_language(article.text, identifier) or article.language
-    classifier = classifier or topic_classifier(taxonomy)
     topic = classifier.classify(article.title, article.text, categories=article.categories, language=language)
     digest, signature = fingerprints(article.text)
     return dataclasses.replace(
@@ -84,10 +77,13 @@ def enrich(
     )
 
 
-def make_enricher(taxonomy_path: str | None = None) -> Callable[[list[Article]], list[Article]]:
-    """The enrich stage's batch function for one worker: models loaded once, articles out
-    without the working data nothing after enrichment reads."""
-    classifier = load_topic_classifier(taxonomy_path)
+def make_enricher(
+    load_classifier: Callable[[str | None], TopicClassifier], taxonomy_path: str | None = None
+) -> Callable[[list[Article]], list[Article]]:
+    """The enrich stage's batch function for one worker: models loaded once (the topic
+    classifier by ``load_classifier(taxonomy_path)``), articles out without the working data
+    nothing after enrichment reads."""
+    classifier = load_classifier(taxonomy_path)
     identifier = load_language_identifier()
 
     def enrich_batch(articles: list[Article]) -> list[Article]:

@@ -42,18 +42,15 @@ from typing import Any
 
 import numpy as np
 
+from transforms.core.categories import CategoryTable
+from transforms.core.topic_classifiers import TopicResult, ranked_result
 from transforms.core.topic_features import (
     MAX_BODY_CHARS,
     TITLE_WEIGHT,
     FeatureSpace,
     document_features,
 )
-from transforms.core.topics import (
-    CategoryTable,
-    Taxonomy,
-    TopicResult,
-    ranked_result,
-)
+from transforms.core.topics import Taxonomy
 
 FORMAT = 1
 _LETTER_RE = re.compile(r"[^\W\d_]")

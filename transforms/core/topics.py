@@ -6,11 +6,8 @@
   the fallback slug (``"other"``) with a low score when no topic has enough evidence. Matching is
   one pass over the word tokens with dictionary lookups (longest phrase first). The trained
   classifier (``topic_model``) reads the same lexicon as a linear map, as its prior.
-* Editors' labels: ``CategoryTable`` (``schemas/categories.json``) maps section names of several
-  languages to slugs ("Wirtschaft" -> "economy").
-* ``TopicClassifier``: what the enrich stage calls, one ``classify`` per article, emitting a
-  ``TopicResult`` (topic, score, up to three ranked topics); ``LexiconClassifier`` is the lexicon
-  alone, for a user's taxonomy without a model.
+* Editors' labels (``categories``) and the classifier interface with the lexicon-only classifier
+  (``topic_classifiers``) build on this module.
 
 Sample: ``assign_topic("Syrian army breaks ISIS siege of Deir Ezzor", "Government troops and
 allied tribal fighters pushed along the Palmyra highway...")`` gives ``("conflict", 0.9998)``.
@@ -25,10 +22,9 @@ import importlib.resources
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
 from transforms.core.topic_features import tokenize
 
@@ -255,10 +251,10 @@ def assign_topic(
     below ``1 - exp(-MIN_EVIDENCE / STRENGTH_SCALE)`` (0.39), and 0.0 for text with no term at all.
     """
     taxonomy = taxonomy or packaged_taxonomy()
-    return _decide(topic_evidence(title, text, categories=categories, taxonomy=taxonomy), taxonomy)
+    return decide(topic_evidence(title, text, categories=categories, taxonomy=taxonomy), taxonomy)
 
 
-def _decide(evidence: Mapping[str, float], taxonomy: Taxonomy) -> tuple[str, float]:
+def decide(evidence: Mapping[str, float], taxonomy: Taxonomy) -> tuple[str, float]:
     # Ties go to the topic listed first in the taxonomy, so results are deterministic.
     ranked = sorted(evidence.items(), key=lambda item: -item[1])
     best_slug, best = ranked[0] if ranked else (taxonomy.fallback, 0.0)
@@ -339,173 +335,3 @@ def packaged_taxonomy() -> Taxonomy:
     """The packaged IPTC taxonomy (``schemas/taxonomy.json``), read once per process."""
     resource = importlib.resources.files("schemas").joinpath("taxonomy.json")
     return parse_taxonomy(json.loads(resource.read_text(encoding="utf-8")), "schemas/taxonomy.json")
-
-
-# --- Editors' labels: feed categories and page sections, in several languages -------------
-
-# Where a category names several sections ("News > Sport", "Wissenschaft/Technik"), the parts.
-_CATEGORY_SPLIT_RE = re.compile(r"\s*(?:[/>|»:;,]|\s-\s)\s*")
-# "Sports news", "Technik-News": the word "news" adds nothing to a section's name.
-_NEWS_WORDS = frozenset({"news", "nachrichten", "actualites", "noticias", "notizie", "nieuws"})
-
-
-def normalise_category(name: str) -> str:
-    """A category's words, lower-case and without accents: "Économie" -> "economie"."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(tokenize(plain.replace("ß", "ss")))
-
-
-@dataclasses.dataclass(frozen=True)
-class CategoryTable:
-    """Section names (normalised) -> topic slug, e.g. "wirtschaft" -> "economy"."""
-
-    names: Mapping[str, str]
-
-    def slug_of(self, category: str, taxonomy: Taxonomy) -> str | None:
-        """The slug an editor's label names, or None (tags, places, "News", "Opinion", ...).
-
-        The whole label is tried first, then its parts ("News > Sport" -> "sport"). A label that
-        is a topic's own slug or IPTC label in ``taxonomy`` counts too, so a user's taxonomy gets
-        its own section names for free. A label whose parts name different topics names none.
-        """
-        whole = normalise_category(category)
-        found = self._lookup(whole, taxonomy)
-        if found or not whole:
-            return found
-        parts = {
-            self._lookup(normalise_category(part), taxonomy) for part in _CATEGORY_SPLIT_RE.split(category)
-        }
-        parts.discard(None)
-        return parts.pop() if len(parts) == 1 else None
-
-    def _lookup(self, name: str, taxonomy: Taxonomy) -> str | None:
-        words = name.split(" ")
-        if len(words) > 1 and (words[0] in _NEWS_WORDS or words[-1] in _NEWS_WORDS):
-            name = " ".join(w for w in words if w not in _NEWS_WORDS)
-        slug = self.names.get(name)
-        if slug is not None and slug in taxonomy._slug_set:
-            return slug
-        named = taxonomy._index.names.get(name)
-        return taxonomy.topics[named].slug if named is not None else None
-
-    def slugs_of(self, categories: Sequence[str] | str, taxonomy: Taxonomy) -> tuple[str, ...]:
-        """The distinct slugs the article's categories name, in order of first mention."""
-        if isinstance(categories, str):
-            categories = (categories,)
-        found = (self.slug_of(category, taxonomy) for category in categories if category)
-        return tuple(dict.fromkeys(slug for slug in found if slug))
-
-
-def parse_category_table(document: Any, source: str = "<data>") -> CategoryTable:
-    """A ``CategoryTable`` from ``{"topics": {slug: [section name, ...]}}``; ValueError if malformed."""
-    raw = document.get("topics") if isinstance(document, Mapping) else None
-    if not isinstance(raw, Mapping) or not raw:
-        raise ValueError(f"invalid category table {source}: 'topics' must map slugs to lists of names")
-    names: dict[str, str] = {}
-    for slug, labels in raw.items():
-        if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-            raise ValueError(f"invalid category table {source}: {slug!r} must list section names")
-        for label in labels:
-            key = normalise_category(label)
-            if names.setdefault(key, slug) != slug:
-                raise ValueError(
-                    f"invalid category table {source}: {label!r} names both {names[key]!r} and {slug!r}"
-                )
-    return CategoryTable(names=names)
-
-
-@functools.lru_cache(maxsize=1)
-def packaged_category_table() -> CategoryTable:
-    """The packaged multilingual table of section names (``schemas/categories.json``)."""
-    resource = importlib.resources.files("schemas").joinpath("categories.json")
-    return parse_category_table(json.loads(resource.read_text(encoding="utf-8")), "schemas/categories.json")
-
-
-# --- The classifier interface the enrich stage calls ------------------------------------------
-
-# Topics kept in the ``topics`` column, best first; a slug scoring under MIN_LISTED is left out
-# (a 0.01 runner-up says nothing a filter could use).
-TOP_TOPICS = 3
-MIN_LISTED = 0.05
-
-
-class TopicResult(NamedTuple):
-    """The article's topic (the partition), its score, and up to three ranked (slug, score)."""
-
-    topic: str
-    score: float
-    topics: tuple[tuple[str, float], ...]
-
-
-@runtime_checkable
-class TopicClassifier(Protocol):
-    """What ``EnrichArticles`` needs: one call per article. Loaded once per worker (``setup``)."""
-
-    taxonomy: Taxonomy
-
-    def classify(
-        self,
-        title: str | None,
-        text: str,
-        *,
-        categories: Sequence[str] = (),
-        language: str | None = None,
-    ) -> TopicResult: ...
-
-
-def ranked_result(scores: Mapping[str, float], fallback: str, topic: str | None = None) -> TopicResult:
-    """A result from per-slug scores: ``topic`` (default: the best) first, then the next best."""
-    ranked = sorted(scores.items(), key=lambda item: -item[1])
-    if topic is None:
-        topic = ranked[0][0] if ranked else fallback
-    if topic == fallback:
-        return TopicResult(fallback, round(float(scores.get(fallback, 0.0)), 4), ())
-    listed = [(topic, round(float(scores[topic]), 4))]
-    listed += [
-        (slug, round(float(score), 4)) for slug, score in ranked if slug != topic and score >= MIN_LISTED
-    ]
-    return TopicResult(topic, listed[0][1], tuple(listed[:TOP_TOPICS]))
-
-
-@dataclasses.dataclass(frozen=True)
-class LexiconClassifier:
-    """The taxonomy's weighted terms alone: a user's ``--taxonomy`` without a model.
-
-    The topic and score are ``assign_topic``'s; editors' labels that the category table maps count
-    as the topic's own name. Runners-up are listed with the same confidence formula.
-    """
-
-    taxonomy: Taxonomy
-    categories: CategoryTable = dataclasses.field(default_factory=lambda: CategoryTable({}))
-
-    def classify(
-        self,
-        title: str | None,
-        text: str,
-        *,
-        categories: Sequence[str] = (),
-        language: str | None = None,
-    ) -> TopicResult:
-        evidence = topic_evidence(title, text, categories=categories, taxonomy=self.taxonomy)
-        named = {self.taxonomy.topics[i].slug for i in self._named(categories)}
-        for slug in self.categories.slugs_of(categories, self.taxonomy):
-            if slug not in named:
-                evidence[slug] += CATEGORY_WEIGHT * 3.0
-        topic, score = _decide(evidence, self.taxonomy)
-        if topic == self.taxonomy.fallback:
-            return TopicResult(topic, score, ())
-        best = evidence[topic]
-        scores = {
-            slug: (1.0 - math.exp(-value / STRENGTH_SCALE)) * value / (value + best)
-            for slug, value in evidence.items()
-            if value >= MIN_EVIDENCE and slug != topic
-        }
-        scores[topic] = score
-        return ranked_result(scores, self.taxonomy.fallback, topic)
-
-    def _named(self, categories: Sequence[str] | str) -> set[int]:
-        if isinstance(categories, str):
-            categories = (categories,)
-        names = self.taxonomy._index.names
-        return {names[key] for key in (" ".join(tokenize(c or "")) for c in categories) if key in names}
