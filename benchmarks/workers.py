@@ -25,7 +25,7 @@ import pickle
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -48,20 +48,6 @@ def _quiet() -> None:
     logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     logging.getLogger("htmldate").setLevel(logging.ERROR)
-
-
-def site_lines_of(articles: Iterable, min_docs: int) -> dict:
-    """Per site, the line counts of its documents (as ``CleanArticles`` builds them for a run)."""
-    from transforms.clean import site_of
-    from transforms.core.sites import DOCS_KEY, document_keys, site_table
-
-    rows: dict[str, list] = collections.defaultdict(list)
-    for article in articles:
-        site = site_of(article)
-        if site:
-            rows[site].append((DOCS_KEY, 1))
-            rows[site].extend((key, 1) for key in document_keys(article.text))
-    return {site: site_table(site_rows) for site, site_rows in rows.items()}
 
 
 def dedup_in_memory(articles: Sequence) -> tuple[list, list]:
@@ -196,6 +182,7 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
     from schemas.records import Reject
     from transforms.clean import site_of
     from transforms.core.seeds import parse_seed_file
+    from transforms.core.sites import site_tables
 
     _quiet()
     processes = int(workers) or os.cpu_count() or 1
@@ -227,7 +214,7 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
         (rejects if isinstance(done, Reject) else extracted).append(done)
     del records
     t = lap("extract", t)
-    lines = site_lines_of(extracted, 3)
+    lines = site_tables((site_of(article), article.text) for article in extracted)
     t = lap("site_lines", t)
     tasks = []
     for chunk in _chunks(extracted):

@@ -117,3 +117,18 @@ def bound_rows(
         )
         out.extend(docs + keys[:max_keys])
     return out
+
+
+def site_tables(
+    documents: Iterable[tuple[str | None, str]], max_keys: int = MAX_KEYS_PER_SITE
+) -> dict[str, SiteTable]:
+    """Per site, the table of how many of ``documents`` (``(site, text)`` pairs) hold each short
+    line: what ``CleanArticles`` builds for a run with a CombinePerKey, in memory."""
+    counts: dict[str, dict[str, int]] = {}
+    for site, text in documents:
+        if not site:
+            continue
+        site_counts = counts.setdefault(site, {})
+        for key in (DOCS_KEY, *document_keys(text)):
+            site_counts[key] = site_counts.get(key, 0) + 1
+    return {site: site_table(rows.items(), max_keys) for site, rows in counts.items()}
