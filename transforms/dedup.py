@@ -13,11 +13,13 @@ stateful DoFn costs about 7x).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from schemas.records import DUPLICATE_KINDS, Article, DedupEntry
 from transforms.core.dedup import (
@@ -145,8 +147,46 @@ class ReadDedupIndex(beam.PTransform):
         )
 
 
-def _index_keys(entry: DedupEntry, wanted: dict) -> list[tuple[int, bytes]]:
-    return [(bucket, pair) for bucket, pair in packed_keys(entry) if pair[:8] in wanted]
+class _BucketKeysFn(beam.DoFn):
+    """``(bucket, [packed pairs])`` once per bucket and bundle: the 35 keys of each article
+    travel in a few thousand elements, not one element each (batch: one global window)."""
+
+    def start_bundle(self) -> None:
+        self._buckets: dict[int, list[bytes]] = {}
+
+    def process(self, entry: DedupEntry) -> None:
+        for bucket, pair in packed_keys(entry):
+            self._buckets.setdefault(bucket, []).append(pair)
+
+    def finish_bundle(self) -> Iterator:
+        for bucket, pairs in self._buckets.items():
+            yield GlobalWindows.windowed_value((bucket, pairs))
+        self._buckets = {}
+
+
+class _UnionFn(beam.CombineFn):
+    """The union of sets: the key digests this run's articles hold."""
+
+    def create_accumulator(self) -> set:
+        return set()
+
+    def add_input(self, accumulator: set, digests: set) -> set:
+        accumulator |= digests
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Iterable[set]) -> set:
+        return set().union(*accumulators)
+
+    def extract_output(self, accumulator: set) -> set:
+        return accumulator
+
+
+def _index_keys(entry: DedupEntry, wanted: set) -> list[tuple[int, list[bytes]]]:
+    return [(bucket, [pair]) for bucket, pair in packed_keys(entry) if pair[:8] in wanted]
+
+
+def _link_bucket(bucket_lists: tuple[int, Iterable[list[bytes]]]) -> Iterator[tuple[str, str]]:
+    return link_bucket(itertools.chain.from_iterable(bucket_lists[1]))
 
 
 class Deduplicate(beam.PTransform):
@@ -168,13 +208,12 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, articles):
         entries = articles | "DedupViews" >> beam.Map(dedup_entry)
-        keys = entries | "EmitDedupKeys" >> beam.FlatMap(packed_keys)
+        keys = entries | "EmitDedupKeys" >> beam.ParDo(_BucketKeysFn())
         if self._index is not None:
-            wanted = beam.pvalue.AsDict(
+            wanted = beam.pvalue.AsSingleton(
                 keys
-                | "NewKeys" >> beam.Map(lambda kv: kv[1][:8])
-                | "DistinctNewKeys" >> beam.Distinct()
-                | "AsLookup" >> beam.Map(lambda digest: (digest, None))
+                | "NewKeys" >> beam.Map(lambda kv: {pair[:8] for pair in kv[1]})
+                | "DistinctNewKeys" >> beam.CombineGlobally(_UnionFn())
             )
             index_keys = self._index | "IndexKeysSharedWithNew" >> beam.FlatMap(_index_keys, wanted)
             keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
@@ -182,7 +221,7 @@ class Deduplicate(beam.PTransform):
         roots = (
             keys
             | "GroupByKeyBucket" >> beam.GroupByKey()
-            | "LinkSharedKeys" >> beam.FlatMap(lambda bucket_pairs: link_bucket(bucket_pairs[1]))
+            | "LinkSharedKeys" >> beam.FlatMap(_link_bucket)
             | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())
         )
         # Entries outside every linked set (and index entries no new article links to)

@@ -1,7 +1,11 @@
 """ChunkPool: a batch shared over spawned processes comes back whole and in order."""
 
 import os
+import subprocess
+import sys
+import time
 
+from tests.helpers import ROOT
 from transforms.core.pool import MIN_SHARED_BATCH, ChunkPool, split_evenly
 
 
@@ -39,3 +43,33 @@ def test_a_small_batch_stays_in_process():
         assert {pid for _, pid in out} == {os.getpid()}
     finally:
         pool.close()
+
+
+def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
+    # A run killed mid-way (SIGKILL, a crash) cannot close its pool: its workers must go too.
+    script = (
+        "import os, sys\n"
+        "from tests.core.test_pool import tag_with_pid\n"
+        "from transforms.core.pool import ChunkPool\n"
+        "pool = ChunkPool(tag_with_pid, (0,), workers=2)\n"
+        "pids = {pid for _, pid in pool.map(list(range(64)))} - {os.getpid()}\n"
+        "print(*pids, flush=True)\n"
+        "os._exit(137)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 137, done.stderr[-2000:]
+    (worker,) = map(int, done.stdout.split())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.2)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,12 +29,24 @@ logger = logging.getLogger(__name__)
 
 # Below this many items a batch is done in-process: shipping it costs more than it saves.
 MIN_SHARED_BATCH = 16
+# How often a worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 _worker_fn: Callable[[list], list] | None = None
 
 
-def _init_worker(factory: Callable[..., Callable[[list], list]], args: tuple) -> None:
+def _exit_with_parent(parent: int) -> None:
+    # A killed run (SIGKILL, a crash) cannot shut its pool down: its workers must not outlive it,
+    # idle for ever and holding its stdout and stderr open.
+    while True:
+        threading.Event().wait(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _init_worker(factory: Callable[..., Callable[[list], list]], args: tuple, parent: int) -> None:
     global _worker_fn
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     # The worker's own logging is quiet: the DoFn's process reports.
     logging.getLogger().setLevel(logging.ERROR)
     _worker_fn = factory(*args)
@@ -97,7 +111,7 @@ class ChunkPool:
                 max_workers=self._workers - 1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self._factory, self._args),
+                initargs=(self._factory, self._args, os.getpid()),
             )
         return self._executor
 
