@@ -23,6 +23,7 @@ from schemas.parquet import ARTICLE_FILE_SCHEMA
 from schemas.records import Article, article_row
 from tests.helpers import RESOURCES, ROOT, local_pipeline
 from transforms.core.categories import packaged_category_table
+from transforms.core.enrich import enrich, load_language_identifier
 from transforms.core.topic_features import FeatureSpace, document_features
 from transforms.core.topic_model import (
     Combination,
@@ -31,7 +32,7 @@ from transforms.core.topic_model import (
     lexicon_matrix,
     lexicon_terms,
 )
-from transforms.enrich import EnrichArticles, enrich, load_language_identifier
+from transforms.enrich import EnrichArticles
 from transforms.topics import (
     Taxonomy,
     TopicClassifier,
