@@ -21,9 +21,13 @@ their ids are listed in ``STRUCTURAL_RULES`` so that ``newsflow clean`` can name
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import re
+import re._constants as _C
+import re._parser as _parser
+from collections.abc import Sequence
 
 _I = re.IGNORECASE
 
@@ -492,20 +496,92 @@ def _words(line: str) -> list[str]:
 # looks for its triggers in the line's last characters.
 _TRIGGER_LINE_MAX = 600
 TAIL_CHARS = 40
+# Trigger words count in a line's head: a widget's or an appeal's phrase comes early in it.
+TRIGGER_HEAD_CHARS = 96
+# Every byte but an ASCII letter or digit splits words (triggers are ASCII words).
+_HEAD_SPLIT = bytes(c if c < 128 and (chr(c).isalnum() or c == 10) else 32 for c in range(256))
+
+
+def _first_chars(items, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """The characters a parsed pattern can start with ("#" for any character but an ASCII
+    letter; None when it can start with anything), and whether it can match the empty string."""
+    out: set[str] = set()
+    for op, av in items:
+        chars, empty = _first_of(op, av, ignore_case)
+        if chars is None:
+            return None, False
+        out |= chars
+        if not empty:
+            return out, False
+    return out, True
+
+
+def _first_of(op, av, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    def char(code: int) -> set[str]:
+        c = chr(code).lower() if ignore_case else chr(code)
+        return {c if "a" <= c <= "z" else "#"}
+
+    if op is _C.AT:
+        return set(), True
+    if op is _C.LITERAL:
+        return char(av), False
+    if op is _C.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is _C.LITERAL:
+                chars |= char(value)
+            elif kind is _C.RANGE and value[1] - value[0] < 256:
+                for code in range(value[0], value[1] + 1):
+                    chars |= char(code)
+            elif kind is _C.CATEGORY and value in (_C.CATEGORY_DIGIT, _C.CATEGORY_SPACE):
+                chars.add("#")
+            else:
+                return None, False
+        return chars, False
+    if op is _C.BRANCH:
+        chars, empty = set(), False
+        for alternative in av[1]:
+            sub, sub_empty = _first_chars(alternative, ignore_case)
+            if sub is None:
+                return None, False
+            chars |= sub
+            empty |= sub_empty
+        return chars, empty
+    if op is _C.SUBPATTERN:
+        return _first_chars(av[3], ignore_case)
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
+        sub, sub_empty = _first_chars(av[2], ignore_case)
+        return (None, False) if sub is None else (sub, sub_empty or av[0] == 0)
+    return None, False
 
 
 @functools.cache
-def _screens() -> tuple[tuple[int, re.Pattern[str]], ...]:
-    """One combined pattern per length cap of the anchored rules: a line is tried against the
-    anchored rules allowed at its length with a single ``match``; only a hit is resolved rule by
-    rule, in table order."""
-    anchored = [rule for rule in RULES if rule.anchored]
-    screens = []
-    for cap in sorted({rule.max_chars for rule in anchored}):
-        allowed = [rule for rule in anchored if rule.max_chars >= cap]
-        # Matched against the lower-cased line: the anchored patterns are written in lower case.
-        screens.append((cap, re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in allowed))))
-    return tuple(screens)
+def _rule_first_chars(rule_id: str) -> frozenset[str] | None:
+    rule = RULES[_INDEX[rule_id]]
+    chars, _ = _first_chars(_parser.parse(rule.pattern.pattern, rule.pattern.flags), True)
+    return None if chars is None else frozenset(chars)
+
+
+@functools.cache
+def _screen(cap: int, first: str) -> re.Pattern[str] | None:
+    """One combined pattern of the anchored rules allowed on lines up to ``cap`` long that can
+    match a (lower-cased) line starting with ``first`` ("#": not an ASCII letter): a line is
+    tried against them with a single ``match``; only a hit is resolved rule by rule, in table
+    order."""
+    allowed = [
+        rule
+        for rule in _ANCHORED
+        if rule.max_chars >= cap and (_rule_first_chars(rule.id) is None or first in _rule_first_chars(rule.id))
+    ]
+    if not allowed:
+        return None
+    # Matched against the lower-cased line: the anchored patterns are written in lower case.
+    return re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in allowed))
+
+
+_CAPS = tuple(sorted({rule.max_chars for rule in RULES if rule.anchored}))
+# The smallest cap a line of each length falls under.
+_CAP_OF = tuple(next(cap for cap in _CAPS if size <= cap) for size in range(_CAPS[-1] + 1))
 
 
 _INDEX = {rule.id: i for i, rule in enumerate(RULES)}
@@ -522,54 +598,113 @@ for _i, _rule_of in enumerate(RULES):
 _TRIGGER_WORDS = frozenset(_BY_WORD)
 # Words of a line, lower-cased, as ASCII bytes: anything not an ASCII letter or digit splits
 # (a word with other letters cannot be a trigger, which are all ASCII).
-_SPLIT = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + b" " * 128
 
 
-def _trigger_words(lower: str) -> set[bytes]:
-    return _TRIGGER_WORDS.intersection(lower.encode("ascii", "replace").translate(_SPLIT).split())
-
-
-def _pattern_rule(line: str) -> Rule | None:
-    """The first rule of ``RULES`` (table order) that fires on the line."""
-    size = len(line)
-    lower = line.lower()
-    found = len(RULES)
-    for cap, screen in _screens():
-        if size <= cap:
-            if screen.match(lower) is not None:
-                found = next((_INDEX[rule.id] for rule in _ANCHORED if rule.matches(line)), found)
-            break
-    tail = size > _TRIGGER_LINE_MAX
-    present = _trigger_words(lower[-TAIL_CHARS:] if tail else lower)
-    candidates = {i for word in present for i in _BY_WORD[word]}
-    if not tail:
-        candidates.update(i for char, rules in _BY_CHAR.items() if char in line for i in rules)
-    for i in sorted(candidates):
-        if i > found:
-            break
-        rule = RULES[i]
-        if rule.matches(line):
-            return rule
-    return RULES[found] if found < len(RULES) else None
-
-
-def match_rule(line: str) -> Rule | None:
-    """The first rule of the table that a stripped line matches, or None."""
-    if not _HAS_ALNUM.search(line):
-        # Separators, arrows, lone punctuation ("——-", "."): nothing of the article.
-        return _WORD_RULE["chrome.no_words"]
-    size = len(line)
+def _word_rule(line: str, size: int) -> Rule | None:
+    """The rules over a line's words (share bars, template residue)."""
     if size <= 150 and line.count(" ") < 12:
         words = _words(line)
         if words and size <= 30 and all(w in RESIDUE_WORDS for w in words):
             return _WORD_RULE["byline.empty" if words == ["by"] else "chrome.template_residue"]
         if words and all(w in SOCIAL_WORDS for w in words) and words != ["more"]:
             return _WORD_RULE["share.network_names"]
-    # Teaser cards render their headline twice ("Title Title") when flattened to text.
+    return None
+
+
+def _doubled(line: str, size: int) -> bool:
+    """Teaser cards render their headline twice ("Title Title") when flattened to text."""
     half, rest = divmod(size, 2)
-    if rest and 15 <= half <= 200 and line[half] == " " and line[:half] == line[half + 1 :]:
-        return _WORD_RULE["related.doubled_headline"]
-    return _pattern_rule(line)
+    return bool(rest) and 15 <= half <= 200 and line[half] == " " and line[:half] == line[half + 1 :]
+
+
+# The first word of a line that may be all residue or share-bar words (a cheap screen).
+# (as the ASCII words ``head_words`` splits them into: "e-mail" starts with "e").
+_WORD_RULE_FIRST = frozenset(
+    part.encode() for word in SOCIAL_WORDS | RESIDUE_WORDS for part in re.split(r"[^a-z0-9]+", word) if part
+)
+_SCREEN_MAX = max(rule.max_chars for rule in _ANCHORED)
+# The teaser rule looks at the tail of a long line only when it holds one of these.
+_TAIL_WORDS = ("more", "reading")
+
+
+def head_words(lines: Sequence[str]) -> list[list[bytes]]:
+    """The lower-cased ASCII words of each line's first ``TRIGGER_HEAD_CHARS`` characters."""
+    heads = "\n".join([line[:TRIGGER_HEAD_CHARS] for line in lines]).lower().encode()
+    return [part.split() for part in heads.translate(_HEAD_SPLIT).split(b"\n")]
+
+
+def match_rules(lines: Sequence[str], words: Sequence[Sequence[bytes]] | None = None) -> list[Rule | None]:
+    """The first rule of the table that each stripped line matches (or None), for all the lines
+    of a document: one combined match per line up to the longest anchored rule's cap, and the
+    rules with trigger words only on the lines whose head holds one (``words``: each line's
+    lower-cased head words, as ``head_words`` or the line model's ``head_tokens`` give them), then
+    rule by rule only where a screen hit."""
+    n = len(lines)
+    out: list[Rule | None] = [None] * n
+    if not n:
+        return out
+    sizes = list(map(len, lines))
+    short = "\n".join([line if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)])
+    lowers = short.lower().split("\n")
+    if len(lowers) != n:  # a character whose lower case holds a line break: line by line
+        lowers = [line.lower() if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)]
+    if words is None:
+        words = head_words(lines)
+    screen_of = _screen
+    has_alnum = _HAS_ALNUM.search
+    triggers = _TRIGGER_WORDS
+    by_char = [char for char in _BY_CHAR if char in short]
+    n_rules = len(RULES)
+    teaser = _INDEX["related.teaser"]
+    for i, line in enumerate(lines):
+        size = sizes[i]
+        if not line[0].isalnum() and not has_alnum(line):
+            # Separators, arrows, lone punctuation ("——-", "."): nothing of the article.
+            out[i] = _WORD_RULE["chrome.no_words"]
+            continue
+        head = words[i]
+        if size <= 150 and head and head[0] in _WORD_RULE_FIRST:
+            rule = _word_rule(line, size)
+            if rule is not None:
+                out[i] = rule
+                continue
+        if 31 <= size <= 401 and size & 1 and line[size >> 1] == " " and _doubled(line, size):
+            out[i] = _WORD_RULE["related.doubled_headline"]
+            continue
+        found = n_rules
+        if size <= _SCREEN_MAX:
+            lower = lowers[i]
+            first = lower[0]
+            screen = screen_of(_CAP_OF[size], first if "a" <= first <= "z" else "#")
+            if screen is not None and screen.match(lower) is not None:
+                found = next((_INDEX[rule.id] for rule in _ANCHORED if rule.matches(line)), found)
+        if size <= _TRIGGER_LINE_MAX:
+            present = triggers.intersection(head)
+            if not present and not by_char:
+                candidates = ()
+            else:
+                candidates = {j for word in present for j in _BY_WORD[word]}
+                for char in by_char:
+                    if char in line:
+                        candidates.update(_BY_CHAR[char])
+        else:
+            tail = line[-TAIL_CHARS:].lower()
+            candidates = (teaser,) if "more" in tail or "reading" in tail else ()
+        if candidates:
+            for j in sorted(candidates):
+                if j > found:
+                    break
+                if RULES[j].matches(line):
+                    found = j
+                    break
+        if found < n_rules:
+            out[i] = RULES[found]
+    return out
+
+
+def match_rule(line: str) -> Rule | None:
+    """The first rule of the table that a stripped line matches, or None."""
+    return match_rules([line])[0]
 
 
 def rule_by_id(rule_id: str) -> Rule | None:

@@ -35,7 +35,8 @@ import importlib.resources
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -44,14 +45,19 @@ from transforms.core import boilerplate
 from transforms.core.lines import (
     BYLINE_RE,
     LONG_CHARS,
+    Batch,
+    Cues,
     DocLines,
-    LexicalScorer,
+    Layout,
+    Vocabulary,
     base_features,
-    is_site_candidate,
-    line_key,
+    context_features,
+    key_of,
+    lexical_cues,
     normalise,
-    second_features,
+    short_kinds,
 )
+from transforms.core.lines import SITE_LINE_MAX_CHARS, SITE_LINE_MAX_WORDS, SHORT_KINDS
 
 REASONS = boilerplate.REASONS
 
@@ -66,6 +72,7 @@ SITE_LINES_MAX_SHARE = 0.5
 SHORT_LINE_CHARS = 120
 # The model file shipped in the package.
 MODEL_RESOURCE = "models/line_model.npz"
+THREAD_START_KIND = SHORT_KINDS.index("thread_start")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +120,8 @@ class Evidence:
     # The text is what an extractor left of an HTML page (most boilerplate already gone), not a
     # page's or a scraper's whole text: the two kinds of input have their own operating points.
     extracted: bool = False
+    # The lines' short-line pattern kinds (``transforms.core.lines.short_kinds``), when known.
+    kinds: np.ndarray | None = None
 
 
 class LineScorer(Protocol):
@@ -124,6 +133,31 @@ class LineScorer(Protocol):
     def score(self, doc: DocLines, evidence: Evidence) -> np.ndarray: ...
 
     def threshold(self, evidence: Evidence) -> tuple[float, float, float]: ...
+
+
+def decide_many(
+    scores: np.ndarray,
+    removed: np.ndarray,
+    ruled: np.ndarray,
+    threshold: np.ndarray | float,
+    low: np.ndarray | float,
+    rule_threshold: np.ndarray | float,
+    first: np.ndarray,
+) -> np.ndarray:
+    """``decide`` for the lines of several documents at once (``first`` marks each document's
+    first line; the thresholds may differ per line)."""
+    gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
+    keep = ~gone
+    doc = np.cumsum(first) - 1
+    n_docs = int(doc[-1]) + 1 if doc.size else 0
+    kept_lines = np.bincount(doc, weights=keep, minlength=n_docs)
+    sizes = np.bincount(doc, minlength=n_docs)
+    # Documents where every line stays, or every line goes, are left as they are.
+    mixed = ((kept_lines > 0) & (kept_lines < sizes))[doc]
+    starts = keep & (first | ~np.concatenate(([False], keep[:-1])))
+    run = np.cumsum(starts) * keep
+    weak = np.bincount(run[keep & (scores < low)], minlength=int(run.max(initial=0)) + 1)
+    return gone | (keep & mixed & (weak[run] == 0))
 
 
 def decide(
@@ -139,52 +173,76 @@ def decide(
     remaining lines that all score at least ``low`` (between two lines that go, or between one
     and the document's edge: boilerplate comes in runs, a comment thread runs to the end). In a
     document where no line goes by then, every line stays."""
-    gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
-    keep = ~gone
-    if keep.all() or not keep.any():
-        return gone
-    starts = keep.copy()
-    starts[1:] &= ~keep[:-1]
-    run = np.cumsum(starts) * keep
-    weak = np.bincount(run[keep & (scores < low)], minlength=int(run.max()) + 1)
-    return gone | (keep & (weak[run] == 0))
+    if not scores.size:
+        return np.zeros(0, dtype=bool)
+    first = np.zeros(scores.size, dtype=bool)
+    first[0] = True
+    return decide_many(scores, removed, ruled, threshold, low, rule_threshold, first)
 
 
-# --- The shipped model: lexical cues and line shape, then a pass over the neighbours ---
-
-
-class TreeEnsemble:
-    """Gradient-boosted trees (exported from scikit-learn's HistGradientBoostingClassifier),
-    evaluated for all lines and all trees at once, one depth level per numpy step. Nodes are
-    laid out so that the right child follows the left one: the next node is ``left + (x > split)``
-    (a leaf points to itself and its split is infinite)."""
-
-    def __init__(self, arrays: Mapping[str, np.ndarray], prefix: str) -> None:
-        self.feature = arrays[f"{prefix}_feature"].astype(np.intp)
-        self.split = arrays[f"{prefix}_split"].astype(np.float32)
-        self.left = arrays[f"{prefix}_left"].astype(np.intp)
-        self.value = arrays[f"{prefix}_value"].astype(np.float32)
-        self.roots = arrays[f"{prefix}_roots"].astype(np.intp)
-        self.depth = int(arrays[f"{prefix}_depth"])
-        self.baseline = float(arrays[f"{prefix}_baseline"])
-
-    def raw(self, features: np.ndarray) -> np.ndarray:
-        """The log-odds for each row of ``features``."""
-        n, width = features.shape
-        flat = np.ascontiguousarray(features, dtype=np.float32).ravel()
-        offsets = (np.arange(n, dtype=np.intp) * width)[:, None]
-        node = np.broadcast_to(self.roots, (n, self.roots.size))
-        for _ in range(self.depth):
-            node = self.left[node] + (flat[offsets + self.feature[node]] > self.split[node])
-        return self.value[node].sum(axis=1) + self.baseline
+# --- The shipped model: two binned logistic regressions, the second over the first's neighbours ---
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
+def evidence_lines(docs: Sequence[DocLines], evidences: Sequence[Evidence]) -> dict:
+    """The evidence of several documents as per-line arrays, in line order."""
+    sizes = [len(doc) for doc in docs]
+    n = sum(sizes)
+    pairs = list(zip(evidences, sizes, strict=True))
+    return {
+        "rules": list(chain.from_iterable(ev.rules for ev in evidences)),
+        "title_lines": np.fromiter(
+            chain.from_iterable(ev.title_lines or (False,) * k for ev, k in pairs), dtype=np.float32, count=n
+        ),
+        "site_counts": np.fromiter(
+            chain.from_iterable(ev.site_counts or (0,) * k for ev, k in pairs), dtype=np.float32, count=n
+        ),
+        "site_docs": np.repeat(np.array([ev.site_docs for ev in evidences], dtype=np.float32), sizes),
+        "extracted": np.repeat(np.array([ev.extracted for ev in evidences], dtype=bool), sizes),
+        "kinds": np.concatenate(
+            [ev.kinds if ev.kinds is not None else short_kinds(doc.lines) for doc, ev in zip(docs, evidences)]
+            + [np.zeros(0, dtype=np.int64)]
+        ),
+    }
+
+
+def batch_features(
+    docs: Sequence[DocLines], evidences: Sequence[Evidence], vocabulary: Vocabulary
+) -> tuple[Batch, Cues, np.ndarray, dict]:
+    """The first pass's inputs for several documents at once: the batch, its lexical cues, its
+    dense features and its evidence per line (training calls this too)."""
+    for doc, ev in zip(docs, evidences, strict=True):
+        if len(ev.rules) != len(doc):
+            raise ValueError("evidence and document differ in lines")
+    batch = Batch.of(docs)
+    ev = evidence_lines(docs, evidences)
+    cues = lexical_cues(batch, vocabulary)
+    x = base_features(
+        batch,
+        cues,
+        rules=ev["rules"],
+        title_lines=ev["title_lines"],
+        site_counts=ev["site_counts"],
+        site_docs=ev["site_docs"],
+        extracted=ev["extracted"],
+        kinds=ev["kinds"],
+    )
+    return batch, cues, x, ev
+
+
 class LineModel:
-    """The shipped line model (``schemas/models/line_model.npz``; card beside it)."""
+    """The shipped line model (``schemas/models/line_model.npz``; card beside it).
+
+    First pass: a logistic regression over each line's lexical cues (one weight per cue) and its
+    dense features, binned (one weight per feature and bin, shared by both kinds of input, plus
+    one per kind). Second pass: a logistic regression over the first pass's log-odds around the
+    line (``context_features``, binned, some bins crossed) and the line's own binned features.
+    Both are sums of looked-up weights: ``Layout.pass1_dense`` and ``Layout.pass2`` name the
+    active weights of every line, for training and inference alike. Documents are scored in
+    batches (``score_many``), so that each numpy step runs once for many documents."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         meta = json.loads(str(arrays["meta"]))
@@ -192,10 +250,15 @@ class LineModel:
         self.thresholds = {kind: float(value) for kind, value in meta["thresholds"].items()}
         self.run_thresholds = {kind: float(value) for kind, value in meta["run_thresholds"].items()}
         self.rule_thresholds = {kind: float(value) for kind, value in meta["rule_thresholds"].items()}
-        cues = arrays["lex_cues"].tolist()
-        self.lexical = LexicalScorer(dict(zip(cues, arrays["lex_weights"].tolist(), strict=True)))
-        self.first = TreeEnsemble(arrays, "p1")
-        self.second = TreeEnsemble(arrays, "p2")
+        self.layout = Layout(
+            Vocabulary([token.encode() for token in arrays["vocabulary"].tolist()]),
+            arrays["edges1"],
+            arrays["edges2"],
+        )
+        self.w1 = arrays["w1"].astype(np.float64)
+        self.w2 = arrays["w2"].astype(np.float64)
+        self.b1 = float(meta["bias1"])
+        self.b2 = float(meta["bias2"])
 
     @classmethod
     def load(cls, path: str | None = None) -> LineModel:
@@ -210,25 +273,24 @@ class LineModel:
         kind = "extracted" if evidence.extracted else "scraped"
         return self.thresholds[kind], self.run_thresholds[kind], self.rule_thresholds[kind]
 
-    def features(self, doc: DocLines, evidence: Evidence) -> tuple[np.ndarray, np.ndarray]:
-        base = base_features(
-            doc,
-            rules=evidence.rules,
-            lexical=self.lexical,
-            title_lines=evidence.title_lines,
-            site_counts=evidence.site_counts,
-            site_docs=evidence.site_docs,
-            extracted=evidence.extracted,
-        )
-        p1 = _sigmoid(self.first.raw(base)).astype(np.float32)
-        chars = np.fromiter(map(len, doc.lines), dtype=np.float32, count=len(doc))
-        return base, second_features(base, p1, chars)
+    def score_many(self, docs: Sequence[DocLines], evidences: Sequence[Evidence]) -> list[np.ndarray]:
+        """The probability that each line is boilerplate, for several documents at once."""
+        if not docs:
+            return []
+        batch, cues, x, ev = batch_features(docs, evidences, self.layout.vocabulary)
+        n = len(batch)
+        if not n:
+            return [np.zeros(0) for _ in docs]
+        layout = self.layout
+        dense = layout.binned1.columns(x)
+        z_lex = np.bincount(cues.row, weights=self.w1[cues.col], minlength=n)
+        z1 = self.b1 + z_lex + self.w1[layout.pass1_dense_columns(dense, ev["extracted"])].sum(axis=1)
+        context = context_features(z1, z_lex, batch)
+        z2 = self.b2 + self.w2[layout.pass2_columns(context, dense, ev["extracted"])].sum(axis=1)
+        return np.split(_sigmoid(z2), batch.doc_starts[1:])
 
     def score(self, doc: DocLines, evidence: Evidence) -> np.ndarray:
-        if not len(doc):
-            return np.zeros(0, dtype=np.float32)
-        _, second = self.features(doc, evidence)
-        return _sigmoid(self.second.raw(second))
+        return self.score_many([doc], [evidence])[0]
 
 
 @functools.cache
@@ -267,16 +329,20 @@ def _words(line: str) -> list[str]:
     return _WORD_RE.findall(line)
 
 
+def _matches_title(norm: str, norm_title: str) -> bool:
+    if norm == norm_title:
+        return True
+    # "Title | Site" in the feed vs "Title" in the text, or the reverse.
+    shorter, longer = (norm, norm_title) if len(norm) <= len(norm_title) else (norm_title, norm)
+    return len(shorter) >= 20 and len(shorter) >= 0.6 * len(longer) and longer.startswith(shorter + " ")
+
+
 def title_matches(line: str, norm_title: str) -> bool:
     """True when a line is the title, allowing the site-name suffix a feed title often carries."""
     norm = normalise(line)
     if not norm or not norm_title:
         return False
-    if norm == norm_title:
-        return True
-    # "Title | Site" in the feed vs "Title" in the text, or the reverse.
-    shorter, longer = sorted((norm, norm_title), key=len)
-    return len(shorter) >= 20 and len(shorter) >= 0.6 * len(longer) and longer.startswith(shorter + " ")
+    return _matches_title(norm, norm_title)
 
 
 def _is_title_candidate(line: str) -> bool:
@@ -315,29 +381,28 @@ class _Decisions:
 
     def header(self, matched: list[boilerplate.Rule | None]) -> range:
         """Positions of the header: up to the first long line no rule matched, at most HEADER_MAX_LINES."""
-        anchor = next(
-            (
-                pos
-                for pos, line in enumerate(self.doc.lines)
-                if len(line) >= LONG_CHARS and matched[pos] is None and self.reasons[pos] is None
-            ),
-            len(self.doc),
-        )
-        return range(min(anchor, HEADER_MAX_LINES))
+        lines = self.doc.lines
+        for pos in range(min(len(lines), HEADER_MAX_LINES)):
+            if len(lines[pos]) >= LONG_CHARS and matched[pos] is None and self.reasons[pos] is None:
+                return range(pos)
+        return range(min(len(lines), HEADER_MAX_LINES))
 
 
 def _apply_title(dec: _Decisions, matched: list, title: str | None) -> tuple[str | None, list[bool]]:
     """Remove the title and its repeats; detect the title from the header when none is given."""
     lines = dec.doc.lines
+    norms = dec.doc.norms
     header = dec.header(matched)
     rule = "title.given"
     if title is None or not title.strip():
         rule = "title.detected"
-        counts = Counter(normalise(line) for line in lines if len(line) <= 200)
         candidates = [pos for pos in header if matched[pos] is None and _is_title_candidate(lines[pos])]
+        if not candidates:
+            return None, [False] * len(lines)
+        counts = Counter(norm for norm in norms if norm is not None)
         # A header line the page repeats (heading, image caption) is the title; else the first
         # candidate long enough not to be a short lead-in ("Winners are in bold").
-        repeated = [pos for pos in candidates if counts[normalise(lines[pos])] > 1]
+        repeated = [pos for pos in candidates if counts[norms[pos]] > 1]
         single = [pos for pos in candidates if len(_words(lines[pos])) >= TITLE_MIN_WORDS]
         chosen = (repeated or single or [None])[0]
         if chosen is None:
@@ -346,14 +411,21 @@ def _apply_title(dec: _Decisions, matched: list, title: str | None) -> tuple[str
     # Scrapers leave no-break spaces in headings; the title is plain text.
     title = " ".join(title.split())
     norm_title = normalise(title)
+    flags = [False] * len(lines)
+    if not norm_title:
+        return title, flags
     # A short title ("Update") may be an ordinary line deeper in the text: only match it in the header.
     anywhere = len(norm_title) >= 15 and len(norm_title.split()) >= 3
-    flags = [False] * len(lines)
+    longest = 3 * len(title) + 20
+    # A line shorter than this cannot normalise to the title or to a prefix of it.
+    shortest = min(len(norm_title), 20) // 2
     seen_title = False
-    for pos, line in enumerate(lines):
-        if not (anywhere or pos in header) or len(line) > 3 * len(title) + 20:
+    for pos in range(len(lines)) if anywhere else header:
+        size = len(lines[pos])
+        if size > longest or size < shortest:
             continue
-        if title_matches(line, norm_title):
+        norm = norms[pos] if size <= SITE_LINE_MAX_CHARS else normalise(lines[pos])
+        if norm and _matches_title(norm, norm_title):
             flags[pos] = True
             if seen_title or pos not in header:
                 dec.set(pos, "repeated_title", "title.repeat")
@@ -380,9 +452,12 @@ def _apply_about_box(dec: _Decisions, matched: list) -> None:
     """An "About <Name>" box and the bio paragraphs that follow it."""
     lines = dec.doc.lines
     for pos in range(1, len(lines)):
-        if dec.reasons[pos] is not None or matched[pos] is not None or len(lines[pos]) > 60:
+        line = lines[pos]
+        if len(line) > 60 or not line.startswith(("About", "about", "ABOUT")):
             continue
-        match = _ABOUT_RE.match(lines[pos])
+        if dec.reasons[pos] is not None or matched[pos] is not None:
+            continue
+        match = _ABOUT_RE.match(line)
         if not match:
             continue
         name = match.group(1)
@@ -403,36 +478,37 @@ def _apply_about_box(dec: _Decisions, matched: list) -> None:
                 dec.set(j, "author_bio", "bio.about_box")
 
 
-def _apply_after_comment_form(dec: _Decisions) -> None:
+def _apply_after_comment_form(dec: _Decisions, kinds: np.ndarray) -> None:
     """After a comment form below the body ("Leave a Reply", "12 Comments"), the article never
     resumes: what follows is the thread. (On held-out training documents, 97-98 % of the
     labelled lines after such a form are boilerplate.)"""
-    lines = dec.doc.lines
+    starts = np.flatnonzero(kinds == THREAD_START_KIND)
+    if not starts.size:
+        return
+    lines, reasons = dec.doc.lines, dec.reasons
     anchor = next(
-        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and dec.reasons[pos] is None), None
+        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and reasons[pos] is None), None
     )
     if anchor is None:
         return
-    start = next(
-        (
-            pos
-            for pos in range(anchor + 1, len(lines))
-            if len(lines[pos]) <= SHORT_LINE_CHARS and boilerplate.THREAD_START.match(lines[pos])
-        ),
-        None,
-    )
-    if start is None:
+    after = starts[starts > anchor]
+    if not after.size:
         return
-    for pos in range(start + 1, len(lines)):
-        if dec.reasons[pos] is None:
+    for pos in range(int(after[0]) + 1, len(lines)):
+        if reasons[pos] is None:
             dec.set(pos, "comment_thread", "comment.after_form")
 
 
-def _site_counts(doc: DocLines, site: SiteStats) -> tuple[int, ...]:
+def site_counts(doc: DocLines, site: SiteStats) -> tuple[int, ...]:
+    """In how many other documents of the site each line occurs (0 for lines too long to count)."""
     if not site.counts:
         return (0,) * len(doc)
     get = site.counts.get
-    return tuple(get(line_key(line), 0) if is_site_candidate(line) else 0 for line in doc.lines)
+    lines = doc.lines
+    return tuple(
+        get(key_of(norm), 0) if norm and lines[pos].count(" ") < SITE_LINE_MAX_WORDS else 0
+        for pos, norm in enumerate(doc.norms)
+    )
 
 
 def _apply_site_memory(dec: _Decisions, counts: tuple[int, ...], min_docs: int) -> None:
@@ -471,19 +547,95 @@ def prepare(
     """Everything the cleaner decides without the model (training calls this too)."""
     doc = DocLines.of(text)
     n = len(doc)
-    matched = [boilerplate.match_rule(line) for line in doc.lines]
+    matched = boilerplate.match_rules(doc.lines, doc.heads)
+    kinds = short_kinds(doc.lines)
     dec = _Decisions(doc, [None] * n, [None] * n)
     found_title, title_flags = _apply_title(dec, matched, title) if n else (None, [])
     byline = _apply_byline(dec, matched)
     _apply_about_box(dec, matched)
-    counts = _site_counts(doc, site)
+    counts = site_counts(doc, site)
     _apply_site_memory(dec, counts, site_min_docs)
+    hard = boilerplate.HARD_RULES
     for pos, rule in enumerate(matched):
-        if rule is not None and dec.reasons[pos] is None and rule.id in boilerplate.HARD_RULES:
+        if rule is not None and rule.id in hard and dec.reasons[pos] is None:
             dec.set(pos, rule.reason, rule.id)
-    _apply_after_comment_form(dec)
-    evidence = Evidence(tuple(matched), tuple(title_flags), counts, site.docs, extracted)
+    _apply_after_comment_form(dec, kinds)
+    evidence = Evidence(tuple(matched), tuple(title_flags), counts, site.docs, extracted, kinds)
     return Prepared(doc, dec, evidence, found_title, byline)
+
+
+@dataclasses.dataclass(frozen=True)
+class CleanInput:
+    """One document for ``clean_many``: the arguments of ``clean_text``."""
+
+    text: str
+    title: str | None = None
+    site: SiteStats = NO_SITE
+    site_min_docs: int = 0
+    extracted: bool = False
+
+
+def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -> list[Cleaned]:
+    """``clean_text`` for several documents at once: the rules run document by document, the
+    line model scores all their lines in one batch (``score_many``, when the scorer has it) and
+    the decisions are taken for all lines at once. The result for each document is the one
+    ``clean_text`` gives it alone."""
+    preps = [
+        prepare(i.text, title=i.title, site=i.site, site_min_docs=i.site_min_docs, extracted=i.extracted)
+        for i in inputs
+    ]
+    live = [prep for prep in preps if len(prep.doc)]
+    out: dict[int, Cleaned] = {}
+    if live:
+        scorer = scorer or default_scorer()
+        many = getattr(scorer, "score_many", None)
+        docs, evidences = [prep.doc for prep in live], [prep.evidence for prep in live]
+        if many is not None:
+            scores = np.concatenate(many(docs, evidences))
+        else:
+            scores = np.concatenate([scorer.score(doc, ev) for doc, ev in zip(docs, evidences, strict=True)])
+        sizes = [len(doc) for doc in docs]
+        points = np.array([scorer.threshold(ev) for ev in evidences], dtype=np.float64)
+        points = np.repeat(points, sizes, axis=0)
+        reasons = list(chain.from_iterable(prep.decisions.reasons for prep in live))
+        rules = list(chain.from_iterable(ev.rules for ev in evidences))
+        by_rules = np.array([reason is not None for reason in reasons], dtype=bool)
+        ruled = np.array([rule is not None for rule in rules], dtype=bool)
+        first = np.zeros(len(reasons), dtype=bool)
+        first[np.cumsum(sizes) - sizes] = True
+        gone = decide_many(scores, by_rules, ruled, points[:, 0], points[:, 1], points[:, 2], first)
+        rounded = np.round(scores, 4).tolist()
+        gone_list = gone.tolist()
+        start = 0
+        for prep, size in zip(live, sizes, strict=True):
+            out[id(prep)] = _cleaned(prep, gone_list[start : start + size], rounded[start : start + size])
+            start += size
+    empty = Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
+    return [out.get(id(prep), empty) for prep in preps]
+
+
+def _cleaned(prep: Prepared, gone: list[bool], scores: list[float]) -> Cleaned:
+    doc, dec, rules = prep.doc, prep.decisions, prep.evidence.rules
+    lines, line_nos = doc.lines, doc.line_nos
+    removed, kept = [], []
+    for pos, goes in enumerate(gone):
+        if not goes:
+            kept.append(pos)
+            continue
+        reason = dec.reasons[pos]
+        if reason is None:
+            rule = rules[pos]
+            reason, rule_id = (rule.reason, rule.id) if rule is not None else ("boilerplate", None)
+        else:
+            rule_id = dec.rules[pos]
+        removed.append(RemovedLine(line_nos[pos], lines[pos], reason, rule_id, scores[pos]))
+    return Cleaned(
+        text="\n\n".join([lines[pos] for pos in kept]),
+        title=prep.title,
+        byline=prep.byline,
+        removed=tuple(removed),
+        kept_line_nos=tuple([line_nos[pos] for pos in kept]),
+    )
 
 
 def clean_text(
@@ -504,34 +656,4 @@ def clean_text(
     extractor's output from HTML (not a scraped page's whole text). ``scorer`` defaults to
     the packaged model.
     """
-    prep = prepare(text, title=title, site=site, site_min_docs=site_min_docs, extracted=extracted)
-    doc, dec = prep.doc, prep.decisions
-    if not len(doc):
-        return Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
-    scorer = scorer or default_scorer()
-    scores = scorer.score(doc, prep.evidence)
-    threshold, low, rule_threshold = scorer.threshold(prep.evidence)
-    by_rules = np.array([reason is not None for reason in dec.reasons], dtype=bool)
-    ruled = np.array([rule is not None for rule in prep.evidence.rules], dtype=bool)
-    gone = decide(scores, by_rules, ruled, threshold, low, rule_threshold)
-    removed = []
-    kept = []
-    for pos, line in enumerate(doc.lines):
-        score = float(scores[pos])
-        if dec.reasons[pos] is None and gone[pos]:
-            rule = prep.evidence.rules[pos]
-            reason, rule_id = (rule.reason, rule.id) if rule is not None else ("boilerplate", None)
-            dec.set(pos, reason, rule_id)
-        if dec.reasons[pos] is None:
-            kept.append(pos)
-        else:
-            removed.append(
-                RemovedLine(doc.line_nos[pos], line, dec.reasons[pos], dec.rules[pos], round(score, 4))
-            )
-    return Cleaned(
-        text="\n\n".join(doc.lines[pos] for pos in kept),
-        title=prep.title,
-        byline=prep.byline,
-        removed=tuple(removed),
-        kept_line_nos=tuple(doc.line_nos[pos] for pos in kept),
-    )
+    return clean_many([CleanInput(text, title, site, site_min_docs, extracted)], scorer)[0]
