@@ -66,12 +66,12 @@ from transforms.core.lines import (  # noqa: E402
     Layout,
     Vocabulary,
     context_features,
-    head_tokens,
     is_site_candidate,
     line_key,
     pad_edges,
     quantile_edges,
     rows_of,
+    tokenize,
 )
 
 DATA = ROOT.parent.parent / "shared" / "data" / "boilerplate"
@@ -87,7 +87,7 @@ MIN_TOKEN_LINES = 3
 C1 = 0.5
 C2 = 0.5
 MAX_ITER = 150
-SOLVER = os.environ.get("LM_SOLVER", "lbfgs")
+SOLVER = os.environ.get("LM_SOLVER", "liblinear")
 # At most this many quantile edges per dense feature (16 bins).
 MAX_EDGES = 15
 # Operating points: the share of body lines that must survive on held-out training documents,
@@ -198,12 +198,15 @@ def site_stats(docs: list[Doc]) -> dict[str, SiteStats]:
 
 
 def build_vocabulary(docs: list[Doc]) -> Vocabulary:
-    """Tokens of the lines' heads seen on at least MIN_TOKEN_LINES lines (no labels used)."""
-    counts: Counter[bytes] = Counter()
+    """Tokens (by hash) of the lines' heads seen on at least MIN_TOKEN_LINES lines (no labels used)."""
+    counts: Counter[int] = Counter()
     for doc in docs:
-        for toks in head_tokens(doc.lines.lines):
-            counts.update(set(toks[:HEAD_TOKENS]))
-    return Vocabulary(sorted(t for t, k in counts.items() if k >= MIN_TOKEN_LINES))
+        tokens = tokenize(doc.lines.lines)
+        starts = np.cumsum(tokens.counts) - tokens.counts
+        head = (np.arange(tokens.hashes.size) - starts[tokens.line]) < HEAD_TOKENS
+        pairs = set(zip(tokens.line[head].tolist(), tokens.hashes[head].tolist(), strict=True))
+        counts.update(h for _, h in pairs)
+    return Vocabulary(np.array(sorted(h for h, k in counts.items() if k >= MIN_TOKEN_LINES), dtype=np.uint64))
 
 
 # --- Features --------------------------------------------------------------------------------
@@ -230,7 +233,9 @@ class Prepared:
             assert pre.doc.lines == doc.lines.lines
             self.evidence.append(pre.evidence)
             self.hard.append(np.array([r is not None for r in pre.decisions.reasons], dtype=bool))
-            self.after_form.append(np.array([r == "comment.after_form" for r in pre.decisions.rules], dtype=bool))
+            self.after_form.append(
+                np.array([r == "comment.after_form" for r in pre.decisions.rules], dtype=bool)
+            )
             self.rule_ids.append([r.id if r else None for r in pre.evidence.rules])
         log("rules and structure")
         self.sizes = np.array([len(d.lines) for d in docs])
@@ -314,7 +319,7 @@ class Prepared:
 def fit_lr(matrix, y, w, c: float):
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, solver=SOLVER, max_iter=MAX_ITER, tol=1e-4)
+    model = LogisticRegression(C=c, solver=SOLVER, max_iter=MAX_ITER, tol=1e-4, random_state=SEED)
     model.fit(matrix, y, sample_weight=w)
     return model
 
@@ -523,7 +528,9 @@ def main(argv: list[str] | None = None) -> None:
         "extracted": choose_operating_point(
             prep, hard, ruled, p2, views == "trafilatura_recall", MIN_BODY_KEPT["extracted"]
         ),
-        "scraped": choose_operating_point(prep, hard, ruled, p2, views == "page_text", MIN_BODY_KEPT["scraped"]),
+        "scraped": choose_operating_point(
+            prep, hard, ruled, p2, views == "page_text", MIN_BODY_KEPT["scraped"]
+        ),
     }
     log(f"operating points {points}")
     report(prep, hard, ruled, p1, p2, points, views)
@@ -560,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
         "c": [C1, C2],
     }
     arrays = {
-        "vocabulary": np.array([t.decode("utf-8") for t in prep.vocabulary.tokens]),
+        "vocabulary": prep.vocabulary.hashes,
         "edges1": prep.edges1,
         "edges2": edges2,
         "w1": first.coef_[0].astype(np.float32),

@@ -27,7 +27,7 @@ import functools
 import re
 import re._constants as _C
 import re._parser as _parser
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 _I = re.IGNORECASE
 
@@ -571,7 +571,8 @@ def _screen(cap: int, first: str) -> re.Pattern[str] | None:
     allowed = [
         rule
         for rule in _ANCHORED
-        if rule.max_chars >= cap and (_rule_first_chars(rule.id) is None or first in _rule_first_chars(rule.id))
+        if rule.max_chars >= cap
+        and (_rule_first_chars(rule.id) is None or first in _rule_first_chars(rule.id))
     ]
     if not allowed:
         return None
@@ -596,6 +597,8 @@ for _i, _rule_of in enumerate(RULES):
     for _char in _rule_of.chars:
         _BY_CHAR[_char] = (*_BY_CHAR.get(_char, ()), _i)
 _TRIGGER_WORDS = frozenset(_BY_WORD)
+# Trigger word -> the indices (into RULES) of the rules it may fire.
+TRIGGERS: dict[str, tuple[int, ...]] = {word.decode(): rules for word, rules in _BY_WORD.items()}
 # Words of a line, lower-cased, as ASCII bytes: anything not an ASCII letter or digit splits
 # (a word with other letters cannot be a trigger, which are all ASCII).
 
@@ -619,7 +622,7 @@ def _doubled(line: str, size: int) -> bool:
 
 # The first word of a line that may be all residue or share-bar words (a cheap screen).
 # (as the ASCII words ``head_words`` splits them into: "e-mail" starts with "e").
-_WORD_RULE_FIRST = frozenset(
+WORD_RULE_FIRST = _WORD_RULE_FIRST = frozenset(
     part.encode() for word in SOCIAL_WORDS | RESIDUE_WORDS for part in re.split(r"[^a-z0-9]+", word) if part
 )
 _SCREEN_MAX = max(rule.max_chars for rule in _ANCHORED)
@@ -633,26 +636,38 @@ def head_words(lines: Sequence[str]) -> list[list[bytes]]:
     return [part.split() for part in heads.translate(_HEAD_SPLIT).split(b"\n")]
 
 
-def match_rules(lines: Sequence[str], words: Sequence[Sequence[bytes]] | None = None) -> list[Rule | None]:
+def match_rules(
+    lines: Sequence[str],
+    *,
+    word_screen: Sequence[bool] | None = None,
+    triggers: Mapping[int, Collection[int]] | None = None,
+) -> list[Rule | None]:
     """The first rule of the table that each stripped line matches (or None), for all the lines
-    of a document: one combined match per line up to the longest anchored rule's cap, and the
-    rules with trigger words only on the lines whose head holds one (``words``: each line's
-    lower-cased head words, as ``head_words`` or the line model's ``head_tokens`` give them), then
-    rule by rule only where a screen hit."""
+    of a document: one combined match per line up to the longest anchored rule's cap (only the
+    rules that can start with the line's first letter), the word rules only on the lines whose
+    first word is one of their words (``word_screen``), the rules with trigger words only on the
+    lines whose head holds one (``triggers``: line -> indices into ``RULES``), then rule by rule
+    only where a screen hit. The line model's tokens give ``word_screen`` and ``triggers``
+    (``transforms.core.clean``); without them they come from ``head_words``."""
     n = len(lines)
     out: list[Rule | None] = [None] * n
     if not n:
         return out
+    if word_screen is None or triggers is None:
+        words = head_words(lines)
+        word_screen = [bool(w) and w[0] in _WORD_RULE_FIRST for w in words]
+        triggers = {}
+        for i, w in enumerate(words):
+            present = _TRIGGER_WORDS.intersection(w)
+            if present:
+                triggers[i] = {j for word in present for j in _BY_WORD[word]}
     sizes = list(map(len, lines))
     short = "\n".join([line if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)])
     lowers = short.lower().split("\n")
     if len(lowers) != n:  # a character whose lower case holds a line break: line by line
         lowers = [line.lower() if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)]
-    if words is None:
-        words = head_words(lines)
     screen_of = _screen
     has_alnum = _HAS_ALNUM.search
-    triggers = _TRIGGER_WORDS
     by_char = [char for char in _BY_CHAR if char in short]
     n_rules = len(RULES)
     teaser = _INDEX["related.teaser"]
@@ -662,8 +677,7 @@ def match_rules(lines: Sequence[str], words: Sequence[Sequence[bytes]] | None = 
             # Separators, arrows, lone punctuation ("——-", "."): nothing of the article.
             out[i] = _WORD_RULE["chrome.no_words"]
             continue
-        head = words[i]
-        if size <= 150 and head and head[0] in _WORD_RULE_FIRST:
+        if size <= 150 and word_screen[i]:
             rule = _word_rule(line, size)
             if rule is not None:
                 out[i] = rule
@@ -679,14 +693,11 @@ def match_rules(lines: Sequence[str], words: Sequence[Sequence[bytes]] | None = 
             if screen is not None and screen.match(lower) is not None:
                 found = next((_INDEX[rule.id] for rule in _ANCHORED if rule.matches(line)), found)
         if size <= _TRIGGER_LINE_MAX:
-            present = triggers.intersection(head)
-            if not present and not by_char:
-                candidates = ()
-            else:
-                candidates = {j for word in present for j in _BY_WORD[word]}
-                for char in by_char:
-                    if char in line:
-                        candidates.update(_BY_CHAR[char])
+            candidates = triggers.get(i, ())
+            if by_char:
+                extra = [j for char in by_char if char in line for j in _BY_CHAR[char]]
+                if extra:
+                    candidates = {*candidates, *extra}
         else:
             tail = line[-TAIL_CHARS:].lower()
             candidates = (teaser,) if "more" in tail or "reading" in tail else ()

@@ -29,6 +29,7 @@ the line) are one of the model's features.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import importlib.resources
@@ -36,7 +37,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Protocol
 
 import numpy as np
@@ -49,6 +50,7 @@ from transforms.core.lines import (
     Cues,
     DocLines,
     Layout,
+    Tokens,
     Vocabulary,
     base_features,
     context_features,
@@ -56,6 +58,8 @@ from transforms.core.lines import (
     lexical_cues,
     normalise,
     short_kinds,
+    token_hash,
+    tokenize,
 )
 from transforms.core.lines import SITE_LINE_MAX_CHARS, SITE_LINE_MAX_WORDS, SHORT_KINDS
 
@@ -210,16 +214,17 @@ def evidence_lines(docs: Sequence[DocLines], evidences: Sequence[Evidence]) -> d
 
 
 def batch_features(
-    docs: Sequence[DocLines], evidences: Sequence[Evidence], vocabulary: Vocabulary
+    docs: Sequence[DocLines], evidences: Sequence[Evidence], vocabulary: Vocabulary, tokens: Tokens | None = None
 ) -> tuple[Batch, Cues, np.ndarray, dict]:
     """The first pass's inputs for several documents at once: the batch, its lexical cues, its
-    dense features and its evidence per line (training calls this too)."""
+    dense features and its evidence per line (training calls this too). ``tokens``: the
+    ``tokenize`` of all the documents' lines, when known."""
     for doc, ev in zip(docs, evidences, strict=True):
         if len(ev.rules) != len(doc):
             raise ValueError("evidence and document differ in lines")
     batch = Batch.of(docs)
     ev = evidence_lines(docs, evidences)
-    cues = lexical_cues(batch, vocabulary)
+    cues = lexical_cues(batch, vocabulary, tokens)
     x = base_features(
         batch,
         cues,
@@ -251,7 +256,7 @@ class LineModel:
         self.run_thresholds = {kind: float(value) for kind, value in meta["run_thresholds"].items()}
         self.rule_thresholds = {kind: float(value) for kind, value in meta["rule_thresholds"].items()}
         self.layout = Layout(
-            Vocabulary([token.encode() for token in arrays["vocabulary"].tolist()]),
+            Vocabulary(arrays["vocabulary"]),
             arrays["edges1"],
             arrays["edges2"],
         )
@@ -273,11 +278,14 @@ class LineModel:
         kind = "extracted" if evidence.extracted else "scraped"
         return self.thresholds[kind], self.run_thresholds[kind], self.rule_thresholds[kind]
 
-    def score_many(self, docs: Sequence[DocLines], evidences: Sequence[Evidence]) -> list[np.ndarray]:
-        """The probability that each line is boilerplate, for several documents at once."""
+    def score_many(
+        self, docs: Sequence[DocLines], evidences: Sequence[Evidence], tokens: Tokens | None = None
+    ) -> list[np.ndarray]:
+        """The probability that each line is boilerplate, for several documents at once
+        (``tokens``: the ``tokenize`` of all their lines, when known)."""
         if not docs:
             return []
-        batch, cues, x, ev = batch_features(docs, evidences, self.layout.vocabulary)
+        batch, cues, x, ev = batch_features(docs, evidences, self.layout.vocabulary, tokens)
         n = len(batch)
         if not n:
             return [np.zeros(0) for _ in docs]
@@ -417,14 +425,20 @@ def _apply_title(dec: _Decisions, matched: list, title: str | None) -> tuple[str
     # A short title ("Update") may be an ordinary line deeper in the text: only match it in the header.
     anywhere = len(norm_title) >= 15 and len(norm_title.split()) >= 3
     longest = 3 * len(title) + 20
-    # A line shorter than this cannot normalise to the title or to a prefix of it.
-    shortest = min(len(norm_title), 20) // 2
+    # A line that is the title, or its prefix, or has it as prefix, starts as the title does.
+    key = norm_title[:10]
+    positions = range(len(lines)) if anywhere else header
+    found = [pos for pos in positions if (norm := norms[pos]) is not None and norm.startswith(key)]
+    if longest > SITE_LINE_MAX_CHARS:
+        found += [pos for pos in positions if norms[pos] is None and len(lines[pos]) <= longest]
+        found.sort()
     seen_title = False
-    for pos in range(len(lines)) if anywhere else header:
-        size = len(lines[pos])
-        if size > longest or size < shortest:
+    for pos in found:
+        if len(lines[pos]) > longest:
             continue
-        norm = norms[pos] if size <= SITE_LINE_MAX_CHARS else normalise(lines[pos])
+        norm = norms[pos]
+        if norm is None:
+            norm = normalise(lines[pos])
         if norm and _matches_title(norm, norm_title):
             flags[pos] = True
             if seen_title or pos not in header:
@@ -536,6 +550,31 @@ class Prepared:
     byline: str | None
 
 
+@functools.cache
+def _hint_tables() -> tuple[np.ndarray, list[tuple[int, ...]], np.ndarray]:
+    """The token hashes of the rules' trigger words (sorted, with the rules each may fire) and
+    of the word rules' first words."""
+    triggers = sorted((token_hash(word), rules) for word, rules in boilerplate.TRIGGERS.items())
+    first = np.unique(np.array([token_hash(w.decode()) for w in boilerplate.WORD_RULE_FIRST], dtype=np.uint64))
+    return np.array([h for h, _ in triggers], dtype=np.uint64), [r for _, r in triggers], first
+
+
+def rule_hints(tokens: Tokens) -> tuple[list[bool], dict[int, set[int]]]:
+    """For ``boilerplate.match_rules``, from the line model's tokens: per line whether its first
+    word may start a word rule, and the rules whose trigger words its head holds."""
+    hashes, rules_of, first_hashes = _hint_tables()
+    counts = tokens.counts
+    starts = np.cumsum(counts) - counts
+    lines_with = np.flatnonzero(counts > 0)
+    screen = np.zeros(counts.size, dtype=bool)
+    screen[lines_with] = np.isin(tokens.hashes[starts[lines_with]], first_hashes)
+    at = np.minimum(np.searchsorted(hashes, tokens.hashes), hashes.size - 1)
+    triggers: dict[int, set[int]] = {}
+    for k in np.flatnonzero(hashes[at] == tokens.hashes).tolist():
+        triggers.setdefault(int(tokens.line[k]), set()).update(rules_of[at[k]])
+    return screen.tolist(), triggers
+
+
 def prepare(
     text: str,
     *,
@@ -543,11 +582,14 @@ def prepare(
     site: SiteStats = NO_SITE,
     site_min_docs: int = 0,
     extracted: bool = False,
+    _doc: DocLines | None = None,
+    _hints: tuple[list[bool], dict[int, set[int]]] | None = None,
 ) -> Prepared:
     """Everything the cleaner decides without the model (training calls this too)."""
-    doc = DocLines.of(text)
+    doc = _doc if _doc is not None else DocLines.of(text)
     n = len(doc)
-    matched = boilerplate.match_rules(doc.lines, doc.heads)
+    word_screen, triggers = _hints if _hints is not None else rule_hints(tokenize(doc.lines))
+    matched = boilerplate.match_rules(doc.lines, word_screen=word_screen, triggers=triggers)
     kinds = short_kinds(doc.lines)
     dec = _Decisions(doc, [None] * n, [None] * n)
     found_title, title_flags = _apply_title(dec, matched, title) if n else (None, [])
@@ -580,17 +622,39 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
     line model scores all their lines in one batch (``score_many``, when the scorer has it) and
     the decisions are taken for all lines at once. The result for each document is the one
     ``clean_text`` gives it alone."""
-    preps = [
-        prepare(i.text, title=i.title, site=i.site, site_min_docs=i.site_min_docs, extracted=i.extracted)
-        for i in inputs
-    ]
+    all_docs = [DocLines.of(i.text) for i in inputs]
+    # One tokenisation for the whole batch: the rules' hints and the model's lexical cues.
+    tokens = tokenize(list(chain.from_iterable(doc.lines for doc in all_docs)))
+    screen, triggers = rule_hints(tokens)
+    bounds = list(accumulate(len(doc) for doc in all_docs))
+    per_doc: list[dict[int, set[int]]] = [{} for _ in all_docs]
+    for line, rules in triggers.items():
+        d = bisect.bisect_right(bounds, line)
+        per_doc[d][line - (bounds[d - 1] if d else 0)] = rules
+    preps = []
+    for d, (i, doc) in enumerate(zip(inputs, all_docs, strict=True)):
+        start = bounds[d - 1] if d else 0
+        hints = (screen[start : bounds[d]], per_doc[d])
+        preps.append(
+            prepare(
+                i.text,
+                title=i.title,
+                site=i.site,
+                site_min_docs=i.site_min_docs,
+                extracted=i.extracted,
+                _doc=doc,
+                _hints=hints,
+            )
+        )
     live = [prep for prep in preps if len(prep.doc)]
     out: dict[int, Cleaned] = {}
     if live:
         scorer = scorer or default_scorer()
         many = getattr(scorer, "score_many", None)
         docs, evidences = [prep.doc for prep in live], [prep.evidence for prep in live]
-        if many is not None:
+        if isinstance(scorer, LineModel):
+            scores = np.concatenate(scorer.score_many(docs, evidences, tokens))
+        elif many is not None:
             scores = np.concatenate(many(docs, evidences))
         else:
             scores = np.concatenate([scorer.score(doc, ev) for doc, ev in zip(docs, evidences, strict=True)])

@@ -25,13 +25,14 @@ handles, e-mail, stop-word share), position, lexical cues, repetition, rule evid
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import chain, compress, repeat
+from itertools import accumulate, chain, compress
 
 import numpy as np
 
@@ -166,7 +167,16 @@ FIRST_PERSON = frozenset({"i", "me", "my", "myself", "mine", "im", "ive"})
 SECOND_PERSON = frozenset({"you", "your", "youre", "yourself", "u"})
 NEWS_WORDS = frozenset(
     {"said", "says", "told", "according", "reported", "reportedly", "announced", "stated", "confirmed"}
-    | {"percent", "official", "officials", "spokesman", "spokeswoman", "spokesperson", "ministry", "statement"}
+    | {
+        "percent",
+        "official",
+        "officials",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "ministry",
+        "statement",
+    }
     | {"sagte", "erklärte", "selon", "déclaré"}
 )
 CHAT_WORDS = frozenset(
@@ -198,7 +208,8 @@ _NON_WORD = re.compile(r"[\W_]+")
 # ASCII text is normalised with one byte translation: letters lower-cased, digits "0" (runs
 # collapse to one below), every other character but the line break a space.
 _NORM_TABLE = bytes(
-    (48 if chr(c).isdigit() else c if chr(c).isalnum() or c == 10 else 32) if c < 128 else c for c in range(256)
+    (48 if chr(c).isdigit() else c if chr(c).isalnum() or c == 10 else 32) if c < 128 else c
+    for c in range(256)
 ).translate(bytes(range(65)) + bytes(range(97, 123)) + bytes(range(91, 256)))
 
 
@@ -277,11 +288,6 @@ class DocLines:
         return out
 
     @functools.cached_property
-    def heads(self) -> list[list[bytes]]:
-        """``head_tokens`` of the lines."""
-        return head_tokens(self.lines)
-
-    @functools.cached_property
     def chars(self) -> np.ndarray:
         return np.fromiter(map(len, self.lines), dtype=np.float32, count=len(self.lines))
 
@@ -291,35 +297,108 @@ class DocLines:
 # Bytes of the lower-cased heads: ASCII letters and digits stay (every digit "0"), other ASCII
 # characters split words, the line break stays; bytes of other characters are word characters.
 _TOKEN_TABLE = bytes(
-    (48 if chr(c).isdigit() else ord(chr(c).lower()) if chr(c).isalnum() else 10 if c == 10 else 32) if c < 128 else c
+    (48 if chr(c).isdigit() else ord(chr(c).lower()) if chr(c).isalnum() else 10 if c == 10 else 32)
+    if c < 128
+    else c
     for c in range(256)
 )
-# Common non-ASCII punctuation splits words too (curly quotes, dashes, bullets, ellipsis).
-_SPLIT_CHARS = tuple(ch.encode() for ch in "’‘“”„–—…«»•·›‹→©®™\u00a0")
+# Non-ASCII punctuation splits words too: the UTF-8 of U+2000-U+203F (spaces, dashes, curly
+# quotes, bullets, ellipsis), U+00A0-U+00BF (no-break space, « », ·, ©, ®) and arrows.
+_SPLIT_PUNCT = re.compile(rb"\xe2\x80[\x80-\xbf]|\xc2[\xa0-\xbf]|\xe2\x86[\x90-\x9f]")
 
 
 def head_tokens(lines: Sequence[str]) -> list[list[bytes]]:
-    """The tokens of each line's head as bytes, ASCII letters lower-cased (one translation for
-    the document: other letters keep their case, which costs little and saves a Unicode pass)."""
+    """The tokens of each line's head as bytes, ASCII letters lower-cased (other letters keep
+    their case: that costs little and saves a Unicode pass). ``tokenize`` hashes the same tokens."""
+    return [part.split() for part in _head_bytes(lines).split(b"\n")]
+
+
+def _head_bytes(lines: Sequence[str]) -> bytes:
     heads = "\n".join([line[:HEAD_CHARS] for line in lines]).encode()
     if not heads.isascii():
-        for ch in _SPLIT_CHARS:
-            if ch in heads:
-                heads = heads.replace(ch, b" ")
-    return [part.split() for part in heads.translate(_TOKEN_TABLE).split(b"\n")]
+        heads = _SPLIT_PUNCT.sub(b" ", heads)
+    return heads.translate(_TOKEN_TABLE)
+
+
+# A token's hash: the sum of its bytes times a random odd multiplier per position (wrapping
+# 64-bit arithmetic), then mixed; stable across processes and machines (no Python ``hash``).
+_BYTE_MUL = np.random.default_rng(0x5EED).integers(1, 2**62, size=64, dtype=np.int64).astype(np.uint64) * np.uint64(
+    2
+) + np.uint64(1)
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tokens:
+    """The tokens of the lines' heads: per token its hash and line, per line its token count."""
+
+    hashes: np.ndarray  # uint64
+    line: np.ndarray
+    counts: np.ndarray
+
+
+def tokenize(lines: Sequence[str]) -> Tokens:
+    """The tokens of the heads of ``lines`` (as ``head_tokens`` splits them), hashed with numpy
+    over all lines at once: no Python work per token."""
+    n = len(lines)
+    data = np.frombuffer(_head_bytes(lines), dtype=np.uint8)
+    # After the translation a separator is a space (32) or the line break (10); every byte of
+    # a token is above 32.
+    word = data > 32
+    start = word.copy()
+    start[1:] &= ~word[:-1]
+    starts = np.flatnonzero(start)
+    if not starts.size:
+        return Tokens(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(n, dtype=np.int64))
+    at = np.arange(data.size)
+    pos = np.minimum(at - np.maximum.accumulate(np.where(start, at, 0)), _BYTE_MUL.size - 1)
+    values = np.where(word, data.astype(np.uint64) * _BYTE_MUL[pos], np.uint64(0))
+    hashes = np.add.reduceat(values, starts)
+    hashes ^= hashes >> np.uint64(31)
+    hashes *= _MIX
+    hashes ^= hashes >> np.uint64(29)
+    line = np.cumsum(data == 10)[starts]
+    return Tokens(hashes, line, np.bincount(line, minlength=n))
+
+
+def token_hash(word: str) -> int:
+    """The hash ``tokenize`` gives a single-token word (e.g. a vocabulary or trigger word)."""
+    tokens = tokenize([word])
+    if tokens.hashes.size != 1:
+        raise ValueError(f"not one token: {word!r}")
+    return int(tokens.hashes[0])
 
 
 class Vocabulary:
-    """Token -> id (1 ...; 0 is any unknown token), with each id's word class."""
+    """Token hash -> id (1 ...; 0 is any unknown token), with each id's word class."""
 
-    def __init__(self, tokens: Sequence[bytes]) -> None:
-        self.tokens = list(tokens)
-        self.index = {token: i for i, token in enumerate(self.tokens, 1)}
-        classes = [0] + [word_class(t.decode("utf-8", "replace")) for t in self.tokens]
-        self.word_class = np.array(classes, dtype=np.int64)
+    def __init__(self, hashes: Sequence[int] | np.ndarray) -> None:
+        self.hashes = np.unique(np.asarray(hashes, dtype=np.uint64))
+        classes = np.zeros(self.hashes.size + 1, dtype=np.int64)
+        for words, cls in (
+            (STOP_WORDS, STOP),
+            (NEWS_WORDS, NEWS),
+            (CHAT_WORDS, CHAT),
+            (SECOND_PERSON, SECOND),
+            (FIRST_PERSON, FIRST),
+        ):
+            for word in words:
+                tokens = tokenize([word])
+                if tokens.hashes.size == 1:
+                    i = self.ids(tokens.hashes)[0]
+                    if i:
+                        classes[i] = cls
+        self.word_class = classes
 
     def __len__(self) -> int:
-        return len(self.tokens) + 1
+        return self.hashes.size + 1
+
+    def ids(self, hashes: np.ndarray) -> np.ndarray:
+        """The id of each token hash (0 when unknown)."""
+        if not self.hashes.size:
+            return np.zeros(hashes.size, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, hashes), self.hashes.size - 1)
+        return np.where(self.hashes[at] == hashes, at + 1, 0)
 
     @property
     def size(self) -> int:
@@ -344,16 +423,16 @@ class Cues:
     classes: np.ndarray  # (lines, N_WORD_CLASSES)
 
 
-def lexical_cues(doc: DocLines, vocab: Vocabulary) -> Cues:
+def lexical_cues(doc: DocLines | Batch, vocab: Vocabulary, tokens: Tokens | None = None) -> Cues:
     """The lexical cues of every line: its head's first ``HEAD_TOKENS`` words, their pairs (hashed),
     its first word, its last word (lines no longer than the head), the whole line (hashed) when it
-    has at most ``WHOLE_LINE_TOKENS`` words."""
+    has at most ``WHOLE_LINE_TOKENS`` words. ``tokens``: ``tokenize(doc.lines)``, when known."""
     n = len(doc)
-    per_line = doc.heads
-    counts = np.fromiter(map(len, per_line), dtype=np.int64, count=n)
-    get = vocab.index.get
-    ids = np.fromiter(map(get, chain.from_iterable(per_line), repeat(0)), dtype=np.int64, count=int(counts.sum()))
-    row = np.repeat(np.arange(n), counts)
+    if tokens is None:
+        tokens = tokenize(doc.lines)
+    counts = tokens.counts
+    ids = vocab.ids(tokens.hashes)
+    row = tokens.line
     starts = np.cumsum(counts) - counts
     pos = np.arange(ids.size) - starts[row]
     classes = np.bincount(row * N_WORD_CLASSES + vocab.word_class[ids], minlength=n * N_WORD_CLASSES)
@@ -363,7 +442,7 @@ def lexical_cues(doc: DocLines, vocab: Vocabulary) -> Cues:
     ids_h, row_h, pos_h = ids[head], row[head], pos[head]
     size = len(vocab)
     # Pairs: a token and the next one of the same line.
-    nxt = np.flatnonzero((row_h[1:] == row_h[:-1]))
+    nxt = np.flatnonzero(row_h[1:] == row_h[:-1])
     pair = (ids_h[nxt] * _PAIR_MUL + ids_h[nxt + 1]) & (PAIR_BUCKETS - 1)
     has = counts > 0
     lines_with = np.flatnonzero(has)
@@ -374,7 +453,7 @@ def lexical_cues(doc: DocLines, vocab: Vocabulary) -> Cues:
     cols = [ids_h, first, last, pair + 3 * size]
     rows = [row_h, lines_with, short_lines, row_h[nxt]]
     if whole_lines.size:
-        sel = np.isin(row_h, whole_lines) & (pos_h < WHOLE_LINE_TOKENS)
+        sel = (counts[row_h] <= WHOLE_LINE_TOKENS) & (doc.chars[row_h] <= HEAD_CHARS)
         hashed = np.bincount(row_h[sel], weights=ids_h[sel] * _LINE_MUL[pos_h[sel]], minlength=n)
         whole = (hashed[whole_lines].astype(np.int64) + counts[whole_lines]) & (LINE_BUCKETS - 1)
         cols.append(whole + 3 * size + PAIR_BUCKETS)
@@ -417,16 +496,17 @@ def short_kinds(lines: Sequence[str]) -> np.ndarray:
 # --- Where in the document a substring occurs ---
 
 
-def lines_containing(joined: str, offsets: np.ndarray, needle: str) -> np.ndarray:
-    """Indices of the lines of ``joined`` (lines joined by "\\n", ``offsets`` their starts) holding ``needle``."""
+def lines_containing(joined: str, offsets: Sequence[int], needle: str) -> list[int]:
+    """Indices of the lines of ``joined`` (lines joined by "\\n"; ``offsets``: their starts)
+    that hold ``needle``."""
     found = []
     at = joined.find(needle)
     while at >= 0:
-        line = int(np.searchsorted(offsets, at, side="right")) - 1
+        line = bisect.bisect_right(offsets, at) - 1
         found.append(line)
-        nxt = int(offsets[line + 1]) if line + 1 < offsets.size else len(joined)
+        nxt = offsets[line + 1] if line + 1 < len(offsets) else len(joined)
         at = joined.find(needle, nxt)
-    return np.array(found, dtype=np.int64)
+    return found
 
 
 _EMAIL = re.compile(r"[\w.+-]@[\w-]+\.\w")
@@ -521,7 +601,6 @@ class Batch:
     doc_starts: np.ndarray
     doc_sizes: np.ndarray
     norms: list[str | None]
-    heads: list[list[bytes]]
 
     @classmethod
     def of(cls, docs: Sequence[DocLines]) -> Batch:
@@ -541,7 +620,6 @@ class Batch:
             starts,
             sizes,
             list(chain.from_iterable(d.norms for d in docs)),
-            list(chain.from_iterable(d.heads for d in docs)),
         )
 
     def __len__(self) -> int:
@@ -618,9 +696,9 @@ def base_features(
     out[:, c["comma_rate"]] = counts[:, MID_PUNCT] / words
     out[:, c["quote_share"]] = counts[:, QUOTE] / sampled
     out[:, c["title_case_share"]] = capital / words
-    out[:, c["ends_sentence"]] = (last_class >= END_PUNCT) & (last_class <= QUOTE) & (last_class != MID_PUNCT) | (
-        last_class >= QUESTION
-    ) & (last_class <= EXCLAIM)
+    out[:, c["ends_sentence"]] = (last_class >= END_PUNCT) & (last_class <= QUOTE) & (
+        last_class != MID_PUNCT
+    ) | (last_class >= QUESTION) & (last_class <= EXCLAIM)
     out[:, c["ends_colon"]] = last_class == COLON
     out[:, c["ends_ellipsis"]] = [line.endswith(("...", "…")) for line in lines]
     out[:, c["has_question"]] = counts[:, QUESTION] > 0
@@ -630,10 +708,10 @@ def base_features(
 
     # Links, e-mail addresses and handles, found in the joined text.
     joined = "\n".join(lines)
-    offsets = np.concatenate(([0], np.cumsum(chars[:-1] + 1))).astype(np.int64)
+    offsets = [0, *accumulate(len(line) + 1 for line in lines[:-1])]
     for needle in ("http", "www."):
         out[lines_containing(joined, offsets, needle), c["has_url"]] = 1.0
-    for i in lines_containing(joined, offsets, "@").tolist():
+    for i in lines_containing(joined, offsets, "@"):
         head = lines[i][:SAMPLE_CHARS]
         out[i, c["has_email"]] = _EMAIL.search(head) is not None
         out[i, c["has_handle"]] = _HANDLE.search(head) is not None
@@ -693,7 +771,9 @@ def base_features(
         out[:, c["site_doc_share"]] = batch.per_doc(chars * (site > 0))[batch.doc] / np.maximum(total, 1.0)
 
     # Rules as evidence, and where the document's rule hits lie.
-    rule_index = np.array([RULE_INDEX[rule.id] if rule is not None else 0 for rule in rules], dtype=np.float32)
+    rule_index = np.array(
+        [RULE_INDEX[rule.id] if rule is not None else 0 for rule in rules], dtype=np.float32
+    )
     out[:, c["rule"]] = rule_index
     hit = (rule_index > 0).astype(np.float32)
     thread = (kinds == _KIND["thread_start"]).astype(np.float32)
@@ -906,7 +986,8 @@ class Layout:
         self.pass1_size = self.lexical_size + 3 * b1
         self.width2 = self.binned2.width
         self.cross = np.array(
-            [(CONTEXT_FEATURES.index(a), CONTEXT_FEATURES.index(b)) for a, b in CONTEXT_CROSSES], dtype=np.int64
+            [(CONTEXT_FEATURES.index(a), CONTEXT_FEATURES.index(b)) for a, b in CONTEXT_CROSSES],
+            dtype=np.int64,
         ).reshape(-1, 2)
         self.cross_offset = 3 * b2 + b1 + np.arange(len(CONTEXT_CROSSES), dtype=np.int64) * self.width2**2
         self.pass2_size = 3 * b2 + b1 + len(CONTEXT_CROSSES) * self.width2**2
