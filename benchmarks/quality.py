@@ -2,8 +2,9 @@
 
     python benchmarks/quality.py [--html-dir DIR]
 
-Reads only the copies shipped in tests/resources: seeds_gold.json and text_dev.json
-(cleaning), topic_dev.json (topics) and html_dev/ (80 real pages with their true bodies).
+Reads the copies shipped in tests/resources: seeds_gold.json and text_dev.json (cleaning),
+topic_dev.json (topics) and html_dev/ (80 real pages with their true bodies), and, when present,
+../shared/data/topic/topic_validation.jsonl.gz (topics).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print("== cleaning (seeds_gold.json, text_dev.json)")
     quality_clean.main(["--no-validation"])  # the validation split: benchmarks/quality_clean.py
-    print("\n== topics (topic_dev.json)")
-    quality_topics.main()
+    print("\n== topics (topic_validation, topic_dev.json: lexicon and classifier)")
+    quality_topics.main([])
     print("\n== extraction (html pages, 4-gram shingle F1)")
     quality_extract.main([args.html_dir] if args.html_dir else [])
     return 0

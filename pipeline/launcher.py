@@ -5,11 +5,7 @@
 ``launch(argv, reporter)`` is ``newsflow run``: the options are parsed once, a large seed
 input runs as batches (one committed run each), and stream mode on a local runner runs
 one bounded run per poll cycle. The launcher decides and counts; the ``Reporter`` the
-CLI passes in does all the printing.
-
-Exit codes: 0 done; 1 the run failed (it did not commit, its counts do not balance, or
-it had inputs and every one of them failed to be read or fetched); 2 a usage error
-(the command line names something unusable); 3 the lake is busy; 130 interrupted.
+CLI passes in does all the printing. Exit codes: see ``pipeline.results``.
 """
 
 from __future__ import annotations
@@ -46,6 +42,7 @@ from pipeline.results import (
     RunResult,
     UsageError,
 )
+from pipeline.stream import run_stream
 from schemas.layout import LakeLayout
 from transforms.lake.commit import (
     check_run_id,
@@ -110,9 +107,13 @@ def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> i
         except OSError as error:
             raise LaunchFailed(f"cannot write to the lake {nf.output}: {os_reason(error)}") from None
         if nf.stream and not runs_unbounded(nf, run.runner):
-            from pipeline.stream import run_stream
 
-            return run_stream(run)
+            def cycle(include_seeds: bool, later: bool) -> list[RunResult]:
+                return run_batches(run, include_seeds=include_seeds, stream_cycle=later)
+
+            return run_stream(
+                cycle, reporter, run.layout, poll_interval=nf.poll_interval, duration=nf.duration
+            )
         results = run_batches(run)
     except ValueError as error:  # UsageError and LakeError included: the command line is at fault
         raise UsageError(str(error)) from None
@@ -272,7 +273,10 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
 
     def finish_first(signum, frame) -> None:  # the commit is done: settling it must not be cut short
         nonlocal interrupted
-        interrupted = True
+        if getattr(previous, "asks_to_stop", False) and not previous.requested:
+            previous(signum, frame)  # stream mode: stop after this cycle, which is ending anyway
+        else:
+            interrupted = True
 
     signal.signal(signal.SIGINT, finish_first)
     try:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 
-from pipeline.launcher import Launch, run_batches
-from pipeline.results import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK, Reporter
+from pipeline.results import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK, Reporter, RunResult
+from schemas.layout import LakeLayout
+
+# One poll cycle: (include the seeds?, a later cycle?) -> the results of its run(s).
+Cycle = Callable[[bool, bool], list[RunResult]]
 
 
 class _StopFlag:
@@ -26,29 +30,30 @@ class _StopFlag:
         self._reporter.warning("stopping after the current cycle (Ctrl-C again to abort it)")
 
 
-def run_stream(run: Launch) -> int:
+def run_stream(
+    cycle_runs: Cycle, reporter: Reporter, layout: LakeLayout, *, poll_interval: float, duration: float | None
+) -> int:
     """Stream mode on a local runner: one bounded run per poll cycle, each adding to the lake.
 
     Offline, the DirectRunner cannot run an unbounded pipeline (Prism cannot be
     downloaded, windows fire only at the end), so each poll is its own bounded run;
     Dataflow and Flink run the unbounded graph instead.
     """
-    nf = run.nf
-    stop = _StopFlag(run.reporter)
+    stop = _StopFlag(reporter)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    deadline = time.monotonic() + nf.duration if nf.duration else None
+    deadline = time.monotonic() + duration if duration else None
     code, cycle, results = EXIT_OK, 0, []
-    run.reporter.stream_started()
+    reporter.stream_started()
     try:
         while True:
             started = time.monotonic()
-            cycle_results = run_batches(run, include_seeds=cycle == 0, stream_cycle=cycle > 0)
+            cycle_results = cycle_runs(cycle == 0, cycle > 0)
             results.extend(cycle_results)
             code = max(code, *(r.code for r in cycle_results))
             cycle += 1
             if any(r.code in (EXIT_INTERRUPTED, EXIT_BUSY) for r in cycle_results):
                 break
-            next_cycle = started + nf.poll_interval
+            next_cycle = started + poll_interval
             while not stop.requested and time.monotonic() < next_cycle:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
@@ -58,5 +63,5 @@ def run_stream(run: Launch) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    run.reporter.stream_finished(results, run.layout, cycle)
+    reporter.stream_finished(results, layout, cycle)
     return EXIT_INTERRUPTED if any(r.code == EXIT_INTERRUPTED for r in results) else code

@@ -23,6 +23,10 @@ PARTITION_COLUMNS = ("date", "topic")
 
 _METADATA = {b"newsflow.schema_version": SCHEMA_VERSION.encode()}
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
+# One ranked topic of an article: the ``topics`` column holds up to three, best first.
+_TOPIC = pa.struct(
+    [pa.field("slug", pa.string(), nullable=False), pa.field("score", pa.float32(), nullable=False)]
+)
 
 ARTICLE_FILE_SCHEMA = pa.schema(
     [
@@ -37,6 +41,7 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("date_source", pa.string()),
         pa.field("language", pa.string()),
         pa.field("topic_score", pa.float32(), nullable=False),
+        pa.field("topics", pa.list_(_TOPIC), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("text_source", pa.string(), nullable=False),
         pa.field("word_count", pa.int32(), nullable=False),

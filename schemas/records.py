@@ -49,6 +49,9 @@ class Article:
     language: str | None = None
     topic: str = "other"
     topic_score: float = 0.0
+    # Up to three (slug, score), best first; the first is (topic, topic_score) unless the topic
+    # is the fallback ("other"), which is never listed.
+    topics: tuple[tuple[str, float], ...] = ()
     text: str = ""
     word_count: int = 0
     content_hash: str = ""
@@ -197,6 +200,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "language": article.language,
         "topic": article.topic,
         "topic_score": float(article.topic_score),
+        "topics": [{"slug": slug, "score": float(score)} for slug, score in article.topics],
         "text": article.text,
         "text_source": article.text_source,
         "word_count": article.word_count,

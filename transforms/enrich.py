@@ -1,9 +1,13 @@
 """Enrich cleaned articles: publication date, topic, language and fingerprints.
 
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``,
-``topic``/``topic_score``, ``language``, ``word_count``, ``content_hash`` and
+``topic``/``topic_score``/``topics``, ``language``, ``word_count``, ``content_hash`` and
 ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", topic="conflict", topic_score=0.71, language="en")``.
+date_source="text_header", topic="conflict", topic_score=0.9969,
+topics=(("conflict", 0.9969),), language="en")``.
+
+The language is detected first: the topic classifier reads the text only in a language it was
+trained on (see ``transforms/topics.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from schemas.records import Article, without_working_data
 from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
 from transforms.dates import resolve_date
-from transforms.topics import assign_topic, load_taxonomy
+from transforms.topics import Taxonomy, TopicClassifier, load_topic_classifier, topic_classifier
 
 # Language identification is unreliable on fewer characters than this.
 MIN_LANGUAGE_CHARS = 40
@@ -43,23 +47,36 @@ def detect_language(text: str, identifier) -> str | None:
     return code if prob >= MIN_LANGUAGE_PROB else None
 
 
-def enrich(article: Article, *, taxonomy, identifier) -> Article:
-    """Date, topic, language and fingerprints of one cleaned article."""
+def enrich(
+    article: Article,
+    *,
+    identifier,
+    classifier: TopicClassifier | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Article:
+    """Date, topic, language and fingerprints of one cleaned article.
+
+    ``classifier`` is the topic classifier (``load_topic_classifier``); given only a ``taxonomy``,
+    the classifier that goes with it is built once per process and reused.
+    """
     published, date_source = resolve_date(
         article.date_candidates,
         text=article.header or article.text,
         url=article.url,
         ingested_at=article.ingested_at,
     )
-    topic, score = assign_topic(article.title, article.text, categories=article.categories, taxonomy=taxonomy)
+    language = detect_language(article.text, identifier) or article.language
+    classifier = classifier or topic_classifier(taxonomy)
+    topic = classifier.classify(article.title, article.text, categories=article.categories, language=language)
     digest, signature = fingerprints(article.text)
     return dataclasses.replace(
         article,
         published=published,
         date_source=date_source,
-        topic=topic,
-        topic_score=round(float(score), 4),
-        language=detect_language(article.text, identifier) or article.language,
+        topic=topic.topic,
+        topic_score=round(float(topic.score), 4),
+        topics=topic.topics,
+        language=language,
         word_count=word_count(article.text),
         content_hash=digest,
         minhash=signature,
@@ -73,11 +90,12 @@ class _EnrichFn(beam.DoFn):
         self._undated = Metrics.counter(self.__class__, "undated")
 
     def setup(self) -> None:
-        self._taxonomy = load_taxonomy(self._taxonomy_path)
+        # Once per worker: the model's matrix is built from the weights file and the lexicon here.
+        self._classifier = load_topic_classifier(self._taxonomy_path)
         self._identifier = load_language_identifier()
 
     def process(self, article: Article) -> Iterator[Article]:
-        enriched = enrich(article, taxonomy=self._taxonomy, identifier=self._identifier)
+        enriched = enrich(article, classifier=self._classifier, identifier=self._identifier)
         (self._dated if enriched.published else self._undated).inc()
         Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
         yield without_working_data(enriched)
