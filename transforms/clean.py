@@ -30,8 +30,8 @@ from schemas.records import Article, Reject
 from transforms.core.clean import (
     NO_SITE,
     REASONS,
-    CleanInput,
     Cleaned,
+    CleanInput,
     LineScorer,
     RemovedLine,
     SiteStats,

@@ -161,7 +161,8 @@ def test_the_document_rule_matcher_agrees_with_each_rule(model):
     # the document matcher and the rules one by one must agree exactly.
     lines = [line.strip() for text, _ in _documents() for line in text.split("\n") if line.strip()]
     lines = [line for line in lines if len(line) <= boilerplate.TRIGGER_HEAD_CHARS]
-    lines += ["Share this:", "Leave a Reply", "0 $", "© 2026 Example Media. All rights reserved.", "——", "in ,"]
+    lines += ["Share this:", "Leave a Reply", "0 $", "© 2026 Example Media. All rights reserved."]
+    lines += ["——", "in ,"]
     matched = boilerplate.match_rules(lines)
     for line, rule in zip(lines, matched, strict=True):
         first = next((r for r in boilerplate.RULES if r.matches(line)), None)
