@@ -36,6 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.clean_round1 import ROUND1_COMMIT, run_round1  # noqa: E402
 from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
 from transforms.core.clean import CleanInput, clean_many, prepare  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
@@ -256,6 +257,12 @@ def validation(baseline) -> None:
     cleaners = {"do nothing": do_nothing}
     if baseline is not None:
         cleaners[f"old rules ({BASELINE_COMMIT})"] = old_cleaner(baseline, docs, SITE_MIN_DOCS)
+    round1 = run_round1(rows)
+    if round1 is not None:
+        kept = round1["kept"]
+        cleaners[f"round 1 ({ROUND1_COMMIT})"] = lambda doc, context: Cleaned(
+            "", None, None, (), tuple(kept[doc.id])
+        )
     batch = new_batch_cleaner(SITE_MIN_DOCS)
     batch.batched = True
     cleaners["line model"] = batch
@@ -279,8 +286,13 @@ def validation(baseline) -> None:
         print()
     traf = [d for d in docs if d.view == "trafilatura_recall"]
     print(f"== speed on the trafilatura_recall view ({len(traf)} documents, CPU ms per document, best pass)")
+    if round1 is not None:
+        print(
+            f"  {'round 1 (' + ROUND1_COMMIT + ', its own run, one document a call)':<52} "
+            f"{round1['ms_per_doc']:7.3f} ms/doc"
+        )
     timed = {
-        **{name: c for name, c in cleaners.items() if name != "do nothing"},
+        **{name: c for name, c in cleaners.items() if name != "do nothing" and not name.startswith("round")},
         "line model, one document a call": new_cleaner(SITE_MIN_DOCS),
     }
     for name, cleaner in timed.items():

@@ -48,6 +48,7 @@ from transforms.core.line_model import (
     batch_features,
     default_scorer,
 )
+from transforms.core.line_text import fill_norms
 from transforms.core.lines import DocLines, tokenize
 
 __all__ = [
@@ -154,6 +155,7 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
     the decisions are taken for all lines at once. The result for each document is the one
     ``clean_text`` gives it alone."""
     all_docs = [DocLines.of(i.text) for i in inputs]
+    fill_norms(all_docs)
     # One tokenisation for the whole batch: the rules' hints and the model's lexical cues.
     tokens = tokenize(list(chain.from_iterable(doc.lines for doc in all_docs)))
     screen, triggers = rule_hints(tokens)

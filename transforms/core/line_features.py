@@ -70,17 +70,24 @@ _SHORT_RE = re.compile(
 _KIND = {name: i for i, name in enumerate(SHORT_KINDS)}
 
 
+# The same patterns, tried at every line start of the joined short lines in one scan. A match
+# cannot run into the next line and hide its start: the only pieces that may cross a line break
+# (``\s*`` before an optional ":", "." or "*" and the line's end) can only swallow a next line
+# made of that one character, which has no kind of its own.
+_SHORT_LINES_RE = re.compile(f"^(?:{_SHORT_RE.pattern})", _I | re.MULTILINE)
+
+
 def short_kinds(lines: Sequence[str]) -> np.ndarray:
     """The short-line pattern kind of each line (``SHORT_KINDS`` index; 0 for none or long lines)."""
-    match = _SHORT_RE.match
-    kind = _KIND.get
-    out = [0] * len(lines)
-    for i, line in enumerate(lines):
-        if len(line) <= SHORT_CHARS:
-            m = match(line)
-            if m is not None:
-                out[i] = kind(m.lastgroup, 0)
-    return np.array(out, dtype=np.int64)
+    out = np.zeros(len(lines), dtype=np.int64)
+    sizes = [len(line) for line in lines]
+    joined = "\n".join([line if size <= SHORT_CHARS else "" for line, size in zip(lines, sizes, strict=True)])
+    found = [(m.start(), _KIND[m.lastgroup]) for m in _SHORT_LINES_RE.finditer(joined) if m.lastgroup]
+    if found:
+        starts = np.cumsum([0] + [size + 1 if size <= SHORT_CHARS else 1 for size in sizes[:-1]])
+        at, kinds = zip(*found, strict=True)
+        out[np.searchsorted(starts, at, side="right") - 1] = kinds
+    return out
 
 
 # --- Where in the document a substring occurs ---

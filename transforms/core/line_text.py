@@ -206,20 +206,59 @@ def normalise(line: str) -> str:
 
 
 def normalise_many(lines: Sequence[str]) -> list[str]:
-    """``normalise`` of each line, the ASCII lines (most) in a few passes over all of them."""
+    """``normalise`` of each line, the ASCII lines (most) in a few regex passes over all of them."""
     ascii_at = [i for i, line in enumerate(lines) if line.isascii()]
+    if len(ascii_at) == len(lines):
+        return _normalise_ascii(lines)
     out = [""] * len(lines)
-    if ascii_at:
-        joined = "\n".join([lines[i] for i in ascii_at]).encode().translate(_NORM_TABLE)
-        while b"00" in joined:
-            joined = joined.replace(b"00", b"0")
-        for i, part in zip(ascii_at, joined.decode().split("\n"), strict=True):
-            out[i] = " ".join(part.split())
-    if len(ascii_at) < len(lines):
-        for i, line in enumerate(lines):
-            if not line.isascii():
-                out[i] = normalise(line)
+    for i, norm in zip(ascii_at, _normalise_ascii([lines[i] for i in ascii_at]), strict=True):
+        out[i] = norm
+    other_at = [i for i, line in enumerate(lines) if not line.isascii()]
+    for i, norm in zip(other_at, _normalise_other([lines[i] for i in other_at]), strict=True):
+        out[i] = norm
     return out
+
+
+# Anything but a word character or the line break (the lines' separator) becomes a space.
+_NON_WORD_LINES = re.compile(r"(?:[^\w\n]|_)+")
+_EDGE_SPACES_STR = re.compile(r" ?\n ?")
+
+
+def _normalise_other(lines: list[str]) -> list[str]:
+    """``normalise`` of lines with non-ASCII characters, each step once over all of them."""
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", "\n".join(lines)))
+    text = _NON_WORD_LINES.sub(" ", _DIGIT_RUN_RE.sub("0", text.casefold()))
+    parts = _EDGE_SPACES_STR.sub("\n", text).strip(" ").split("\n")
+    if len(parts) != len(lines):  # a character whose normal form holds a line break
+        return [normalise(line) for line in lines]
+    return parts
+
+
+_ZERO_RUNS = re.compile(rb"00+")
+_SPACE_RUNS = re.compile(rb" +")
+_EDGE_SPACES = re.compile(rb" ?\n ?")
+
+
+def _normalise_ascii(lines: Sequence[str]) -> list[str]:
+    if not lines:
+        return []
+    joined = "\n".join(lines).encode().translate(_NORM_TABLE)
+    if b"00" in joined:
+        joined = _ZERO_RUNS.sub(b"0", joined)
+    joined = _EDGE_SPACES.sub(b"\n", _SPACE_RUNS.sub(b" ", joined)).strip(b" ")
+    return joined.decode().split("\n")
+
+
+def fill_norms(docs: Sequence[DocLines]) -> None:
+    """Compute ``DocLines.norms`` of several documents in one ``normalise_many`` call."""
+    todo = [doc for doc in docs if "norms" not in doc.__dict__]
+    short = [[i for i, line in enumerate(doc.lines) if len(line) <= SITE_LINE_MAX_CHARS] for doc in todo]
+    norms = iter(normalise_many([doc.lines[i] for doc, at in zip(todo, short, strict=True) for i in at]))
+    for doc, at in zip(todo, short, strict=True):
+        out: list[str | None] = [None] * len(doc.lines)
+        for i in at:
+            out[i] = next(norms)
+        doc.__dict__["norms"] = out  # the cached_property's slot
 
 
 def key_of(norm: str) -> str:
