@@ -219,15 +219,16 @@ def normalise_many(lines: Sequence[str]) -> list[str]:
     return out
 
 
-# Anything but a word character or the line break (the lines' separator) becomes a space.
-_NON_WORD_LINES = re.compile(r"(?:[^\w\n]|_)+")
-_EDGE_SPACES_STR = re.compile(r" ?\n ?")
+# Anything but a word character or the line break (the lines' separator) becomes a space
+# ("_" too, replaced first).
+_NON_WORD_LINES = re.compile(r"[^\w\n]+")
+_EDGE_SPACES_STR = re.compile(r" \n ?|\n ")
 
 
 def _normalise_other(lines: list[str]) -> list[str]:
     """``normalise`` of lines with non-ASCII characters, each step once over all of them."""
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", "\n".join(lines)))
-    text = _NON_WORD_LINES.sub(" ", _DIGIT_RUN_RE.sub("0", text.casefold()))
+    text = _NON_WORD_LINES.sub(" ", _DIGIT_RUN_RE.sub("0", text.casefold()).replace("_", " "))
     parts = _EDGE_SPACES_STR.sub("\n", text).strip(" ").split("\n")
     if len(parts) != len(lines):  # a character whose normal form holds a line break
         return [normalise(line) for line in lines]
@@ -235,8 +236,10 @@ def _normalise_other(lines: list[str]) -> list[str]:
 
 
 _ZERO_RUNS = re.compile(rb"00+")
-_SPACE_RUNS = re.compile(rb" +")
-_EDGE_SPACES = re.compile(rb" ?\n ?")
+# (Only runs of two spaces or more, and only spaces next to a line break: a substitution per
+# single space or per line would cost more than the rest of the normalisation.)
+_SPACE_RUNS = re.compile(rb"  +")
+_EDGE_SPACES = re.compile(rb" \n ?|\n ")
 
 
 def _normalise_ascii(lines: Sequence[str]) -> list[str]:
