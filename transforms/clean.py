@@ -12,13 +12,16 @@ counts per site, for the pipeline to write into ``state/sites/``. Sample::
 The cleaning itself is ``transforms/core/clean.py`` (rules with ids, the line model, the
 structural rules); this module adds the site statistics: per site, how many documents of
 this run and of the remembered runs hold each short line, a feature of the line model, and a
-line held by at least ``site_min_docs`` documents goes as site boilerplate.
+line held by at least ``site_min_docs`` documents goes as site boilerplate. Documents are
+cleaned in batches of ``CLEAN_BATCH`` (``clean_documents``, the batch entry point of
+``transforms.core.clean.clean_many``): the line model scores a whole batch's lines at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -212,9 +215,11 @@ class _CleanFn(beam.DoFn):
         results = clean_documents(
             pairs, min_words=self._min_words, site_min_docs=self._site_min_docs, scorer=self._scorer
         )
-        for result, cleaned in results:
-            for removed in cleaned.removed:
-                Metrics.counter(self.__class__, f"removed_{removed.reason}").inc()
+        # One counter update per reason and batch, not per removed line.
+        removed = Counter(line.reason for _, cleaned in results for line in cleaned.removed)
+        for reason, count in sorted(removed.items()):
+            Metrics.counter(self.__class__, f"removed_{reason}").inc(count)
+        for result, _ in results:
             if isinstance(result, Reject):
                 Metrics.counter(self.__class__, f"rejected_{result.reason}").inc()
                 yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
