@@ -167,12 +167,11 @@ def run_all(docs: list[Doc], cleaner: Callable, context: dict) -> list[Cleaned]:
     return [cleaner(doc, context) for doc in docs]
 
 
-def score(
-    docs: list[Doc], cleaner: Callable, context: dict, labels: dict | None = None
-) -> dict[str, Counter]:
-    """Counts per source (and "ALL"); ``labels`` replaces documents' labels (by id) where given."""
+def score(docs: list[Doc], outputs: list[Cleaned], labels: dict | None = None) -> dict[str, Counter]:
+    """Counts per source (and "ALL") of a cleaner's ``outputs`` for ``docs``; ``labels``
+    replaces documents' labels (by id) where given."""
     per: dict[str, Counter] = defaultdict(Counter)
-    for doc, cleaned in zip(docs, run_all(docs, cleaner, context), strict=True):
+    for doc, cleaned in zip(docs, outputs, strict=True):
         counts = tally(doc, cleaned, (labels or {}).get(doc.id))
         per[doc.source].update(counts)
         per["ALL"].update(counts)
@@ -248,7 +247,8 @@ def validation(baseline) -> None:
     relabelled = comment_labels(docs)
     for view in VIEWS:
         view_docs = [d for d in docs if d.view == view]
-        results = {name: score(view_docs, cleaner, context) for name, cleaner in cleaners.items()}
+        outputs = {name: run_all(view_docs, cleaner, context) for name, cleaner in cleaners.items()}
+        results = {name: score(view_docs, out) for name, out in outputs.items()}
         print_view(view, view_docs, results)
         print()
         moved = sum(
@@ -256,7 +256,7 @@ def validation(baseline) -> None:
             for d in view_docs
             if d.id in relabelled
         )
-        results = {name: score(view_docs, cleaner, context, relabelled) for name, cleaner in cleaners.items()}
+        results = {name: score(view_docs, out, relabelled) for name, out in outputs.items()}
         print(
             f"-- the same view with the training labels' semantics for reader comments: the {moved} B lines"
             " after a comment form (rule comment.after_form) counted as X"
