@@ -78,6 +78,10 @@ def load_baseline():
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+    # canonical_url has moved since (the old cleaner uses it for the article's site only).
+    source = source.replace(
+        "from transforms.dedup import canonical_url", "from transforms.core.urls import canonical_url"
+    )
     spec = importlib.util.spec_from_loader("baseline_clean", loader=None)
     module = importlib.util.module_from_spec(spec)
     sys.modules["baseline_clean"] = module  # dataclasses look their module up
