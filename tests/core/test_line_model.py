@@ -171,3 +171,19 @@ def test_the_document_rule_matcher_agrees_with_each_rule(model):
             assert first is None, (line, first.id)
         elif rule.id in {r.id for r in boilerplate.RULES}:
             assert first is not None and first.id == rule.id, (line, rule.id)
+
+
+def test_a_one_paragraph_document_keeps_its_prose(model):
+    # A feed summary is one paragraph: whatever the model scores it, the article keeps its prose.
+    summary = (
+        "Delegations from both sides returned to Geneva on Saturday for a new round of talks on a nationwide "
+        "ceasefire, the United Nations envoy said, adding that aid would top the agenda."
+    )
+    for extracted in (False, True):
+        cleaned = clean_text(
+            summary, title="Ceasefire talks resume in Geneva", extracted=extracted, scorer=model
+        )
+        assert _kept(cleaned) == [summary]
+    # Short lines are no prose: a page of widget strings is still emptied.
+    widgets = clean_text("Home\n\nShare this:\n\nTwitter\n\nFacebook", scorer=model)
+    assert widgets.text == "" and len(widgets.removed) == 4

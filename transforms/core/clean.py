@@ -49,7 +49,7 @@ from transforms.core.line_model import (
     default_scorer,
 )
 from transforms.core.line_text import fill_norms
-from transforms.core.lines import DocLines, tokenize
+from transforms.core.lines import LONG_CHARS, DocLines, tokenize
 
 __all__ = [
     "MODEL_RESOURCE",
@@ -101,13 +101,19 @@ def decide_many(
     low: np.ndarray | float,
     rule_threshold: np.ndarray | float,
     first: np.ndarray,
+    prose: np.ndarray | None = None,
 ) -> np.ndarray:
     """``decide`` for the lines of several documents at once (``first`` marks each document's
-    first line; the thresholds may differ per line)."""
+    first line; the thresholds may differ per line). ``prose`` marks the lines long enough to
+    be article prose: in a document where every line would go, those the model alone removes
+    (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph)."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
-    keep = ~gone
     doc = np.cumsum(first) - 1
     n_docs = int(doc[-1]) + 1 if doc.size else 0
+    if prose is not None:
+        emptied = np.bincount(doc, weights=~gone, minlength=n_docs) == 0
+        gone &= ~(emptied[doc] & prose & ~removed & ~ruled)
+    keep = ~gone
     kept_lines = np.bincount(doc, weights=keep, minlength=n_docs)
     sizes = np.bincount(doc, minlength=n_docs)
     # Documents where every line stays, or every line goes, are left as they are.
@@ -200,7 +206,8 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         ruled = np.array([rule is not None for rule in rules], dtype=bool)
         first = np.zeros(len(reasons), dtype=bool)
         first[np.cumsum(sizes) - sizes] = True
-        gone = decide_many(scores, by_rules, ruled, points[:, 0], points[:, 1], points[:, 2], first)
+        prose = np.concatenate([doc.chars for doc in docs]) >= LONG_CHARS
+        gone = decide_many(scores, by_rules, ruled, points[:, 0], points[:, 1], points[:, 2], first, prose)
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()
         start = 0
