@@ -5,16 +5,19 @@ Prints, in one run:
 * ``../shared/data/boilerplate/lines_validation.jsonl.gz``, per view (``trafilatura_recall``:
   what extraction leaves; ``page_text``: a naive scraper's text) and per source: body kept
   (share of B lines that survive), boilerplate removed (share of X lines that go), titles
-  removed (share of T lines that go); E lines count for neither. Three cleaners: do nothing,
+  removed (share of T lines that go); E lines count for neither. Four cleaners: do nothing,
   the previous rules (``transforms/clean.py`` as of commit ``BASELINE_COMMIT``, read from git
-  at run time: the rule cleaner that the line model replaced) and the current cleaner. Each
-  gets the site statistics a pipeline run over the whole split would have (lines held by
-  several documents of one domain);
+  at run time: the rule cleaner that the line model replaced), round 1's line model (git
+  ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
+  and the current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
+  statistics a pipeline run over the whole split would have (lines held by several documents
+  of one domain). Each view is printed twice: with the labels as given, and with the training
+  labels' semantics for reader comments (the B lines after a comment form counted as X);
 * milliseconds per document on the trafilatura_recall view (CPU time, best of a few passes);
 * the seeds' gold (``seeds_gold.json`` with ``seeds/``) and ``text_dev.json``, which are
   training data of the line model now: the figures show it still fits them.
 
-Run from the repository root: ``python benchmarks/quality_clean.py`` (about 2-3 minutes;
+Run from the repository root: ``python benchmarks/quality_clean.py`` (about 3-5 minutes;
 ``--no-validation`` prints only the dev sets). The product never reads ../shared; this
 benchmark does.
 """
@@ -36,21 +39,28 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from transforms.clean import Cleaned, clean_text  # noqa: E402
+from benchmarks.clean_dev import (  # noqa: E402
+    Doc,
+    dev_figures,
+    figures,
+    new_dev_clean,
+    old_dev_clean,
+    print_dev,
+    tally,
+)
+from benchmarks.clean_round1 import ROUND1_COMMIT, run_round1  # noqa: E402
+from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
+from transforms.core.clean import CleanInput, clean_many, prepare  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
-RESOURCES = ROOT / "tests" / "resources"
-SEEDS = ROOT / "seeds"
 VALIDATION = ROOT.parent.parent / "shared" / "data" / "boilerplate" / "lines_validation.jsonl.gz"
 # The last commit with the rule cleaner (phrase rules and a comment-thread change point).
 BASELINE_COMMIT = "93355ba"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3
-# In the text_dev run with site statistics, a line held by this many documents of a domain.
-DEV_SITE_MIN_DOCS = 2
 VIEWS = ("trafilatura_recall", "page_text")
-SPEED_PASSES = 3
+SPEED_PASSES = 5
 
 
 # --- The cleaners -----------------------------------------------------------------------------
@@ -68,22 +78,15 @@ def load_baseline():
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+    # canonical_url has moved since (the old cleaner uses it for the article's site only).
+    source = source.replace(
+        "from transforms.dedup import canonical_url", "from transforms.core.urls import canonical_url"
+    )
     spec = importlib.util.spec_from_loader("baseline_clean", loader=None)
     module = importlib.util.module_from_spec(spec)
     sys.modules["baseline_clean"] = module  # dataclasses look their module up
     exec(compile(source, f"{BASELINE_COMMIT}:transforms/clean.py", "exec"), module.__dict__)  # noqa: S102
     return module
-
-
-class Doc:
-    def __init__(self, row: dict) -> None:
-        self.id = row["id"]
-        self.view = row.get("view", "dev")
-        self.source = row.get("source", "text_dev")
-        self.domain = row.get("domain") or ""
-        self.title = row.get("title") or None
-        self.content = row["content"]
-        self.labels = row["labels"]
 
 
 def site_context(docs: list[Doc]) -> dict[str, dict]:
@@ -101,15 +104,35 @@ def site_context(docs: list[Doc]) -> dict[str, dict]:
     return context
 
 
+def _clean_input(doc: Doc, context: dict, min_docs: int) -> CleanInput:
+    table = context.get(doc.id, {}).get("table")
+    site = stats_for_document(table) if table is not None else stats_for_document()
+    # The trafilatura_recall view is an extractor's output; page_text is a page's whole text.
+    return CleanInput(doc.content, doc.title, site, min_docs - 1, doc.view == "trafilatura_recall")
+
+
 def new_cleaner(min_docs: int) -> Callable[[Doc, dict], Cleaned]:
+    """The line model one document at a time (``clean_text``)."""
+
     def run(doc: Doc, context: dict) -> Cleaned:
-        table = context.get(doc.id, {}).get("table")
-        site = stats_for_document(table) if table is not None else stats_for_document()
-        # The trafilatura_recall view is an extractor's output; page_text is a page's whole text.
-        extracted = doc.view == "trafilatura_recall"
+        i = _clean_input(doc, context, min_docs)
         return clean_text(
-            doc.content, title=doc.title, site=site, site_min_docs=min_docs - 1, extracted=extracted
+            i.text, title=i.title, site=i.site, site_min_docs=i.site_min_docs, extracted=i.extracted
         )
+
+    return run
+
+
+def new_batch_cleaner(min_docs: int) -> Callable[[list[Doc], dict], list[Cleaned]]:
+    """The line model as ``CleanArticles`` runs it: batches of ``CLEAN_BATCH`` documents."""
+
+    def run(docs: list[Doc], context: dict) -> list[Cleaned]:
+        out: list[Cleaned] = []
+        for start in range(0, len(docs), CLEAN_BATCH):
+            out += clean_many(
+                [_clean_input(doc, context, min_docs) for doc in docs[start : start + CLEAN_BATCH]]
+            )
+        return out
 
     return run
 
@@ -142,29 +165,18 @@ def do_nothing(doc: Doc, context: dict) -> Cleaned:
 # --- Scoring ----------------------------------------------------------------------------------
 
 
-def tally(doc: Doc, cleaned: Cleaned) -> Counter:
-    kept = set(cleaned.kept_line_nos)
-    counts: Counter = Counter()
-    for label in ("B", "X", "T"):
-        for n in doc.labels.get(label, ()):
-            counts[f"{label}_total"] += 1
-            counts[f"{label}_kept"] += n in kept
-    return counts
+def run_all(docs: list[Doc], cleaner: Callable, context: dict) -> list[Cleaned]:
+    if getattr(cleaner, "batched", False):
+        return cleaner(docs, context)
+    return [cleaner(doc, context) for doc in docs]
 
 
-def figures(counts: Counter) -> dict:
-    def share(label: str) -> float:
-        total = counts[f"{label}_total"]
-        return counts[f"{label}_kept"] / total if total else float("nan")
-
-    return {"body_kept": share("B"), "boilerplate_removed": 1 - share("X"), "titles_removed": 1 - share("T")}
-
-
-def score(docs: list[Doc], cleaner: Callable, context: dict) -> dict[str, Counter]:
-    """Counts per source (and "ALL")."""
+def score(docs: list[Doc], outputs: list[Cleaned], labels: dict | None = None) -> dict[str, Counter]:
+    """Counts per source (and "ALL") of a cleaner's ``outputs`` for ``docs``; ``labels``
+    replaces documents' labels (by id) where given."""
     per: dict[str, Counter] = defaultdict(Counter)
-    for doc in docs:
-        counts = tally(doc, cleaner(doc, context))
+    for doc, cleaned in zip(docs, outputs, strict=True):
+        counts = tally(doc, cleaned, (labels or {}).get(doc.id))
         per[doc.source].update(counts)
         per["ALL"].update(counts)
     return per
@@ -174,10 +186,31 @@ def ms_per_doc(docs: list[Doc], cleaner: Callable, context: dict, passes: int) -
     best = float("inf")
     for _ in range(passes):
         started = time.process_time()
-        for doc in docs:
-            cleaner(doc, context)
+        run_all(docs, cleaner, context)
         best = min(best, time.process_time() - started)
     return 1000 * best / max(len(docs), 1)
+
+
+def comment_labels(docs: list[Doc]) -> dict[str, dict]:
+    """The labels with the training script's semantics for reader comments: a B line after a
+    comment form (the lines the structural rule ``comment.after_form`` removes) counts as X.
+    Mechanical (the rule's own output), the same relabelling as on the training documents."""
+    out = {}
+    for doc in docs:
+        prep = prepare(doc.content, title=doc.title, extracted=doc.view == "trafilatura_recall")
+        after = {
+            prep.doc.line_nos[pos]
+            for pos, rule in enumerate(prep.decisions.rules)
+            if rule == "comment.after_form"
+        }
+        body = set(doc.labels.get("B", ()))
+        moved = body & after
+        if moved:
+            labels = dict(doc.labels)
+            labels["B"] = sorted(body - moved)
+            labels["X"] = sorted(set(doc.labels.get("X", ())) | moved)
+            out[doc.id] = labels
+    return out
 
 
 def print_view(view: str, docs: list[Doc], results: dict[str, dict[str, Counter]]) -> None:
@@ -206,153 +239,50 @@ def validation(baseline) -> None:
     cleaners = {"do nothing": do_nothing}
     if baseline is not None:
         cleaners[f"old rules ({BASELINE_COMMIT})"] = old_cleaner(baseline, docs, SITE_MIN_DOCS)
-    cleaners["line model"] = new_cleaner(SITE_MIN_DOCS)
+    round1 = run_round1(rows)
+    if round1 is not None:
+        kept = round1["kept"]
+        cleaners[f"round 1 ({ROUND1_COMMIT})"] = lambda doc, context: Cleaned(
+            "", None, None, (), tuple(kept[doc.id])
+        )
+    batch = new_batch_cleaner(SITE_MIN_DOCS)
+    batch.batched = True
+    cleaners["line model"] = batch
+    relabelled = comment_labels(docs)
     for view in VIEWS:
         view_docs = [d for d in docs if d.view == view]
-        results = {name: score(view_docs, cleaner, context) for name, cleaner in cleaners.items()}
+        outputs = {name: run_all(view_docs, cleaner, context) for name, cleaner in cleaners.items()}
+        results = {name: score(view_docs, out) for name, out in outputs.items()}
+        print_view(view, view_docs, results)
+        print()
+        moved = sum(
+            len(set(d.labels.get("B", ())) - set(relabelled[d.id]["B"]))
+            for d in view_docs
+            if d.id in relabelled
+        )
+        results = {name: score(view_docs, out, relabelled) for name, out in outputs.items()}
+        print(
+            f"-- the same view with the training labels' semantics for reader comments: the {moved} B lines"
+            " after a comment form (rule comment.after_form) counted as X"
+        )
         print_view(view, view_docs, results)
         print()
     traf = [d for d in docs if d.view == "trafilatura_recall"]
     print(f"== speed on the trafilatura_recall view ({len(traf)} documents, CPU ms per document, best pass)")
-    for name, cleaner in cleaners.items():
-        if name == "do nothing":
-            continue
+    if round1 is not None:
+        print(
+            f"  {'round 1 (' + ROUND1_COMMIT + ', its own run, one document a call)':<52} "
+            f"{round1['ms_per_doc']:7.3f} ms/doc"
+        )
+    timed = {
+        **{name: c for name, c in cleaners.items() if name != "do nothing" and not name.startswith("round")},
+        "line model, one document a call": new_cleaner(SITE_MIN_DOCS),
+    }
+    for name, cleaner in timed.items():
         passes = 1 if name.startswith("old") else SPEED_PASSES
-        print(f"  {name:<24} {ms_per_doc(traf, cleaner, context, passes):7.3f} ms/doc")
+        label = f"{name} (batches of {CLEAN_BATCH}, as CleanArticles)" if cleaner is batch else name
+        print(f"  {label:<52} {ms_per_doc(traf, cleaner, context, passes):7.3f} ms/doc")
     print()
-
-
-# --- The dev sets (training data of the model now) ----------------------------------------------
-
-
-def load_seeds_gold() -> dict:
-    return json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))
-
-
-def load_text_dev() -> dict:
-    return json.loads((RESOURCES / "text_dev.json").read_text(encoding="utf-8"))
-
-
-def seed_text(name: str) -> str:
-    return (SEEDS / name).read_text(encoding="utf-8")
-
-
-def seed_errors(name: str, gold: dict, cleaned: Cleaned) -> dict:
-    """Per seed: body lines lost, boilerplate lines kept, and whether title and byline match."""
-    kept = set(cleaned.kept_line_nos)
-    nonblank = {n for n, line in enumerate(seed_text(name).split("\n"), 1) if line.strip()}
-    body = set(gold["body"])
-    allowed = body | set(gold["title_lines"]) | set(gold["either"])
-    errors = {
-        "body_lost": sorted(body - kept),
-        "boilerplate_kept": sorted((nonblank - allowed) & kept),
-        "title_kept": sorted(set(gold["title_lines"]) & kept),
-        "title_ok": gold["title"] is None or cleaned.title == gold["title"],
-        "byline_ok": "author" not in gold or cleaned.byline == gold["author"],
-    }
-    errors["exact"] = (
-        not errors["body_lost"]
-        and not errors["boilerplate_kept"]
-        and not errors["title_kept"]
-        and errors["title_ok"]
-        and errors["byline_ok"]
-    )
-    return errors
-
-
-def dev_figures(
-    clean: Callable[[str, str | None, frozenset | None], Cleaned], site_min_docs: int = 0
-) -> dict:
-    """Seeds: exact matches and per-line figures; text_dev: per-line figures (with and without
-    site statistics)."""
-    gold = load_seeds_gold()
-    seeds, seed_counts = {}, Counter()
-    for name, labels in gold["documents"].items():
-        text = seed_text(name)
-        cleaned = clean(text, None, None)
-        seeds[name] = seed_errors(name, labels, cleaned)
-        nonblank = [n for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-        allowed = set(labels["body"]) | set(labels["title_lines"]) | set(labels["either"])
-        doc_labels = {
-            "B": labels["body"],
-            "T": labels["title_lines"],
-            "X": [n for n in nonblank if n not in allowed],
-        }
-        seed_counts.update(tally(Doc({"id": name, "content": text, "labels": doc_labels}), cleaned))
-    documents = [Doc(row) for row in load_text_dev()["documents"]]
-    dev_counts, site_counts, misses = Counter(), Counter(), []
-    by_domain: dict[str, list[Doc]] = defaultdict(list)
-    for doc in documents:
-        by_domain[doc.domain].append(doc)
-    for doc in documents:
-        cleaned = clean(doc.content, doc.title, None)
-        counts = tally(doc, cleaned)
-        dev_counts.update(counts)
-        kept, lines = set(cleaned.kept_line_nos), doc.content.split("\n")
-        for label in ("B", "X", "T"):
-            for n in doc.labels[label]:
-                if (n in kept) != (label == "B"):
-                    misses.append(
-                        f"{doc.id}:{n} {label} {'kept' if n in kept else 'removed'}: {lines[n - 1][:90]}"
-                    )
-        site_counts.update(tally(doc, clean(doc.content, doc.title, by_domain[doc.domain])))
-    return {
-        "seeds": seeds,
-        "seeds_exact": sum(s["exact"] for s in seeds.values()),
-        "seed_figures": figures(seed_counts),
-        "text_dev": figures(dev_counts),
-        "text_dev_counts": dict(dev_counts),
-        "text_dev_site": figures(site_counts),
-        "misses": misses,
-    }
-
-
-def _new_dev_clean(text: str, title: str | None, domain_docs: list | None) -> Cleaned:
-    site = stats_for_document()
-    if domain_docs:
-        keys = [document_keys(d.content) for d in domain_docs]
-        table = site_table([(DOCS_KEY, 1) for _ in keys] + [(k, 1) for ks in keys for k in ks])
-        site = stats_for_document(table)
-    return clean_text(text, title=title, site=site, site_min_docs=DEV_SITE_MIN_DOCS - 1 if domain_docs else 0)
-
-
-def _old_dev_clean(module):
-    def clean(text: str, title: str | None, domain_docs: list | None) -> Cleaned:
-        repeated = frozenset()
-        if domain_docs:
-            counts = Counter(k for d in domain_docs for k in module.site_line_candidates(d.content))
-            repeated = frozenset(k for k, n in counts.items() if n >= DEV_SITE_MIN_DOCS)
-        return module.clean_text(text, title=title, site_lines=repeated)
-
-    return clean
-
-
-def print_dev(name: str, scores: dict) -> None:
-    print(f"-- {name}")
-    print(f"seeds exact: {scores['seeds_exact']}/{len(scores['seeds'])}", end="")
-    f = scores["seed_figures"]
-    print(f"  (lines: body kept {f['body_kept']:.1%}, boilerplate removed {f['boilerplate_removed']:.1%})")
-    for seed, errors in scores["seeds"].items():
-        status = "ok" if errors["exact"] else f"ERRORS {errors}"
-        print(f"  {seed}: {status}")
-    f = scores["text_dev"]
-    print(
-        f"text_dev: body kept {f['body_kept']:.1%}, boilerplate removed {f['boilerplate_removed']:.1%}, "
-        f"titles removed {f['titles_removed']:.1%}  {scores['text_dev_counts']}"
-    )
-    f = scores["text_dev_site"]
-    print(
-        f"text_dev with site lines (>= {DEV_SITE_MIN_DOCS} docs of a domain): "
-        f"body kept {f['body_kept']:.1%}, "
-        f"boilerplate removed {f['boilerplate_removed']:.1%}, titles removed {f['titles_removed']:.1%}"
-    )
-    for miss in scores["misses"]:
-        print(f"  miss {miss}")
-
-
-def clean_scores() -> dict:
-    """The current cleaner's figures on the dev sets (for ``benchmarks/quality.py``)."""
-    return dev_figures(_new_dev_clean)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -368,8 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         validation(baseline)
     print("== dev sets (seeds_gold.json, text_dev.json): training data of the line model")
     if baseline is not None:
-        print_dev(f"old rules ({BASELINE_COMMIT})", dev_figures(_old_dev_clean(baseline)))
-    print_dev("line model", dev_figures(_new_dev_clean))
+        print_dev(f"old rules ({BASELINE_COMMIT})", dev_figures(old_dev_clean(baseline)))
+    print_dev("line model", dev_figures(new_dev_clean))
 
 
 if __name__ == "__main__":

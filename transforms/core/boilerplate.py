@@ -21,377 +21,17 @@ their ids are listed in ``STRUCTURAL_RULES`` so that ``newsflow clean`` can name
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
+import re._constants as _C
+import re._parser as _parser
+from collections.abc import Collection, Mapping, Sequence
+
+from transforms.core.rule_table import REASONS, RULES, TEASER, Rule
+
+__all__ = ["REASONS", "RULES", "TEASER", "Rule"]  # the table's names, re-exported
 
 _I = re.IGNORECASE
-
-REASONS = (
-    "donation_appeal",
-    "comment_widget",
-    "comment_thread",
-    "repeated_title",
-    "share_prompt",
-    "related_links",
-    "disclaimer",
-    "promo",
-    "chrome",
-    "byline",
-    "title",
-    "site_boilerplate",
-    "footer",
-    "author_bio",
-    "credit",
-    "boilerplate",  # the line model's own decision, with no rule behind it
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    id: str
-    reason: str
-    pattern: re.Pattern[str]
-    # Tried only on lines up to this long: boilerplate is short, prose that happens to hold a
-    # phrase is long (precision), and the cap keeps matching linear.
-    max_chars: int
-    # A rule without triggers matches at the start of the line (``re.match``). A rule with
-    # triggers is searched anywhere, and only in lines that hold one of its trigger words (or
-    # characters): one split of the line and a set intersection cost far less than a regex
-    # scan of every line.
-    words: frozenset[str] = frozenset()
-    chars: str = ""
-
-    @property
-    def anchored(self) -> bool:
-        return not (self.words or self.chars)
-
-    def matches(self, line: str) -> bool:
-        """Whether the rule fires on a stripped line."""
-        if len(line) > self.max_chars:
-            return False
-        if self.anchored:
-            return self.pattern.match(line) is not None
-        return self.pattern.search(line) is not None
-
-
-_MONEY = r"[$€£¥₽]"
-_AMOUNT = r"\d{1,3}(?:[,.\s]\d{3})*(?:[.,]\d\d)?"
-# The excerpt of another article on a listing page ("... Read More").
-TEASER = re.compile(r"(?:\.\.\.|…|\])\s*(?:read more|continue reading)\W{0,3}$", _I)
-
-
-def _rule(
-    rule_id: str,
-    reason: str,
-    pattern: str,
-    max_chars: int,
-    flags: int = _I,
-    words: tuple[str, ...] = (),
-    chars: str = "",
-) -> Rule:
-    return Rule(rule_id, reason, re.compile(pattern, flags), max_chars, frozenset(words), chars)
-
-
-RULES: tuple[Rule, ...] = (
-    # --- Donation progress bars ("0 $", "2,500 $", "$1,000 raised") and appeals ---
-    _rule("donation.amount", "donation_appeal", rf"^(?:{_MONEY}\s?{_AMOUNT}|{_AMOUNT}\s?{_MONEY})$", 30),
-    _rule(
-        "donation.progress",
-        "donation_appeal",
-        rf"^{_MONEY}?[\d,.]+\s?{_MONEY}?\s+(?:raised|of|goal|donated)\b",
-        80,
-    ),
-    _rule(
-        "donation.support_site",
-        "donation_appeal",
-        r"^[Ss]upport [A-Z][\w.-]+(?: [A-Z][\w.-]+)?!?$",
-        40,
-        0,
-        words=("support",),
-    ),
-    _rule(
-        "donation.appeal",
-        "donation_appeal",
-        r"\bpaypal(?:\s*:|\.me\b|\s+(?:button|address|account))|\bvia paypal\b|\bpatreon\.com\b|"
-        r"\bon patreon\b|\bsubscribestar\b|\bbuy ?me ?a ?coffee\b|\bko-fi\.com\b|/donate\b|"
-        r"\bdonate (?:now|today|here|to us|to keep)\b|\bmake a (?:\w+ )?donation\b|"
-        r"\bplease (?:support|donate|consider (?:supporting|donating|a donation))\b|"
-        r"\bsupport (?:us|our (?:work|journalism|reporting|project|site|mission|efforts))\b|"
-        r"\bbecome a (?:patron|supporter|sustaining member)\b|\breader[- ]supported\b",
-        600,
-        words=(
-            "paypal",
-            "patreon",
-            "subscribestar",
-            "coffee",
-            "fi",
-            "donate",
-            "donation",
-            "support",
-            "supporting",
-            "donating",
-            "patron",
-            "supporter",
-            "supported",
-            "sustaining",
-        ),
-    ),
-    # --- Comment forms and widgets: WordPress, Jetpack, wpDiscuz, Disqus, Blogger ---
-    _rule(
-        "comment.form",
-        "comment_widget",
-        r"^(?:notify (?:me )?of\b|newest\s+most voted$|oldest\s+(?:newest|most voted)$|"
-        r"inline feedbacks?$|view all comments$|leave a (?:reply|comment|response)\b|cancel reply$|"
-        r"post (?:a )?comment\b|add (?:a )?comment\b|comments? (?:are )?closed\b|"
-        r"join the (?:discussion|conversation)\b|be the first to comment\b|start the discussion\b|"
-        r"you are commenting using\b|fill in your details below\b|connecting to %s$|"
-        r"(?:twitter|facebook|google|wordpress\.com) (?:picture|photo|logo)$|"
-        r"your email address will not be published\b|required fields are marked\b|"
-        r"save my name, email\b|(?:show|load|view) (?:more|all|\d+) (?:comments|replies)\b|"
-        r"sort by (?:best|newest|oldest|top)\b|would love your thoughts, please comment\b|"
-        r"please enable javascript to view the comments\b|log in with\b|or sign up with disqus\b|"
-        r"comments?\s*\((?:…|\.\.\.|\d+)\)|discussion\s*\(\d+\)$|add yours\W*$)",
-        300,
-    ),
-    _rule(
-        "comment.count",
-        "comment_widget",
-        r"^(?:(?:\d+|no|one|two|three) (?:comments?|responses?|replies|thoughts?)"
-        r"(?: (?:on|to)\b.{0,200}| so far)?\s*[:.»]?$|comments?\s*[:(]?\s*\d*\)?$)",
-        300,
-    ),
-    _rule(
-        "comment.policy",
-        "comment_widget",
-        r"\blog out\s*/\s*change\b|\bcomments? powered by disqus\b|\bcomment(?:ing)? polic(?:y|ies)\b|"
-        r"\badd your two cents\b|\bcomments? (?:are|is) moderated\b|\bnotify me of (?:new|follow-up)\b|"
-        r"\bto join the (?:discussion|conversation)\b",
-        400,
-        words=("log", "disqus", "policy", "policies", "cents", "moderated", "notify", "join"),
-    ),
-    # --- Share, follow and subscribe prompts ---
-    _rule(
-        "share.prompt",
-        "share_prompt",
-        r"^(?:share(?: this| it| on| via| the (?:article|story|post))?(?:\s*(?:article|story|post|page))?"
-        r"\s*[:!]?$|share (?:on|via|to) \w+|click to (?:share|email|print|tweet)\b|"
-        r"like this:?$|like loading\b|be the first to like this\b|tweet(?: this)?$|"
-        r"(?:please )?share this (?:article|story|post|video)\b|copy link$|link copied\W*$|"
-        r"email this\b|print this\b|print$|e-?mail$)",
-        150,
-    ),
-    _rule(
-        "share.subscribe",
-        "share_prompt",
-        r"^(?:subscribe\b|sign up (?:for|to)\b|"
-        r"join (?:our|my) (?:mailing list|newsletter|telegram|channel)\b|"
-        r"follow (?:us|me)\b|get (?:our|the) (?:daily |weekly |free )?newsletter\b)",
-        150,
-    ),
-    _rule(
-        "share.follow_network",
-        "share_prompt",
-        r"\bfollow (?:us|me) on (?:twitter|facebook|instagram|telegram|gab|youtube|x)\b|"
-        r"\b(?:delivered|straight) to your inbox\b|\bsubscribe to (?:our|my) (?:newsletter|channel)\b",
-        250,
-        words=("follow", "inbox", "subscribe"),
-    ),
-    # Newsletter, app and account prompts of news sites ("Sign up for our morning newsletter").
-    _rule(
-        "share.newsletter",
-        "share_prompt",
-        r"^(?:sign\s+up|subscribe|register|join|download|click\s+here|tap\s+here|want\s+to|"
-        r"already\s+a\s+subscriber|don['’]t\s+miss|never\s+miss|enjoy(?:ed)?\s+this|like\s+this\s+(?:article|story)|"
-        r"get\s+(?:our|the\s+latest|breaking|unlimited|full|free|access))\b"
-        r".*\b(?:newsletters?|subscri\w+|premium|(?:our|the)\s+app|commenting|comment\s+forum|"
-        r"conversations?|bookmark\w*|inbox|log\s*in|sign\s+in|(?:news|breaking|email)\s+alerts?|"
-        r"podcasts?|whatsapp|telegram)\b",
-        250,
-    ),
-    # --- Related-article headers, inline "Read more:" links, listing teasers, post navigation ---
-    _rule(
-        "related.heading",
-        "related_links",
-        r"^(?:related(?: posts?| articles?| stories| news| content| reading| coverage| links?| topics?"
-        r"| videos?)?|"
-        r"recent (?:posts?|articles?|stories)|popular(?: posts?| articles?| stories| now)?|"
-        r"you (?:may|might) (?:also )?(?:like|enjoy|be interested in)|"
-        r"more (?:stories|news|articles|posts|like this|on this (?:story|topic)|from [^.!?]{1,50})|"
-        r"read (?:more|also|next)|see also|also read|"
-        r"trending(?: now| stories| articles)?|most (?:read|popular|viewed|shared)|top stories|"
-        r"latest (?:news|posts|articles|stories)|further reading|editor['’]?s picks?|"
-        r"recommended(?: for you)?|"
-        r"(?:«|‹|←)?\s*(?:previous|next|older|newer) (?:post|article|story|entries)\s*(?:»|›|→)?)"
-        r"\s*[:»›.\-–—]*$",
-        80,
-    ),
-    _rule(
-        "related.inline_link",
-        "related_links",
-        r"^(?:read (?:more|also|next)|see also|also read|related(?: articles?| stories| videos?| content)?|"
-        r"headline|trending|recommended|must read|don'?t miss|watch|more|listen)\s*(?:[:|»›>]|\.\.\.|…)\s*\S",
-        250,
-    ),
-    _rule("related.teaser", "related_links", TEASER.pattern, 3000, words=("more", "reading")),
-    _rule("related.read_more", "related_links", r"^read more\W{0,5}$", 40),
-    # --- Column disclaimers, copyright lines ---
-    _rule(
-        "disclaimer.views",
-        "disclaimer",
-        r"^disclaimer\b|\bdoes not (?:give|provide|offer) (?:any )?(?:financial|investment|medical|legal)"
-        r"\b|\bviews,? (?:and )?opinions expressed\b|\bstatements, views and opinions\b|"
-        r"\bsolely (?:those|the views?) of the (?:authors?|writers?|contributors?)\b",
-        600,
-        words=("disclaimer", "financial", "investment", "medical", "legal", "opinions", "solely"),
-    ),
-    _rule(
-        "disclaimer.copyright",
-        "disclaimer",
-        r"^(?:©|\(c\)\s|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|by\b))|\ball rights reserved\b",
-        250,
-        words=("c", "copyright", "reserved"),
-        chars="©",
-    ),
-    _rule("disclaimer.standards", "disclaimer", r"^(?:our|editorial)\s+standards\s*:", 250),
-    # --- Photo and video credits ("Photo: Reuters", "Image credit: ...") ---
-    _rule(
-        "credit.photo",
-        "credit",
-        r"^(?:(?:photo(?:graph)?|image|picture|video|main\s+image|top\s+image)\s*)?credits?\s*:|^photograph\s*:",
-        250,
-    ),
-    # --- Author and publisher promos, shop and ebook offers ---
-    _rule(
-        "promo.visit",
-        "promo",
-        r"^visit (?:my|our)\b|\bvisit (?:my|our) (?:new )?(?:web ?site|blog|store|shop)\b|"
-        r"\bvisit \S{2,60}\.(?:com|net|org|info|co\.uk)\b",
-        300,
-        words=("visit",),
-    ),
-    _rule(
-        "promo.book",
-        "promo",
-        r"^(?:my|our|his|her) (?:newest|new|latest) book\b|\b(?:order|buy|get) (?:your|my) (?:copy|book)\b|"
-        r"\bavailable (?:now )?(?:on|at) amazon\b",
-        300,
-        words=("book", "copy", "amazon"),
-    ),
-    _rule("promo.radio", "promo", r"^listen to\b.{0,200}\bradio\b", 300),
-    _rule(
-        "promo.shop",
-        "promo",
-        r"\bclick here\b|\b\d{1,2}% off\b|\bfree (?:shipping|gift)\b|"
-        r"\bdownload (?:a |the |your |my |our )?(?:free|\d+-page)\b",
-        300,
-        words=("click", "shipping", "gift", "download"),
-        chars="%",
-    ),
-    _rule("promo.more_at", "promo", r"^(?:see|read|watch|find|get) more\b.{0,80}\b(?:at|on)\b", 300),
-    _rule(
-        "promo.sponsored",
-        "promo",
-        r"\bsponsored content\b|\bpaid (?:content|partner)\b|\b(?:subscribe|subscription) today\b|"
-        r"\bstart your (?:free )?(?:\w+ )?(?:subscription|trial)\b",
-        300,
-        words=("sponsored", "paid", "today", "trial", "subscription"),
-    ),
-    # --- Page chrome: image viewers, ad slots, "continue reading", post metadata, cookie bars ---
-    _rule(
-        "chrome.ad",
-        "chrome",
-        r"^(?:advertisements?|advertising|ad|"
-        r"advertisement\s*[-–—:]?\s*(?:continue reading below|scroll to continue)?|"
-        r"sponsored(?: links?| content)?|promoted(?: content)?|ads? by \w+|report this ad|"
-        r"skip advert(?:isement)?|"
-        r"scroll to continue.*|story continues (?:below|after)(?: (?:this )?(?:advertisement|ad))?|"
-        r"continue reading(?: below| the main story)?\s*(?:→|»|›|\.\.\.|…)?)[.:!…\s]*$",
-        300,
-    ),
-    _rule(
-        "chrome.viewer",
-        "chrome",
-        r"^(?:click (?:to|on the image to|image to|here to) (?:see|view|enlarge|open)\b.{0,40}|"
-        r"(?:view|see) (?:the )?full[- ]size image|click to enlarge|"
-        r"watch(?: (?:below|now|more|here|on youtube|the video))?|"
-        r"listen(?: to (?:this|the) (?:article|story))?)"
-        r"[.:!…\s]*$",
-        300,
-    ),
-    _rule("chrome.swipe", "chrome", r"^.{0,60}\bswipe\b.{0,20}$", 90, words=("swipe",)),
-    _rule(
-        "chrome.taxonomy",
-        "chrome",
-        r"^(?:filed under|posted in|categories|category|tags?|tagged(?: with| as)?)\s*:.{0,280}$",
-        300,
-    ),
-    _rule(
-        "chrome.navigation",
-        "chrome",
-        r"^(?:skip to (?:main )?content|back to top|scroll to top|menu|search|log ?in|sign ?in|home)\W*$",
-        40,
-    ),
-    _rule(
-        "chrome.correction",
-        "chrome",
-        r"^(?:see an? (?:error|typo|mistake)\b.{0,80}|send us a correction)$",
-        300,
-    ),
-    _rule(
-        "chrome.cookies",
-        "chrome",
-        r"^(?:(?:this (?:site|website)|we) uses? cookies\b.{0,200}|privacy & cookies:.{0,250})$",
-        300,
-    ),
-    # --- Blog footers (WordPress.com, Blogger) ---
-    _rule(
-        "footer.blog",
-        "footer",
-        r"^(?:blog at\b.{0,40}|up\s*↑|%d bloggers like this:?|powered by (?:wordpress|blogger)\b.{0,40}|"
-        r"(?:theme|designed|design) by\b.{0,60}|create a (?:free )?website or blog at\b.{0,40}|"
-        r"loading\.{0,3}|follow\s*$|website powered by\b.{0,40})$",
-        120,
-    ),
-    # Post metadata lines ("Posted on by willyloman") are bylines without the article's author.
-    _rule("byline.posted", "byline", r"^posted (?:on|by|at)\b", 120),
-    # A closing author bio: "Jane Doe is a reporter for ...", "X's Jane Doe is the author of ...".
-    _rule(
-        "bio.author_is",
-        "author_bio",
-        r"^(?:\S+['’]s\s+)?(?:[A-Z][\w.'’-]*\s+){1,4}(?:is|was|has\s+been)\s+(?:a|an|the)\s+"
-        r"(?:[\w-]+\s+){0,4}(?:writer|reporter|editor|correspondent|journalist|columnist|contributor|author|"
-        r"producer|intern|fellow|critic|anchor|novelist|commentator)s?\b",
-        600,
-        0,
-        words=(
-            "writer",
-            "reporter",
-            "editor",
-            "correspondent",
-            "journalist",
-            "columnist",
-            "contributor",
-            "author",
-            "producer",
-            "intern",
-            "fellow",
-            "critic",
-            "anchor",
-            "novelist",
-            "commentator",
-            "writers",
-            "reporters",
-            "editors",
-            "correspondents",
-            "journalists",
-            "columnists",
-            "contributors",
-            "authors",
-            "producers",
-        ),
-    ),
-)
 
 # Lines made of these words only are a share bar ("Facebook Twitter Email"): see ``word_rule``.
 SOCIAL_WORDS = frozenset(
@@ -492,20 +132,93 @@ def _words(line: str) -> list[str]:
 # looks for its triggers in the line's last characters.
 _TRIGGER_LINE_MAX = 600
 TAIL_CHARS = 40
+# Trigger words count in a line's head: a widget's or an appeal's phrase comes early in it.
+TRIGGER_HEAD_CHARS = 96
+# Every byte but an ASCII letter or digit splits words (triggers are ASCII words).
+_HEAD_SPLIT = bytes(c if c < 128 and (chr(c).isalnum() or c == 10) else 32 for c in range(256))
+
+
+def _first_chars(items, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    """The characters a parsed pattern can start with ("#" for any character but an ASCII
+    letter; None when it can start with anything), and whether it can match the empty string."""
+    out: set[str] = set()
+    for op, av in items:
+        chars, empty = _first_of(op, av, ignore_case)
+        if chars is None:
+            return None, False
+        out |= chars
+        if not empty:
+            return out, False
+    return out, True
+
+
+def _first_of(op, av, ignore_case: bool) -> tuple[set[str] | None, bool]:
+    def char(code: int) -> set[str]:
+        c = chr(code).lower() if ignore_case else chr(code)
+        return {c if "a" <= c <= "z" else "#"}
+
+    if op is _C.AT:
+        return set(), True
+    if op is _C.LITERAL:
+        return char(av), False
+    if op is _C.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is _C.LITERAL:
+                chars |= char(value)
+            elif kind is _C.RANGE and value[1] - value[0] < 256:
+                for code in range(value[0], value[1] + 1):
+                    chars |= char(code)
+            elif kind is _C.CATEGORY and value in (_C.CATEGORY_DIGIT, _C.CATEGORY_SPACE):
+                chars.add("#")
+            else:
+                return None, False
+        return chars, False
+    if op is _C.BRANCH:
+        chars, empty = set(), False
+        for alternative in av[1]:
+            sub, sub_empty = _first_chars(alternative, ignore_case)
+            if sub is None:
+                return None, False
+            chars |= sub
+            empty |= sub_empty
+        return chars, empty
+    if op is _C.SUBPATTERN:
+        return _first_chars(av[3], ignore_case)
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
+        sub, sub_empty = _first_chars(av[2], ignore_case)
+        return (None, False) if sub is None else (sub, sub_empty or av[0] == 0)
+    return None, False
 
 
 @functools.cache
-def _screens() -> tuple[tuple[int, re.Pattern[str]], ...]:
-    """One combined pattern per length cap of the anchored rules: a line is tried against the
-    anchored rules allowed at its length with a single ``match``; only a hit is resolved rule by
-    rule, in table order."""
-    anchored = [rule for rule in RULES if rule.anchored]
-    screens = []
-    for cap in sorted({rule.max_chars for rule in anchored}):
-        allowed = [rule for rule in anchored if rule.max_chars >= cap]
-        # Matched against the lower-cased line: the anchored patterns are written in lower case.
-        screens.append((cap, re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in allowed))))
-    return tuple(screens)
+def _rule_first_chars(rule_id: str) -> frozenset[str] | None:
+    rule = RULES[_INDEX[rule_id]]
+    chars, _ = _first_chars(_parser.parse(rule.pattern.pattern, rule.pattern.flags), True)
+    return None if chars is None else frozenset(chars)
+
+
+@functools.cache
+def _screen(cap: int, first: str) -> re.Pattern[str] | None:
+    """One combined pattern of the anchored rules allowed on lines up to ``cap`` long that can
+    match a (lower-cased) line starting with ``first`` ("#": not an ASCII letter): a line is
+    tried against them with a single ``match``; only a hit is resolved rule by rule, in table
+    order."""
+    allowed = [
+        rule
+        for rule in _ANCHORED
+        if rule.max_chars >= cap
+        and (_rule_first_chars(rule.id) is None or first in _rule_first_chars(rule.id))
+    ]
+    if not allowed:
+        return None
+    # Matched against the lower-cased line: the anchored patterns are written in lower case.
+    return re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in allowed))
+
+
+_CAPS = tuple(sorted({rule.max_chars for rule in RULES if rule.anchored}))
+# The smallest cap a line of each length falls under.
+_CAP_OF = tuple(next(cap for cap in _CAPS if size <= cap) for size in range(_CAPS[-1] + 1))
 
 
 _INDEX = {rule.id: i for i, rule in enumerate(RULES)}
@@ -520,56 +233,127 @@ for _i, _rule_of in enumerate(RULES):
     for _char in _rule_of.chars:
         _BY_CHAR[_char] = (*_BY_CHAR.get(_char, ()), _i)
 _TRIGGER_WORDS = frozenset(_BY_WORD)
+# Trigger word -> the indices (into RULES) of the rules it may fire.
+TRIGGERS: dict[str, tuple[int, ...]] = {word.decode(): rules for word, rules in _BY_WORD.items()}
 # Words of a line, lower-cased, as ASCII bytes: anything not an ASCII letter or digit splits
 # (a word with other letters cannot be a trigger, which are all ASCII).
-_SPLIT = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + b" " * 128
 
 
-def _trigger_words(lower: str) -> set[bytes]:
-    return _TRIGGER_WORDS.intersection(lower.encode("ascii", "replace").translate(_SPLIT).split())
-
-
-def _pattern_rule(line: str) -> Rule | None:
-    """The first rule of ``RULES`` (table order) that fires on the line."""
-    size = len(line)
-    lower = line.lower()
-    found = len(RULES)
-    for cap, screen in _screens():
-        if size <= cap:
-            if screen.match(lower) is not None:
-                found = next((_INDEX[rule.id] for rule in _ANCHORED if rule.matches(line)), found)
-            break
-    tail = size > _TRIGGER_LINE_MAX
-    present = _trigger_words(lower[-TAIL_CHARS:] if tail else lower)
-    candidates = {i for word in present for i in _BY_WORD[word]}
-    if not tail:
-        candidates.update(i for char, rules in _BY_CHAR.items() if char in line for i in rules)
-    for i in sorted(candidates):
-        if i > found:
-            break
-        rule = RULES[i]
-        if rule.matches(line):
-            return rule
-    return RULES[found] if found < len(RULES) else None
-
-
-def match_rule(line: str) -> Rule | None:
-    """The first rule of the table that a stripped line matches, or None."""
-    if not _HAS_ALNUM.search(line):
-        # Separators, arrows, lone punctuation ("——-", "."): nothing of the article.
-        return _WORD_RULE["chrome.no_words"]
-    size = len(line)
+def _word_rule(line: str, size: int) -> Rule | None:
+    """The rules over a line's words (share bars, template residue)."""
     if size <= 150 and line.count(" ") < 12:
         words = _words(line)
         if words and size <= 30 and all(w in RESIDUE_WORDS for w in words):
             return _WORD_RULE["byline.empty" if words == ["by"] else "chrome.template_residue"]
         if words and all(w in SOCIAL_WORDS for w in words) and words != ["more"]:
             return _WORD_RULE["share.network_names"]
-    # Teaser cards render their headline twice ("Title Title") when flattened to text.
+    return None
+
+
+def _doubled(line: str, size: int) -> bool:
+    """Teaser cards render their headline twice ("Title Title") when flattened to text."""
     half, rest = divmod(size, 2)
-    if rest and 15 <= half <= 200 and line[half] == " " and line[:half] == line[half + 1 :]:
-        return _WORD_RULE["related.doubled_headline"]
-    return _pattern_rule(line)
+    return bool(rest) and 15 <= half <= 200 and line[half] == " " and line[:half] == line[half + 1 :]
+
+
+# The first word of a line that may be all residue or share-bar words (a cheap screen).
+# (as the ASCII words ``head_words`` splits them into: "e-mail" starts with "e").
+WORD_RULE_FIRST = _WORD_RULE_FIRST = frozenset(
+    part.encode() for word in SOCIAL_WORDS | RESIDUE_WORDS for part in re.split(r"[^a-z0-9]+", word) if part
+)
+_SCREEN_MAX = max(rule.max_chars for rule in _ANCHORED)
+# The teaser rule looks at the tail of a long line only when it holds one of these.
+_TAIL_WORDS = ("more", "reading")
+
+
+def head_words(lines: Sequence[str]) -> list[list[bytes]]:
+    """The lower-cased ASCII words of each line's first ``TRIGGER_HEAD_CHARS`` characters."""
+    heads = "\n".join([line[:TRIGGER_HEAD_CHARS] for line in lines]).lower().encode()
+    return [part.split() for part in heads.translate(_HEAD_SPLIT).split(b"\n")]
+
+
+def match_rules(
+    lines: Sequence[str],
+    *,
+    word_screen: Sequence[bool] | None = None,
+    triggers: Mapping[int, Collection[int]] | None = None,
+) -> list[Rule | None]:
+    """The first rule of the table that each stripped line matches (or None), for all the lines
+    of a document: one combined match per line up to the longest anchored rule's cap (only the
+    rules that can start with the line's first letter), the word rules only on the lines whose
+    first word is one of their words (``word_screen``), the rules with trigger words only on the
+    lines whose head holds one (``triggers``: line -> indices into ``RULES``), then rule by rule
+    only where a screen hit. The line model's tokens give ``word_screen`` and ``triggers``
+    (``transforms.core.clean``); without them they come from ``head_words``."""
+    n = len(lines)
+    out: list[Rule | None] = [None] * n
+    if not n:
+        return out
+    if word_screen is None or triggers is None:
+        words = head_words(lines)
+        word_screen = [bool(w) and w[0] in _WORD_RULE_FIRST for w in words]
+        triggers = {}
+        for i, w in enumerate(words):
+            present = _TRIGGER_WORDS.intersection(w)
+            if present:
+                triggers[i] = {j for word in present for j in _BY_WORD[word]}
+    sizes = list(map(len, lines))
+    short = "\n".join([line if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)])
+    lowers = short.lower().split("\n")
+    if len(lowers) != n:  # a character whose lower case holds a line break: line by line
+        lowers = [
+            line.lower() if size <= _SCREEN_MAX else "" for line, size in zip(lines, sizes, strict=True)
+        ]
+    screen_of = _screen
+    has_alnum = _HAS_ALNUM.search
+    by_char = [char for char in _BY_CHAR if char in short]
+    n_rules = len(RULES)
+    teaser = _INDEX["related.teaser"]
+    for i, line in enumerate(lines):
+        size = sizes[i]
+        if not line[0].isalnum() and not has_alnum(line):
+            # Separators, arrows, lone punctuation ("——-", "."): nothing of the article.
+            out[i] = _WORD_RULE["chrome.no_words"]
+            continue
+        if size <= 150 and word_screen[i]:
+            rule = _word_rule(line, size)
+            if rule is not None:
+                out[i] = rule
+                continue
+        if 31 <= size <= 401 and size & 1 and line[size >> 1] == " " and _doubled(line, size):
+            out[i] = _WORD_RULE["related.doubled_headline"]
+            continue
+        found = n_rules
+        if size <= _SCREEN_MAX:
+            lower = lowers[i]
+            first = lower[0]
+            screen = screen_of(_CAP_OF[size], first if "a" <= first <= "z" else "#")
+            if screen is not None and screen.match(lower) is not None:
+                found = next((_INDEX[rule.id] for rule in _ANCHORED if rule.matches(line)), found)
+        if size <= _TRIGGER_LINE_MAX:
+            candidates = triggers.get(i, ())
+            if by_char:
+                extra = [j for char in by_char if char in line for j in _BY_CHAR[char]]
+                if extra:
+                    candidates = {*candidates, *extra}
+        else:
+            tail = line[-TAIL_CHARS:].lower()
+            candidates = (teaser,) if "more" in tail or "reading" in tail else ()
+        if candidates:
+            for j in sorted(candidates):
+                if j > found:
+                    break
+                if RULES[j].matches(line):
+                    found = j
+                    break
+        if found < n_rules:
+            out[i] = RULES[found]
+    return out
+
+
+def match_rule(line: str) -> Rule | None:
+    """The first rule of the table that a stripped line matches, or None."""
+    return match_rules([line])[0]
 
 
 def rule_by_id(rule_id: str) -> Rule | None:

@@ -130,3 +130,60 @@ def test_another_scorer_plugs_in_and_hard_rules_still_apply():
     assert _kept(cleaned) == [*NEWS, "JohnQ", "What a joke, nobody listens!!"]
     (removed,) = cleaned.removed
     assert (removed.reason, removed.rule, removed.score) == ("share_prompt", "share.prompt", 0.0)
+
+
+def _documents() -> list[tuple[str, str | None]]:
+    import json
+
+    from tests.helpers import RESOURCES, SEEDS
+
+    docs = [(path.read_text(encoding="utf-8"), None) for path in sorted(SEEDS.glob("*.txt"))]
+    for row in json.loads((RESOURCES / "text_dev.json").read_text(encoding="utf-8"))["documents"]:
+        docs.append((row["content"], row["title"]))
+    return docs
+
+
+def test_a_batch_cleans_each_document_as_it_is_cleaned_alone(model):
+    from transforms.core.clean import CleanInput, clean_many
+
+    docs = _documents()
+    inputs = [CleanInput(text, title, extracted=i % 2 == 0) for i, (text, title) in enumerate(docs)]
+    inputs.insert(3, CleanInput(""))  # an empty document inside the batch
+    batched = clean_many(inputs, scorer=model)
+    alone = [clean_many([i], scorer=model)[0] for i in inputs]
+    assert batched == alone
+    assert batched[3].text == "" and not batched[3].removed
+    assert batched[0] == clean_text(inputs[0].text, extracted=True, scorer=model)
+
+
+def test_the_document_rule_matcher_agrees_with_each_rule(model):
+    # Rules with trigger words look for them in a line's head: on lines no longer than the head,
+    # the document matcher and the rules one by one must agree exactly.
+    lines = [line.strip() for text, _ in _documents() for line in text.split("\n") if line.strip()]
+    lines = [line for line in lines if len(line) <= boilerplate.TRIGGER_HEAD_CHARS]
+    lines += ["Share this:", "Leave a Reply", "0 $", "© 2026 Example Media. All rights reserved."]
+    lines += ["——", "in ,"]
+    matched = boilerplate.match_rules(lines)
+    for line, rule in zip(lines, matched, strict=True):
+        first = next((r for r in boilerplate.RULES if r.matches(line)), None)
+        if rule is None:
+            # Word rules aside, no pattern rule fires where the matcher found none.
+            assert first is None, (line, first.id)
+        elif rule.id in {r.id for r in boilerplate.RULES}:
+            assert first is not None and first.id == rule.id, (line, rule.id)
+
+
+def test_a_one_paragraph_document_keeps_its_prose(model):
+    # A feed summary is one paragraph: whatever the model scores it, the article keeps its prose.
+    summary = (
+        "Delegations from both sides returned to Geneva on Saturday for a new round of talks on a nationwide "
+        "ceasefire, the United Nations envoy said, adding that aid would top the agenda."
+    )
+    for extracted in (False, True):
+        cleaned = clean_text(
+            summary, title="Ceasefire talks resume in Geneva", extracted=extracted, scorer=model
+        )
+        assert _kept(cleaned) == [summary]
+    # Short lines are no prose: a page of widget strings is still emptied.
+    widgets = clean_text("Home\n\nShare this:\n\nTwitter\n\nFacebook", scorer=model)
+    assert widgets.text == "" and len(widgets.removed) == 4

@@ -1,0 +1,129 @@
+"""Training data for ``training/train_line_model.py``: the labelled documents and their site statistics.
+
+Consumes ``../shared/data/boilerplate/lines_train.jsonl.gz`` and the dev sets (the seeds' gold,
+``text_dev.json``); emits ``Doc``s (lines, per-line silver labels, group for the folds, view,
+source, weight), per document the statistics a site memory holding the other documents of its
+site would give, and the token vocabulary (no labels used).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pathlib
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from transforms.core.clean import SiteStats
+from transforms.core.lines import HEAD_TOKENS, DocLines, Vocabulary, is_site_candidate, line_key, tokenize
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent.parent / "shared" / "eval"
+# Extra weight of the hand-labelled dev documents (seeds, text_dev) against silver lines
+# (round 1's value: they are the documents the cleaner must keep fitting).
+DEV_WEIGHT = 250.0
+# Tokens seen on fewer training lines than this are not in the vocabulary (noise, names).
+MIN_TOKEN_LINES = 3
+
+
+class Doc:
+    """One labelled document: its lines, per-line labels, group (for folds), view and source."""
+
+    def __init__(self, doc_id, text, title, labels, group, view, source, domain, weight=1.0):
+        self.id = doc_id
+        self.text = text
+        self.lines = DocLines.of(text)
+        self.title = title or None
+        label_of = {}
+        for label, numbers in labels.items():
+            for n in numbers:
+                label_of[n] = label
+        self.labels = [label_of.get(n) for n in self.lines.line_nos]
+        self.group = group
+        self.view = view
+        self.source = source
+        self.domain = domain
+        self.weight = weight
+
+
+def load_lines(path: pathlib.Path) -> list[Doc]:
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for raw in handle:
+            row = json.loads(raw)
+            docs.append(
+                Doc(
+                    row["id"],
+                    row["content"],
+                    row["title"],
+                    row["labels"],
+                    f"page:{row['page_id']}",
+                    row["view"],
+                    row["source"],
+                    row["domain"],
+                )
+            )
+    return docs
+
+
+def load_dev() -> list[Doc]:
+    """The seeds' gold and text_dev as labelled documents (one view: "dev")."""
+    docs = []
+    gold = json.loads((EVAL / "seeds_gold.json").read_text(encoding="utf-8"))
+    for name, g in gold["documents"].items():
+        text = (ROOT / "seeds" / name).read_text(encoding="utf-8")
+        numbers = [n for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+        body, title, either = set(g["body"]), set(g["title_lines"]), set(g["either"])
+        labels = {
+            "B": sorted(body),
+            "T": sorted(title),
+            "E": sorted(either),
+            "X": [n for n in numbers if n not in body | title | either],
+        }
+        docs.append(Doc(f"seed:{name}", text, None, labels, f"seed:{name}", "dev", "seeds", "", DEV_WEIGHT))
+    for row in json.loads((EVAL / "text_dev.json").read_text(encoding="utf-8"))["documents"]:
+        docs.append(
+            Doc(
+                f"text_dev:{row['id']}",
+                row["content"],
+                row["title"],
+                row["labels"],
+                f"text_dev:{row['id']}",
+                "dev",
+                "text_dev",
+                row["domain"],
+                DEV_WEIGHT,
+            )
+        )
+    return docs
+
+
+def site_stats(docs: list[Doc]) -> dict[str, SiteStats]:
+    """Per document, what a site memory holding every OTHER document of its site (same view) knows."""
+    by_site: dict[tuple[str, str], list[Doc]] = defaultdict(list)
+    for doc in docs:
+        if doc.domain:
+            by_site[(doc.view, doc.domain)].append(doc)
+    stats = {}
+    for members in by_site.values():
+        keys = {
+            doc.id: {line_key(s) for s in doc.lines.lines if is_site_candidate(s)} - {""} for doc in members
+        }
+        total = Counter(k for ks in keys.values() for k in ks)
+        for doc in members:
+            counts = {k: total[k] - 1 for k in keys[doc.id] if total[k] > 1}
+            stats[doc.id] = SiteStats(len(members) - 1, counts)
+    return stats
+
+
+def build_vocabulary(docs: list[Doc]) -> Vocabulary:
+    """Tokens (by hash) of the lines' heads seen on at least MIN_TOKEN_LINES lines (no labels used)."""
+    counts: Counter[int] = Counter()
+    for doc in docs:
+        tokens = tokenize(doc.lines.lines)
+        starts = np.cumsum(tokens.counts) - tokens.counts
+        head = (np.arange(tokens.hashes.size) - starts[tokens.line]) < HEAD_TOKENS
+        pairs = set(zip(tokens.line[head].tolist(), tokens.hashes[head].tolist(), strict=True))
+        counts.update(h for _, h in pairs)
+    return Vocabulary(np.array(sorted(h for h, k in counts.items() if k >= MIN_TOKEN_LINES), dtype=np.uint64))
