@@ -152,7 +152,7 @@ def _extract_chunk(records: list) -> list:
 
 def _clean_enrich_chunk(task: tuple[list, dict]) -> list:
     from schemas.records import Reject, without_working_data
-    from transforms.clean import clean_document, site_of
+    from transforms.core.clean_stage import clean_document, site_of
     from transforms.core.clean import NO_SITE
     from transforms.core.enrich import enrich
     from transforms.core.sites import stats_for_document
@@ -180,7 +180,7 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
     (0: one per core)."""
     started = time.perf_counter()
     from schemas.records import Reject
-    from transforms.clean import site_of
+    from transforms.core.clean_stage import site_of
     from transforms.core.seeds import parse_seed_file
     from transforms.core.sites import site_tables
 

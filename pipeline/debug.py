@@ -66,7 +66,7 @@ def _documents(inputs: Sequence[str], policy=None) -> Iterator[Any]:
 def cmd_clean(args: argparse.Namespace) -> int:
     """Per input: each line kept or removed with its reason (``--json``: one JSON line each)."""
     from schemas.records import Reject
-    from transforms.clean import clean_document
+    from transforms.core.clean_stage import clean_document
     from transforms.extract import extract_document
 
     code = EXIT_OK
@@ -108,7 +108,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     """One JSON line per page (file or URL): the row that would be stored, or the reject."""
     from schemas.records import Reject, article_row
-    from transforms.clean import clean_document
+    from transforms.core.clean_stage import clean_document
     from transforms.core.enrich import enrich, load_language_identifier
     from transforms.core.http_policy import FetchPolicy
     from transforms.extract import extract_document

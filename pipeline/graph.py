@@ -231,7 +231,10 @@ def _process_and_write(
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles()
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
-        site_min_docs=nf.site_min_docs, memory=site_memory, seen_at=plan.started_at
+        site_min_docs=nf.site_min_docs,
+        memory=site_memory,
+        seen_at=plan.started_at,
+        workers=plan.workers,
     )
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy, workers=plan.workers)
     if plan.unbounded:

@@ -13,39 +13,34 @@ The cleaning itself is ``transforms/core/clean.py`` (rules with ids, the line mo
 structural rules); this module adds the site statistics: per site, how many documents of
 this run and of the remembered runs hold each short line, a feature of the line model, and a
 line held by at least ``site_min_docs`` documents goes as site boilerplate. Documents are
-cleaned in batches of ``CLEAN_BATCH`` (``clean_documents``, the batch entry point of
-``transforms.core.clean.clean_many``): the line model scores a whole batch's lines at once.
+cleaned in batches of ``CLEAN_BATCH`` (``transforms/core/clean_stage.py``): the line model
+scores a whole batch's lines at once, and on a local run a batch is split over ``workers``
+processes (``transforms/core/pool.py``), with the same output.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import collections
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
-from transforms.core.clean import (
-    NO_SITE,
-    REASONS,
-    Cleaned,
-    CleanInput,
-    LineScorer,
-    RemovedLine,
-    SiteStats,
-    clean_many,
-    clean_text,
-    default_scorer,
+from transforms.core.clean import NO_SITE, REASONS, Cleaned, RemovedLine, SiteStats, clean_text
+from transforms.core.clean_stage import (
+    MIN_WORDS,
+    clean_document,
+    clean_documents,
+    header_of,
+    make_cleaner,
+    site_of,
 )
 from transforms.core.lines import line_key, site_line_candidates
+from transforms.core.pool import ChunkPool
 from transforms.core.sites import DOCS_KEY, EMPTY, SiteTable, document_keys, site_table, stats_for_document
-from transforms.core.text import word_count
-from transforms.core.urls import canonical_url
 
 __all__ = [
     "REASONS",
@@ -66,92 +61,9 @@ __all__ = [
 ]
 
 REJECTS_TAG = "rejects"
-# Text sources whose text our extractor made from HTML (the rest is text as given: a scraper's
-# or a feed's); the line model has an operating point for each kind.
-EXTRACTED_SOURCES = frozenset({"page", "seed_html", "jsonl_html"})
-# Bodies shorter than this many words are not articles (a teaser, a caption, an error
-# page's leftovers); news briefs run from about 40 words up.
-MIN_WORDS = 20
-# Documents the line model scores at once: enough to spread numpy's cost per call over many
-# lines, few enough to keep a bundle's latency and memory small.
-CLEAN_BATCH = 64
-
-
-def site_of(article: Article) -> str | None:
-    """The site a document belongs to, for per-site line statistics: its URL's host."""
-    if article.site:
-        return article.site
-    url = article.canonical_url or canonical_url(article.url)
-    if not url:
-        return None
-    host = urlsplit(url).netloc.lower()
-    return host[4:] if host.startswith("www.") else host or None
-
-
-def header_of(text: str, lines: int = 8) -> str:
-    """The first non-blank lines of a raw text, where a date line may stand."""
-    head = []
-    for line in text.splitlines():
-        if line.strip():
-            head.append(line.strip())
-            if len(head) >= lines:
-                break
-    return "\n".join(head)
-
-
-def clean_document(
-    article: Article,
-    site: SiteStats = NO_SITE,
-    *,
-    min_words: int = MIN_WORDS,
-    site_min_docs: int = 0,
-    scorer: LineScorer | None = None,
-) -> tuple[Article | Reject, Cleaned]:
-    """The clean stage for one document: the cleaned article (or a reject when too
-    little text is left), with the cleaning's account of what went and why."""
-    return clean_documents(
-        [(article, site)], min_words=min_words, site_min_docs=site_min_docs, scorer=scorer
-    )[0]
-
-
-def clean_documents(
-    articles: Sequence[tuple[Article, SiteStats]],
-    *,
-    min_words: int = MIN_WORDS,
-    site_min_docs: int = 0,
-    scorer: LineScorer | None = None,
-) -> list[tuple[Article | Reject, Cleaned]]:
-    """``clean_document`` for several documents at once (the line model scores them in one
-    batch); each result is the one ``clean_document`` gives the document alone."""
-    inputs = [
-        CleanInput(article.text, article.title, site, site_min_docs, article.text_source in EXTRACTED_SOURCES)
-        for article, site in articles
-    ]
-    cleaned_all = clean_many(inputs, scorer)
-    return [
-        (_result(article, cleaned, min_words), cleaned)
-        for (article, _), cleaned in zip(articles, cleaned_all, strict=True)
-    ]
-
-
-def _result(article: Article, cleaned: Cleaned, min_words: int) -> Article | Reject:
-    words = word_count(cleaned.text)
-    if words < min_words:
-        reason = "empty_after_cleaning" if words == 0 else "too_short"
-        detail = f"{words} words left after removing {len(cleaned.removed)} boilerplate lines"
-        return Reject(
-            article.source, article.url, "clean", reason, detail, article.run_id, article.ingested_at
-        )
-    return dataclasses.replace(
-        article,
-        text=cleaned.text,
-        title=article.title or cleaned.title,
-        author=article.author or cleaned.byline,
-        site=site_of(article),
-        header=header_of(article.text),
-        boilerplate_lines=len(cleaned.removed),
-        removed=tuple((r.reason, r.text) for r in cleaned.removed),
-    )
+# Documents cleaned at once: the line model's numpy cost per call spreads over many lines, and
+# two processes share a batch well; few enough to keep a bundle's latency and memory small.
+CLEAN_BATCH = 256
 
 
 # --- Beam wrapper below ---
@@ -192,15 +104,16 @@ def _memory_row(site_key_count: tuple[tuple[str, str], tuple[int, float]], fallb
 
 
 class _CleanFn(beam.DoFn):
-    def __init__(self, min_words: int, site_min_docs: int) -> None:
+    def __init__(self, min_words: int, site_min_docs: int, workers: int) -> None:
         self._min_words = min_words
         self._site_min_docs = site_min_docs
-        self._scorer: LineScorer | None = None
+        self._workers = workers
+        self._pool: ChunkPool | None = None
         self._cleaned = Metrics.counter(self.__class__, "cleaned")
 
     def setup(self) -> None:
-        # The line model, once per worker process.
-        self._scorer = default_scorer()
+        # The line model, once per worker process (and once in each helper process).
+        self._pool = ChunkPool(make_cleaner, (self._min_words, self._site_min_docs), workers=self._workers)
 
     def process(
         self, articles: list[Article], run_sites: dict[str, SiteTable], memory: dict[str, SiteTable]
@@ -212,11 +125,11 @@ class _CleanFn(beam.DoFn):
                 stats_for_document(run_sites.get(site, EMPTY), memory.get(site, EMPTY)) if site else NO_SITE
             )
             pairs.append((article, stats))
-        results = clean_documents(
-            pairs, min_words=self._min_words, site_min_docs=self._site_min_docs, scorer=self._scorer
-        )
+        results = self._pool.map(pairs)
         # One counter update per reason and batch, not per removed line.
-        removed = Counter(line.reason for _, cleaned in results for line in cleaned.removed)
+        removed: collections.Counter[str] = collections.Counter()
+        for _, reasons in results:
+            removed.update(reasons)
         for reason, count in sorted(removed.items()):
             Metrics.counter(self.__class__, f"removed_{reason}").inc(count)
         for result, _ in results:
@@ -227,6 +140,10 @@ class _CleanFn(beam.DoFn):
             self._cleaned.inc()
             yield result
 
+    def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
 
 class CleanArticles(beam.PTransform):
     """Cleaned articles on ``articles``; too little text left is a reject on ``rejects``;
@@ -236,7 +153,8 @@ class CleanArticles(beam.PTransform):
     ``memory``'s: the ``(site, SiteTable)`` pairs of ``ReadSiteMemory``) is a feature of the
     line model, and a line held by at least ``site_min_docs`` documents (this one included) is
     removed as site boilerplate (CCNet-style line hashing per site). ``seen_at`` stamps the
-    rows of documents that carry no ingestion time.
+    rows of documents that carry no ingestion time. ``workers`` processes share each batch on
+    a local run (1: this one).
     """
 
     def __init__(
@@ -245,8 +163,10 @@ class CleanArticles(beam.PTransform):
         min_words: int = MIN_WORDS,
         memory: beam.PCollection | None = None,
         seen_at: dt.datetime | None = None,
+        workers: int = 1,
     ) -> None:
         super().__init__()
+        self._workers = workers
         self._site_min_docs = site_min_docs
         self._min_words = min_words
         self._memory = memory
@@ -272,7 +192,7 @@ class CleanArticles(beam.PTransform):
             min_batch_size=CLEAN_BATCH, max_batch_size=CLEAN_BATCH
         )
         cleaned = batches | "CleanText" >> beam.ParDo(
-            _CleanFn(self._min_words, self._site_min_docs - 1),
+            _CleanFn(self._min_words, self._site_min_docs - 1, self._workers),
             run_sites=beam.pvalue.AsDict(run_sites),
             memory=beam.pvalue.AsDict(memory),
         ).with_outputs(REJECTS_TAG, main="articles")

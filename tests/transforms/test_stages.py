@@ -135,3 +135,33 @@ def test_enrich_articles_on_two_processes_gives_the_one_process_output():
         with local_pipeline() as p:
             out = p | beam.Create(articles) | EnrichArticles(workers=workers) | beam.Map(view)
             assert_that(out, equal_to(expected), label=f"workers_{workers}")
+
+
+def test_clean_articles_on_two_processes_gives_the_one_process_output():
+    # 40 documents of one site with its footer, and two too short: the batch is shared.
+    topics = ("football", "election", "vaccine", "earthquake")
+    docs = [
+        doc(
+            f"c{n:02d}",
+            "\n".join([paragraph(topics[n % 4], n), paragraph(topics[n % 4], n + 1), SITE_LINE]),
+            url=f"https://gazette.test/{n}",
+        )
+        for n in range(40)
+    ] + [
+        doc("short1", "Too short.", url="https://gazette.test/s1"),
+        doc("short2", "", url="https://x.test/s2"),
+    ]
+
+    for workers in (1, 2):
+        with local_pipeline() as p:
+            out = p | beam.Create(docs) | CleanArticles(site_min_docs=3, workers=workers)
+            assert_that(
+                out.articles | beam.Map(lambda a: (a.id, SITE_LINE in a.text, a.boilerplate_lines > 0)),
+                equal_to([(f"c{n:02d}", False, True) for n in range(40)]),
+                label=f"articles_{workers}",
+            )
+            assert_that(
+                out.rejects | beam.Map(lambda r: (r.source, r.reason)),
+                equal_to([("short1.txt", "empty_after_cleaning"), ("short2.txt", "empty_after_cleaning")]),
+                label=f"rejects_{workers}",
+            )
