@@ -691,7 +691,11 @@ def cmd_clean(args: argparse.Namespace, _: list[str]) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, _: list[str]) -> int:
-    """One JSON line per page (file or URL): the row that would be stored, or the reject."""
+    """One JSON line per page (file or URL): the row that would be stored, or the reject.
+
+    With ``--explain`` each line also says how the body was chosen, every block or line left
+    out and why (by extraction or by the clean stage), and where the date came from.
+    """
     from schemas.records import Reject, article_row
     from transforms.clean import clean_document
     from transforms.enrich import enrich, load_language_identifier
@@ -703,15 +707,54 @@ def cmd_extract(args: argparse.Namespace, _: list[str]) -> int:
     taxonomy, identifier = load_taxonomy(args.taxonomy), load_language_identifier()
     for doc in _documents(args.files, policy):
         result = doc if isinstance(doc, Reject) else extract_document(doc)
+        cleaned = None
         if not isinstance(result, Reject):
-            result, _ = clean_document(result)
+            extracted = result
+            result, cleaned = clean_document(result)
         if isinstance(result, Reject):
-            print(_reject_json(result))
+            line = json.loads(_reject_json(result))
+            if args.explain and not isinstance(doc, Reject):
+                line["explain"] = _explanation(doc, extracted if cleaned is not None else None, cleaned, None)
+            print(json.dumps(line, ensure_ascii=False))
             continue
         article = enrich(result, taxonomy=taxonomy, identifier=identifier)
         row = article_row(article) | {"removed": [{"reason": r, "text": t} for r, t in article.removed]}
+        if args.explain:
+            row["explain"] = _explanation(doc, extracted, cleaned, article)
         print(json.dumps(row, ensure_ascii=False, default=str))
     return 0
+
+
+def _explanation(doc, extracted, cleaned, article) -> dict:
+    """What ``newsflow extract --explain`` adds: extraction's decisions, every drop, the date's origin."""
+    from transforms.extract import extract_article
+
+    explained: dict[str, Any] = {"extraction": [], "dropped": []}
+    if doc.html is not None:
+        page = extract_article(doc.html, doc.url, explain=True)
+        if page is None:
+            explained["extraction"].append("no article body in the page")
+        elif page.explanation is not None:
+            explained["extraction"] = list(page.explanation.decisions)
+            explained["dropped"] = [
+                {"stage": "extract", "reason": reason, "text": text}
+                for reason, text in page.explanation.dropped
+            ]
+    elif extracted is not None:
+        explained["extraction"].append(f"text from the source ({extracted.text_source}): nothing to extract")
+    if cleaned is not None:
+        explained["dropped"] += [
+            {"stage": "clean", "reason": r.reason, "line": r.line_no, "text": r.text} for r in cleaned.removed
+        ]
+    if article is not None:
+        explained["date"] = {
+            "published": article.published,
+            "source": article.date_source,
+            "offset_minutes": article.published_offset,
+            "modified": article.modified,
+            "candidates": [{"value": str(v), "source": s} for v, s in article.date_candidates],
+        }
+    return explained
 
 
 def cmd_compact(args: argparse.Namespace, _: list[str]) -> int:
@@ -781,6 +824,11 @@ def make_parser() -> argparse.ArgumentParser:
         "--allow_private_hosts", action="store_true", help="Allow URLs on loopback and private addresses."
     )
     extract.add_argument("--ignore_robots", action="store_true", help="Do not read robots.txt first.")
+    extract.add_argument(
+        "--explain",
+        action="store_true",
+        help="Also print how the body was chosen, each dropped block or line and why, and the date's source.",
+    )
     extract.set_defaults(func=cmd_extract)
     return parser
 

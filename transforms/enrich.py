@@ -1,9 +1,10 @@
 """Enrich cleaned articles: publication date, topic, language and fingerprints.
 
-Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``,
-``topic``/``topic_score``, ``language``, ``word_count``, ``content_hash`` and
-``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", topic="conflict", topic_score=0.71, language="en")``.
+Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``/
+``published_offset``, ``topic``/``topic_score``, ``language``, ``word_count``,
+``content_hash`` and ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
+date_source="text_header", published_offset=None, topic="conflict", topic_score=0.71,
+language="en")``. Dates: ``transforms.dates.resolve_date``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import Article, without_working_data
 from transforms.core.text import word_count
-from transforms.dates import resolve_date
+from transforms.dates import CLAMPED_SUFFIX, resolve_date
 from transforms.dedup import fingerprints
 from transforms.topics import assign_topic, load_taxonomy
 
@@ -45,7 +46,7 @@ def detect_language(text: str, identifier) -> str | None:
 
 def enrich(article: Article, *, taxonomy, identifier) -> Article:
     """Date, topic, language and fingerprints of one cleaned article."""
-    published, date_source = resolve_date(
+    date = resolve_date(
         article.date_candidates,
         text=article.header or article.text,
         url=article.url,
@@ -55,8 +56,9 @@ def enrich(article: Article, *, taxonomy, identifier) -> Article:
     digest, signature = fingerprints(article.text)
     return dataclasses.replace(
         article,
-        published=published,
-        date_source=date_source,
+        published=date.published,
+        date_source=date.source,
+        published_offset=date.offset,
         topic=topic,
         topic_score=round(float(score), 4),
         language=detect_language(article.text, identifier) or article.language,
@@ -71,6 +73,7 @@ class _EnrichFn(beam.DoFn):
         self._taxonomy_path = taxonomy_path
         self._dated = Metrics.counter(self.__class__, "dated")
         self._undated = Metrics.counter(self.__class__, "undated")
+        self._clamped = Metrics.counter(self.__class__, "dated_clamped_to_ingest_time")
 
     def setup(self) -> None:
         self._taxonomy = load_taxonomy(self._taxonomy_path)
@@ -79,6 +82,8 @@ class _EnrichFn(beam.DoFn):
     def process(self, article: Article) -> Iterator[Article]:
         enriched = enrich(article, taxonomy=self._taxonomy, identifier=self._identifier)
         (self._dated if enriched.published else self._undated).inc()
+        if enriched.date_source and enriched.date_source.endswith(CLAMPED_SUFFIX):
+            self._clamped.inc()
         Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
         yield without_working_data(enriched)
 

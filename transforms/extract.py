@@ -7,17 +7,30 @@ content). Bad input never raises: the caller records a reject. Pure Python, no B
 Sample element::
 
     extract_article(b"<html lang='en'><head><title>Rates rise</title>...", "https://example.com/a")
-    -> ExtractedPage(text="The central bank raised rates on Tuesday ...\\n\\nEconomists had expected ...",
+    -> ExtractedPage(text="Rates rise\\n\\nThe central bank raised rates on Tuesday ...",
                      title="Rates rise", author="Jane Doe", published="2024-03-01T09:30:00+00:00",
                      sitename="Example News", language="en", categories=("Business",), tags=(),
-                     description="The bank moved ...", canonical_url="https://example.com/a")
+                     description="The bank moved ...", canonical_url="https://example.com/a",
+                     date_candidates=(("2024-03-01T09:30:00+00:00", "html"),), modified=None)
 
-How: trafilatura in precision mode (comments off) with its metadata, then generic repairs:
-embedded social posts are pruned before extraction, the body keeps one paragraph per block, the
-title repeated at the top, in-article boilerplate lines (ads, newsletter and subscription
-prompts, photo credits, related-link headings, author bios) are dropped, and a live blog whose
-updates only its schema.org data carries gets them back. A balanced-mode retry runs only when
-precision mode keeps almost nothing of the page's paragraph text.
+How. The body is trafilatura's, chosen between two of its extractions and repaired only where
+the page's structure says so; lines are not judged here (the clean stage removes boilerplate
+lines, each with its reason):
+
+1. A page delivered as a fragment (no ``<html>``/``<body>``) is wrapped, so that it parses.
+2. Precision mode with trafilatura's fallback cascade (readability, jusText) is the first
+   candidate. When it covers too little of the page's own prose (the long text runs of any
+   block, not only ``<p>``), it may be truncated: a recall-mode extraction is the second
+   candidate, kept only when it covers clearly more of that prose and scores better
+   (more sentence-like text, less link text).
+3. Quoted social posts (``blockquote.twitter-tweet`` ...) stay in the body: they are quoted as
+   part of the story. Headings, list items and table rows stay, one block a line.
+4. A live blog whose updates only its schema.org data carries gets them back.
+5. A closing bio of the byline's author ("Jane Doe is a reporter for ...") is dropped: it is
+   matched against the page's own byline, which the clean stage does not know.
+
+``extract_article(..., explain=True)`` also returns each decision and each dropped block with
+its reason (``newsflow extract --explain`` prints them). Dates: ``transforms.dates.page_dates``.
 """
 
 from __future__ import annotations
@@ -38,10 +51,11 @@ import lxml.etree
 import trafilatura
 from apache_beam.metrics import Metrics
 from charset_normalizer import from_bytes
-from dateutil.parser import isoparse
 from lxml.html import HtmlElement
+from trafilatura import metadata as trafilatura_metadata
 
 from schemas.records import Article, Reject
+from transforms.dates import ARTICLE_TYPES, page_dates, parse_datetime
 from transforms.dedup import canonical_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,12 +65,22 @@ _FAILURES = itertools.count()
 
 
 @dataclasses.dataclass(frozen=True)
+class Explanation:
+    """Why the body is what it is: the decisions taken and the blocks dropped, with reasons."""
+
+    decisions: tuple[str, ...] = ()
+    # (reason, text) of each block left out: the other candidate's extra blocks, a bio.
+    dropped: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class ExtractedPage:
     """What one page yields: the body text (paragraphs split by a blank line) and its metadata."""
 
     text: str
     title: str | None
     author: str | None
+    # The most trusted publication date the page states (ISO 8601 as stated), if any.
     published: str | None
     sitename: str | None
     language: str | None
@@ -64,6 +88,11 @@ class ExtractedPage:
     tags: tuple[str, ...]
     description: str | None
     canonical_url: str | None
+    # Every publication date the page gives, most trusted first: (value, date_source).
+    date_candidates: tuple[tuple[str, str], ...] = ()
+    # The page's last revision as stated (``dateModified``, ``article:modified_time``).
+    modified: str | None = None
+    explanation: Explanation | None = None
 
 
 # Pages above this are not articles (trafilatura's own MAX_FILE_SIZE default is 20 MB); refusing
@@ -71,33 +100,38 @@ class ExtractedPage:
 MAX_HTML_BYTES = 20_000_000
 # Below this many characters of body there is no article (a caption, a paywall stub, an error page).
 MIN_BODY_CHARS = 100
-# Precision mode sometimes keeps only an intro when a page splits its body over sibling
-# containers (live blogs). Retry in balanced mode when the body is under this share of the
-# page's <p> text: precision-correct pages on the dev set keep >= 0.26 of it, the broken ones 0.02.
-RETRY_BODY_SHARE = 0.15
+# The page's prose: its text runs (between tags) of at least this many characters. Shorter runs
+# are menus, buttons, captions and link lists; a paragraph split by links still has long runs.
+PROSE_RUN_CHARS = 60
+# TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS: tuned on
+# ../shared/data/boilerplate/pages_train (html_dev as extra dev data), see the README's
+# quality section; never on the validation pages.
+# The first candidate may be truncated when it holds less than this share of the page's prose.
+TRUNCATED_COVERAGE = 0.5
+# Another candidate replaces the current one only when it holds at least this much more of the
+# prose (and scores better).
+COVERAGE_GAIN = 0.1
+# Below this share of the prose after precision and recall, balanced mode is tried too.
+RESCUE_COVERAGE = 0.2
+# In a candidate's score, a character of link text (a block that is a link's text on the page)
+# costs this many characters of sentence-like text.
+LINK_PENALTY = 4.0
+# A block of at least this many words that ends like a sentence counts fully in the score;
+# other blocks count half.
+SENTENCE_WORDS = 12
 # A live blog's schema.org updates are appended when fewer than this share of them is already in
 # the body (the updates were rendered by script, or trafilatura kept only the intro).
 LIVE_UPDATES_PRESENT_SHARE = 0.5
-# Author bios and closing boilerplate sit in the last few blocks of a body.
+# Author bios close the article, in its last few blocks.
 TAIL_BLOCKS = 3
 # A closing author bio is a few sentences; the byline's surname is among its first words
 # ("CNBC's Julia Boorstin is ...").
 MAX_BIO_CHARS = 600
 BIO_NAME_WORDS = 6
-# Teasers in a reading list (a headline, a one-line summary) are shorter than this; the dev set's
-# summaries run to 230 characters, while an article paragraph that resumes after a list is longer.
-MAX_TEASER_CHARS = 280
 # Up to one undecodable byte per this many is a UTF-8 page with stray bytes, not another charset.
 STRAY_BYTES_PER = 10_000
-# Boilerplate lines are short; a long paragraph that happens to start with "Subscribe" is prose.
-MAX_BOILERPLATE_CHARS = 250
-
-# Embedded posts from social networks: quoted inside articles but not written by the publisher.
-# The classes are the ones the networks' own embed snippets set on the <blockquote>: any site.
-_EMBED_CLASS_RE = re.compile(
-    r"twitter-tweet|twitter-video|instagram-media|tiktok-embed|reddit-card|bluesky-embed|threads-post|"
-    r"fb-xfbml"
-)
+# Explanations quote this much of each dropped block.
+EXPLAIN_CHARS = 200
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE)
 _XML_ENCODING_RE = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.-]+)""")
@@ -123,7 +157,21 @@ _ENCODING_SUPERSETS = {
 # rows join their cells, skipped ones carry no body text; everything else is one block.
 _CONTAINER_TAGS = frozenset(
     ("body", "div", "section", "article", "main", "header", "footer", "aside", "figure")
-    + ("list", "ul", "ol", "dl", "table", "tbody", "thead", "tfoot", "quote", "blockquote")
+    + (
+        "list",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "quote",
+        "blockquote",
+        "cell",
+        "td",
+        "th",
+    )
 )
 _ROW_TAGS = frozenset(("row", "tr"))
 _SKIPPED_TAGS = frozenset(("graphic", "img", "script", "style", "noscript", "svg", "button", "form"))
@@ -135,69 +183,17 @@ _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
 _URLISH_RE = re.compile(r"https?:|www\.|^\S+\.(?:com|org|net|co\.uk)\S*$", re.IGNORECASE)
-# schema.org types whose author is the article's author (not a page's or a video's).
-_ARTICLE_TYPES = {
-    "Article",
-    "NewsArticle",
-    "ReportageNewsArticle",
-    "AnalysisNewsArticle",
-    "OpinionNewsArticle",
-    "BackgroundNewsArticle",
-    "ReviewNewsArticle",
-    "BlogPosting",
-    "LiveBlogPosting",
-    "Report",
-    "ScholarlyArticle",
-}
 # Keyword lists are comma-separated; a category may hold ", " itself ("Waste, Fraud & Abuse") but
 # a CMS that joins several writes them without a space ("Opinion,Reported Opinion").
 _TAG_SPLIT_RE = re.compile(r",")
 _CATEGORY_SPLIT_RE = re.compile(r",(?!\s)")
 _WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
-
-# Whole-line boilerplate left inside article containers. Phrases, not site names: each is a
-# stock formula of news CMSs (ads, reading links, sharing, credits, newsletter and subscription
-# prompts). Only whole lines of at most MAX_BOILERPLATE_CHARS are tested, so prose survives.
-_BOILERPLATE_LINE_RE = re.compile(
-    r"""^(?:
-        (?:advertisement|advertising|ad|sponsored(?:\s+content)?|promoted(?:\s+content)?|
-           skip\s+advert(?:isement)?|scroll\s+to\s+continue.*|
-           story\s+continues\s+(?:below|after)(?:\s+(?:this\s+)?(?:advertisement|ad))?|
-           continue\s+reading(?:\s+(?:below|the\s+main\s+story))?|
-           read\s+more|read\s+next|see\s+also|also\s+read|
-           related|related\s+(?:articles?|stories|content|coverage|links?|topics?|videos?)|
-           watch|watch\s+(?:below|now|more|here)|listen(?:\s+to\s+(?:this|the)\s+(?:article|story))?|
-           share(?:\s+this)?(?:\s+(?:article|story))?|copy\s+link|link\s+copied|print|email|
-           _+|—+|-{3,}|\*{3,}
-        )[.:!…\s]*
-      | (?:read\s+more|read\s+next|see\s+also|also\s+read|related|more|watch|listen|recommended|trending)
-        \s*(?:[:|»>]|\.\.\.|…).*
-      | related\s+videos?\s*:.*
-      | (?:photo(?:graph)?|image|picture|video|main\s+image|top\s+image)?\s*credits?\s*:.*
-      | photograph\s*:.*
-      | (?:our|editorial)\s+standards\s*:.*
-      | (?:©|\(c\)|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|by\b)).*
-      | .*\ball\s+rights\s+reserved\b.*
-      | (?:sign\s+up|subscribe|register|join|download|click\s+here|tap\s+here|want\s+to|
-           already\s+a\s+subscriber|don['’]t\s+miss|never\s+miss|enjoy(?:ed)?\s+this|
-           like\s+this\s+(?:article|story)|
-           get\s+(?:our|the\s+latest|breaking|unlimited|full|free|access))\b
-        .*\b(?:newsletters?|subscri\w+|premium|(?:our|the)\s+app|commenting|comment\s+forum|
-           conversations?|bookmark\w*|inbox|log\s*in|sign\s+in|(?:news|breaking|email)\s+alerts?|
-           podcasts?|whatsapp|telegram)\b.*
-    )$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# Headings of the reading lists that follow an article; the teasers after one are dropped.
-_TRAILER_HEADING_RE = re.compile(
-    r"^(?:more\s+(?:from\s+.{1,40}|on\s+this\s+(?:story|topic)|stories|news|like\s+this)|popular|"
-    r"most\s+(?:popular|read|viewed|shared)|recommended(?:\s+for\s+you)?|"
-    r"you\s+(?:may|might)\s+also\s+(?:like|enjoy)|"
-    r"trending(?:\s+now)?|related\s+(?:articles|stories|coverage|content)|latest\s+(?:news|stories)|"
-    r"editor['’]s\s+picks?|top\s+stories)[.:!\s]*$",
-    re.IGNORECASE,
-)
+# The end of a sentence-like block: a full stop, a question, a closing quote or bracket.
+_SENTENCE_END_RE = re.compile(r"""[.!?…:;"'”’»)\]]\s*$""")
+# Long text runs of the page, outside scripts (tested in Python: cheaper than an XPath predicate).
+_PROSE_RUNS = lxml.etree.XPath(f"//body//text()[string-length(.) >= {PROSE_RUN_CHARS}]")
+_NOT_TEXT_TAGS = frozenset(("script", "style", "noscript", "template", "textarea", "option"))
 # A closing author bio: "Jane Doe is a reporter for ...", "X's Jane Doe is the author of ...".
 _AUTHOR_BIO_RE = re.compile(
     r"^(?:\S+['’]s\s+)?(?:[A-Z][\w.'’-]*\s+){1,4}(?:is|was|has\s+been)\s+(?:a|an|the)\s+"
@@ -206,10 +202,15 @@ _AUTHOR_BIO_RE = re.compile(
 )
 
 
-def extract_article(html: str | bytes, url: str | None = None) -> ExtractedPage | None:
-    """Extract the article of one page, or None when it holds none (never raises on bad input)."""
+def extract_article(
+    html: str | bytes, url: str | None = None, *, explain: bool = False
+) -> ExtractedPage | None:
+    """Extract the article of one page, or None when it holds none (never raises on bad input).
+
+    With ``explain``, the page carries an ``Explanation`` of its decisions and dropped blocks.
+    """
     try:
-        return _extract(html, url)
+        return _extract(html, url, _Trail() if explain else None)
     except _BAD_INPUT_ERRORS as err:
         # Parsers and heuristics meet hostile input here (binary junk, broken markup, absurd
         # nesting): the page is a reject for the caller, not a crashed bundle. One sample is
@@ -219,57 +220,191 @@ def extract_article(html: str | bytes, url: str | None = None) -> ExtractedPage 
         return None
 
 
-def _extract(html: str | bytes, url: str | None) -> ExtractedPage | None:
+class _Trail:
+    """Collects an explanation; extraction passes ``None`` instead when nobody asked."""
+
+    def __init__(self) -> None:
+        self.decisions: list[str] = []
+        self.dropped: list[tuple[str, str]] = []
+
+    def explanation(self) -> Explanation:
+        return Explanation(tuple(self.decisions), tuple(self.dropped))
+
+
+def _extract(html: str | bytes, url: str | None, trail: _Trail | None) -> ExtractedPage | None:
     if not html or len(html) > MAX_HTML_BYTES:
         return None
     markup = decode_html(html) if isinstance(html, bytes) else html
     if "<" not in markup[:4096]:
         return None  # plain text, JSON, binary: not a page
     tree = trafilatura.load_html(markup)
+    if (tree is None or tree.tag != "html") and markup.lstrip()[:1] == "<":
+        # A fragment (a CMS export, a page saved without its frame: "<table>...</table>") is
+        # refused or parsed as a lone element by trafilatura; in its frame it is a page.
+        framed = trafilatura.load_html(f"<html><body>{markup}</body></html>")
+        if framed is not None:
+            tree = framed
+            if trail:
+                trail.decisions.append("fragment: the page has no <html> frame; parsed inside one")
     if tree is None:
         return None
     facts = _scan_page(tree)
-
-    options: dict[str, Any] = {"url": url, "include_comments": False}
-    # First pass: precision mode without the referee cascade (readability and jusText run on
-    # a pruned copy of the whole page, about half of trafilatura's time). The retry below
-    # brings the cascade in where this pass keeps too little; on the 80 pages of html_dev
-    # every body comes out the same as with the cascade on every page, in 0.72x the time.
-    doc = trafilatura.bare_extraction(tree, favor_precision=True, fast=True, with_metadata=True, **options)
-    paragraphs = _body_paragraphs(doc.body) if doc is not None and doc.body is not None else []
-    paragraphs = _add_live_updates(paragraphs, facts.ld_objects)
-
-    if doc is None or _body_chars(paragraphs) < RETRY_BODY_SHARE * facts.paragraph_chars:
-        # Precision mode kept nothing or a fragment: the balanced cascade (external extractors
-        # as referees) finds bodies split over sibling containers.
-        retry = trafilatura.bare_extraction(tree, with_metadata=doc is None, **options)
-        if retry is not None and retry.body is not None:
-            retry_paragraphs = _body_paragraphs(retry.body)
-            if _body_chars(retry_paragraphs) > _body_chars(paragraphs):
-                paragraphs = retry_paragraphs
-                doc = doc or retry
-    if doc is None:
+    paragraphs = _body(tree, url, facts, trail)
+    if paragraphs is None:
         return None
-
-    sitename = _sitename(doc.sitename, facts)
-    title = _title(doc.title, sitename)
-    author = _author(doc.author, sitename, facts)
-    paragraphs = _clean_paragraphs(paragraphs, title, author)
+    found = _metadata(tree, facts)
+    sitename = _sitename(found.sitename, facts)
+    title = _title(found.title, sitename)
+    author = _author(found.author, sitename, facts)
+    paragraphs = _drop_author_bio(paragraphs, author, trail)
     if _body_chars(paragraphs) < MIN_BODY_CHARS:
+        if trail:
+            trail.decisions.append(f"no article: {_body_chars(paragraphs)} characters of body")
         return None
-
+    text = "\n\n".join(paragraphs)
+    dates = page_dates(tree, facts.meta, facts.ld_objects, url, text=text)
+    if trail and dates.published:
+        value, source = dates.published[0]
+        trail.decisions.append(
+            f"date: {value} from {source}" + (f" (modified {dates.modified})" if dates.modified else "")
+        )
     return ExtractedPage(
-        text="\n\n".join(paragraphs),
+        text=text,
         title=title,
         author=author,
-        published=_published(doc.date, facts),
+        published=dates.published[0][0] if dates.published else None,
         sitename=sitename,
         language=_language(tree, facts),
-        categories=_unique(doc.categories, _CATEGORY_SPLIT_RE),
-        tags=_unique(doc.tags, _TAG_SPLIT_RE),
-        description=_clean_field(doc.description),
+        categories=_unique(found.categories, _CATEGORY_SPLIT_RE),
+        tags=_unique(found.tags, _TAG_SPLIT_RE),
+        description=_clean_field(found.description),
         canonical_url=_canonical_url(facts, url),
+        date_candidates=dates.published,
+        modified=dates.modified,
+        explanation=trail.explanation() if trail else None,
     )
+
+
+@dataclasses.dataclass
+class _Candidate:
+    mode: str
+    paragraphs: list[str]
+    # Share of the page's prose the candidate holds.
+    coverage: float
+    # Its sentence/link score (``_score``), computed when candidates are compared.
+    score: float | None = None
+    # Blocks appended from the page's schema.org live-blog updates.
+    live_updates: int = 0
+
+
+def _body(tree: HtmlElement, url: str | None, facts: _PageFacts, trail: _Trail | None) -> list[str] | None:
+    """The body's blocks: precision mode; recall, then balanced mode where the body looks truncated."""
+    chosen = _candidate(tree, url, "precision", facts)
+    tried = [chosen]
+    # Truncation suspected (or nothing found): recall mode reaches text in other containers,
+    # <div>/<br> and table layouts; it also keeps more boilerplate, hence the comparison.
+    if chosen is None or chosen.coverage < TRUNCATED_COVERAGE:
+        tried.append(_candidate(tree, url, "recall", facts))
+        chosen = _better(chosen, tried[-1], tree, facts)
+        # Still a fragment of the page's prose: the whole article sits where neither looked.
+        # Balanced mode escalates with its own recall retry and jusText over the whole page.
+        if chosen is None or chosen.coverage < RESCUE_COVERAGE:
+            tried.append(_candidate(tree, url, "balanced", facts))
+            chosen = _better(chosen, tried[-1], tree, facts)
+    if trail:
+        _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
+    return chosen.paragraphs if chosen is not None else None
+
+
+def _better(
+    current: _Candidate | None, other: _Candidate | None, tree: HtmlElement, facts: _PageFacts
+) -> _Candidate | None:
+    """``other`` when it holds clearly more of the page's prose and scores better, else ``current``."""
+    if other is None:
+        return current
+    if current is None:
+        return other
+    if other.coverage < current.coverage + COVERAGE_GAIN:
+        return current
+    links = _link_texts(tree, facts)
+    for candidate in (current, other):
+        if candidate.score is None:
+            candidate.score = _score(candidate.paragraphs, links)
+    return other if other.score > current.score else current
+
+
+def _explain_body(chosen: _Candidate | None, others: list[_Candidate], trail: _Trail) -> None:
+    if chosen is None:
+        trail.decisions.append("no article: trafilatura found no main text")
+        return
+    note = f"body: {_describe(chosen)}"
+    if chosen.live_updates:
+        note += f", of which {chosen.live_updates} blocks from the page's schema.org live-blog updates"
+    if others:
+        note += (
+            f"; below {TRUNCATED_COVERAGE:.0%} of the page's prose a truncation was suspected; also tried "
+        )
+        note += ", ".join(_describe(c) for c in others)
+    trail.decisions.append(note)
+    kept = {_key(p) for p in chosen.paragraphs}
+    for other in others:
+        reason = f"only_in_{other.mode}_extraction"
+        for paragraph in other.paragraphs:
+            key = _key(paragraph)
+            if key not in kept:
+                kept.add(key)
+                trail.dropped.append((reason, paragraph[:EXPLAIN_CHARS]))
+
+
+def _describe(candidate: _Candidate) -> str:
+    chars = _body_chars(candidate.paragraphs)
+    score = f", score {candidate.score:.0f}" if candidate.score is not None else ""
+    return (
+        f"{candidate.mode} extraction ({len(candidate.paragraphs)} blocks, {chars} chars, "
+        f"{candidate.coverage:.0%} of the page's prose{score})"
+    )
+
+
+def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: _PageFacts) -> _Candidate | None:
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        favor_precision=mode == "precision",
+        favor_recall=mode == "recall",  # neither: balanced
+    )
+    if doc is None or doc.body is None:
+        return None
+    paragraphs = _body_paragraphs(doc.body)
+    if not paragraphs:
+        return None
+    # A live blog's updates complete each candidate before it is measured: a precision body
+    # with the updates from schema.org is whole, not truncated.
+    paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
+    return _Candidate(mode, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added)
+
+
+def _coverage(paragraphs: list[str], prose: list[str]) -> float:
+    """The share of the page's prose (characters of its long text runs) the blocks hold."""
+    total = sum(len(run) for run in prose)
+    if not total:
+        return 1.0
+    flat = " ".join(" ".join(p.split()) for p in paragraphs)
+    return sum(len(run) for run in prose if run in flat) / total
+
+
+def _score(paragraphs: list[str], link_texts: frozenset[str]) -> float:
+    """Sentence-like text counts, link text costs: what a body has and a menu or link list has not."""
+    total = 0.0
+    for paragraph in paragraphs:
+        size = len(paragraph)
+        if _key(paragraph) in link_texts:
+            total -= LINK_PENALTY * size
+        elif len(paragraph.split()) >= SENTENCE_WORDS and _SENTENCE_END_RE.search(paragraph):
+            total += size
+        else:
+            total += size / 2
+    return total
 
 
 def decode_html(raw: bytes) -> str:
@@ -341,9 +476,15 @@ def _collect_blocks(element: HtmlElement, paragraphs: list[str]) -> None:
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag in _SKIPPED_TAGS:
         return
-    if tag in _ROW_TAGS:
+    if tag in _ROW_TAGS and not any(True for _ in element.iterdescendants(*_BLOCK_TAGS)):
+        # A data row: its cells are one line.
         cells = (_normalize(" ".join(cell.itertext())) for cell in element)
         _append(paragraphs, " ".join(cell for cell in cells if cell))
+    elif tag in _ROW_TAGS:
+        # A layout row (a menu column beside the article column): each cell is a column of blocks.
+        for cell in element:
+            _collect_blocks(cell, paragraphs)
+            _append(paragraphs, cell.tail)
     elif tag in _CONTAINER_TAGS and any(True for _ in element.iterdescendants(*_STRUCTURE_TAGS)):
         _append(paragraphs, element.text)
         for child in element:
@@ -369,34 +510,16 @@ def _body_chars(paragraphs: list[str]) -> int:
     return sum(len(paragraph) for paragraph in paragraphs)
 
 
-def _clean_paragraphs(paragraphs: list[str], title: str | None, author: str | None) -> list[str]:
-    """Drop the repeated title, boilerplate lines, trailing reading lists and closing author bios."""
-    kept: list[str] = []
-    title_key = _key(title) if title else ""
-    in_teasers = False
-    for paragraph in paragraphs:
-        key = _key(paragraph)
-        if not key:
-            continue
-        if not kept and title_key and (key == title_key or (len(key) > 20 and key in title_key)):
-            continue  # the headline printed above the body is not body
-        if _TRAILER_HEADING_RE.match(paragraph):
-            # "More from ...", "Most read": a reading list follows, teaser by teaser (a title, a
-            # one-line summary) until the article resumes with a real paragraph or ends.
-            in_teasers = True
-            continue
-        if in_teasers and len(paragraph) < MAX_TEASER_CHARS:
-            continue
-        in_teasers = False
-        lines = [line for line in paragraph.split("\n") if not _is_boilerplate(line)]
-        if lines:
-            kept.append("\n".join(lines))
-    # Bios close the article; checking only the tail keeps a profile's first sentence safe.
+def _drop_author_bio(paragraphs: list[str], author: str | None, trail: _Trail | None) -> list[str]:
+    """Drop a closing bio of the byline's author from the last blocks (a profile's first sentence stays)."""
+    kept = list(paragraphs)
     while len(kept) > 1:
         bio = next((p for p in reversed(kept[-TAIL_BLOCKS:]) if _is_author_bio(p, author)), None)
         if bio is None:
             break
         kept.remove(bio)
+        if trail:
+            trail.dropped.append(("author_bio", bio[:EXPLAIN_CHARS]))
     return kept
 
 
@@ -412,10 +535,6 @@ def _is_author_bio(paragraph: str, author: str | None) -> bool:
     return not surnames or bool(surnames & opening)
 
 
-def _is_boilerplate(line: str) -> bool:
-    return len(line) <= MAX_BOILERPLATE_CHARS and bool(_BOILERPLATE_LINE_RE.match(line.strip()))
-
-
 def _key(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.casefold()))
 
@@ -424,46 +543,51 @@ def _key(text: str) -> str:
 class _PageFacts:
     """What one pass over the raw tree learns, besides what trafilatura reports."""
 
+    # Meta values by lower-case name, property or itemprop; http-equiv ones as "http-equiv:<name>".
     meta: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     canonical: list[str] = dataclasses.field(default_factory=list)
     ld_objects: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    # The page's <p> text: the yardstick for a body that came out too short.
-    paragraph_chars: int = 0
+    # The page's prose (its long text runs, whitespace-normalised): the yardstick for a body
+    # that came out truncated.
+    prose: list[str] = dataclasses.field(default_factory=list)
+    # The text of the page's links (as ``_key``): a body block equal to one is a link, not
+    # prose. Read only when candidates are compared (``_link_texts``).
+    link_texts: frozenset[str] | None = None
 
 
 def _scan_page(tree: HtmlElement) -> _PageFacts:
-    """Collect meta tags, canonical links, JSON-LD and <p> text in one walk; drop social embeds.
+    """Collect meta tags, canonical links, JSON-LD, link texts and the page's prose.
 
     One C-level ``iter`` over the tags of interest is several times cheaper than an XPath per field.
     """
     facts = _PageFacts()
-    embeds: list[HtmlElement] = []
-    for element in tree.iter("meta", "link", "script", "blockquote", "p"):
+    for element in tree.iter("meta", "link", "script"):
         tag = element.tag
-        if tag == "p":
-            facts.paragraph_chars += len(element.text_content())
-        elif tag == "meta":
-            name = (
-                element.get("property")
-                or element.get("name")
-                or element.get("itemprop")
-                or element.get("http-equiv")
-            )
+        if tag == "meta":
+            equiv = element.get("http-equiv")
+            name = element.get("property") or element.get("name") or element.get("itemprop")
+            name = name or (f"http-equiv:{equiv}" if equiv else None)
             content = element.get("content")
             if name and content:
                 facts.meta.setdefault(name.strip().lower(), []).append(content.strip())
         elif tag == "link":
             if "canonical" in (element.get("rel") or "").lower().split() and element.get("href"):
                 facts.canonical.append(element.get("href", "").strip())
-        elif tag == "script":
-            if (element.get("type") or "").strip().lower() == "application/ld+json":
-                facts.ld_objects.extend(_json_ld(element.text or ""))
-        elif _EMBED_CLASS_RE.search(element.get("class") or ""):
-            embeds.append(element)
-    for element in embeds:
-        # Keep the tail: it is the text that follows the embed in the surrounding paragraph.
-        element.drop_tree()
+        elif (element.get("type") or "").strip().lower() == "application/ld+json":
+            facts.ld_objects.extend(_json_ld(element.text or ""))
+    for run in _PROSE_RUNS(tree):
+        if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS:
+            normalized = " ".join(run.split())
+            if len(normalized) >= PROSE_RUN_CHARS:
+                facts.prose.append(normalized)
     return facts
+
+
+def _link_texts(tree: HtmlElement, facts: _PageFacts) -> frozenset[str]:
+    if facts.link_texts is None:
+        texts = (element.text_content() for element in tree.iter("a"))
+        facts.link_texts = frozenset(_key(text) for text in texts if text and not text.isspace())
+    return facts.link_texts
 
 
 def _json_ld(text: str) -> list[dict[str, Any]]:
@@ -485,14 +609,69 @@ def _json_ld(text: str) -> list[dict[str, Any]]:
     return objects
 
 
-def _ld_types(obj: dict[str, Any]) -> set[str]:
-    kind = obj.get("@type")
-    if isinstance(kind, str):
-        return {kind}
-    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+@dataclasses.dataclass
+class _Found:
+    """trafilatura's metadata reading, without its date (``transforms.dates``) and licence."""
+
+    title: str | None = None
+    author: str | None = None
+    sitename: str | None = None
+    description: str | None = None
+    categories: list[str] | None = None
+    tags: list[str] | None = None
 
 
-def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -> list[str]:
+def _metadata(tree: HtmlElement, facts: _PageFacts) -> _Found:
+    """trafilatura's meta, JSON-LD and title readers; its costly tree searches only for what is missing.
+
+    ``trafilatura.extract_metadata`` also runs htmldate and a licence search, and searches the
+    whole tree for an author even when the article names its own: about half the time of an
+    extraction. The author search runs only when neither the metas nor the JSON-LD name one.
+    """
+    found = trafilatura_metadata.examine_meta(tree)
+    try:
+        found = trafilatura_metadata.extract_meta_json(tree, found)
+    except _BAD_INPUT_ERRORS + (KeyError, IndexError) as err:
+        _LOGGER.debug("JSON-LD metadata unreadable: %r", err)
+    if found.author and " " not in found.author:
+        found.author = None  # trafilatura's rule: a one-word author meta is a handle or a site
+    title = found.title or trafilatura_metadata.extract_title(tree)
+    author = found.author
+    if not author and not facts.meta.get("article:author") and not _ld_people(facts) and _is_article(facts):
+        # The byline search copies and prunes the whole tree (a fifth of an extraction's time):
+        # only where the page declares itself an article, so a byline is expected.
+        author = trafilatura_metadata.extract_author(tree)
+    sitename = found.sitename or trafilatura_metadata.extract_sitename(tree)
+    categories, tags = found.categories, found.tags
+    if _is_article(facts):
+        # Category and tag links (``/category/...``) name the article's sections on an article
+        # page; elsewhere they are the site's menu, and the search costs as much as the metas.
+        categories = categories or trafilatura_metadata.extract_catstags("category", tree)
+        tags = tags or trafilatura_metadata.extract_catstags("tag", tree)
+    return _Found(title, author, sitename, found.description, categories, tags)
+
+
+def _is_article(facts: _PageFacts) -> bool:
+    """The page declares an article: ``og:type`` article or a schema.org article object."""
+    return any("article" in kind.lower() for kind in facts.meta.get("og:type", ())) or bool(
+        _ld_articles(facts)
+    )
+
+
+def _ld_people(facts: _PageFacts) -> list[str]:
+    """The names of the people the article's JSON-LD gives as its authors."""
+    names = []
+    for obj in _ld_articles(facts):
+        people = obj.get("author")
+        for person in people if isinstance(people, list) else [people]:
+            if isinstance(person, dict) and "Organization" not in _ld_types(person):
+                person = person.get("name")
+            if isinstance(person, str):
+                names.append(unescape(person))
+    return names
+
+
+def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -> tuple[list[str], int]:
     """Append a live blog's updates from its schema.org data when the body lacks most of them.
 
     Live blogs often render their updates by script, or in sibling containers trafilatura does
@@ -508,11 +687,11 @@ def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -
                 headline = update.get("headline")
                 updates.append((headline if isinstance(headline, str) else "", update["articleBody"]))
     if not updates:
-        return paragraphs
+        return paragraphs, 0
     body_key = _key(" ".join(paragraphs))
     present = sum(1 for _, text in updates if _key(text)[:200] in body_key)
     if present >= LIVE_UPDATES_PRESENT_SHARE * len(updates):
-        return paragraphs
+        return paragraphs, 0
     added = list(paragraphs)
     for headline, text in updates:
         if _key(text)[:200] in body_key:
@@ -520,40 +699,14 @@ def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -
         if headline.strip():
             added.append(_normalize(headline))
         added.extend(block for block in (_normalize(b) for b in text.split("\n\n")) if block)
-    return added
-
-
-def _published(htmldate_value: str | None, facts: _PageFacts) -> str | None:
-    """The original publication date, as the article's own metadata states it.
-
-    The article's schema.org ``datePublished`` and ``article:published_time`` are explicit and
-    carry a time; htmldate (original date, via trafilatura) is the fallback and reports a day.
-    It can pick a print-issue date a week after the web publication, so it comes second.
-    """
-    candidates = [o["datePublished"] for o in _ld_articles(facts) if isinstance(o.get("datePublished"), str)]
-    for name in ("article:published_time", "datepublished", "og:published_time"):
-        candidates += facts.meta.get(name, [])
-    for candidate in candidates:
-        stamp = _iso_timestamp(candidate)
-        if stamp:
-            return stamp
-    return htmldate_value
-
-
-def _iso_timestamp(value: str) -> str | None:
-    """The value as ISO 8601 (a date stays a date), or None when it is not an ISO timestamp."""
-    value = value.strip()
-    try:
-        parsed = isoparse(value)
-    except (ValueError, OverflowError):
-        return None
-    return parsed.isoformat() if len(value) > 10 else parsed.date().isoformat()
+    return added, len(added) - len(paragraphs)
 
 
 def _language(tree: HtmlElement, facts: _PageFacts) -> str | None:
     """The declared language as an ISO 639-1 style primary subtag ("en-GB" -> "en")."""
     values = [tree.get("lang") or "", tree.get("{http://www.w3.org/XML/1998/namespace}lang") or ""]
-    values += facts.meta.get("content-language", []) + facts.meta.get("og:locale", [])
+    values += facts.meta.get("http-equiv:content-language", []) + facts.meta.get("content-language", [])
+    values += facts.meta.get("og:locale", [])
     for value in values:
         primary = re.split(r"[-_,;\s]", value.strip().lower(), maxsplit=1)[0]
         if 2 <= len(primary) <= 3 and primary.isalpha():
@@ -601,14 +754,7 @@ def _author(found: str | None, sitename: str | None, facts: _PageFacts) -> str |
     ``article:author`` and schema.org ``Person`` authors name people; the plain ``author`` meta
     that trafilatura also reads often names the publisher ("Condé Nast") or holds a URL.
     """
-    names = list(facts.meta.get("article:author", []))
-    for obj in _ld_articles(facts):
-        people = obj.get("author")
-        for person in people if isinstance(people, list) else [people]:
-            if isinstance(person, dict) and "Organization" not in _ld_types(person):
-                person = person.get("name")
-            if isinstance(person, str):
-                names.append(unescape(person))
+    names = list(facts.meta.get("article:author", [])) + _ld_people(facts)
     site = (sitename or "").casefold()
 
     def real_names(candidates: list[str]) -> list[str]:
@@ -621,7 +767,14 @@ def _author(found: str | None, sitename: str | None, facts: _PageFacts) -> str |
 
 def _ld_articles(facts: _PageFacts) -> list[dict[str, Any]]:
     """The JSON-LD objects that describe the article itself (not the page, a video or the site)."""
-    return [obj for obj in facts.ld_objects if _ld_types(obj) & _ARTICLE_TYPES]
+    return [obj for obj in facts.ld_objects if _ld_types(obj) & ARTICLE_TYPES]
+
+
+def _ld_types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    if isinstance(kind, str):
+        return {kind}
+    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
 
 
 def _unique(values: list[str] | None, separator: re.Pattern[str]) -> tuple[str, ...]:
@@ -651,7 +804,8 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         url=article.url or page.canonical_url,
         language=article.language or page.language,
         categories=article.categories or tuple(dict.fromkeys(page.categories + page.tags))[:20],
-        date_candidates=article.date_candidates + (((page.published, "html"),) if page.published else ()),
+        date_candidates=article.date_candidates + page.date_candidates,
+        modified=article.modified or parse_datetime(page.modified),
         summary=article.summary or page.description,
         canonical_url=canonical_url(_page_canonical(article.url, page.canonical_url)),
     )
