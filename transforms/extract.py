@@ -52,6 +52,7 @@ import trafilatura
 from apache_beam.metrics import Metrics
 from charset_normalizer import from_bytes
 from lxml.html import HtmlElement
+from trafilatura import json_metadata
 from trafilatura import metadata as trafilatura_metadata
 
 from schemas.records import Article, Reject
@@ -107,7 +108,7 @@ PROSE_RUN_CHARS = 60
 # ../shared/data/boilerplate/pages_train (html_dev as extra dev data), see the README's
 # quality section; never on the validation pages.
 # The first candidate may be truncated when it holds less than this share of the page's prose.
-TRUNCATED_COVERAGE = 0.5
+TRUNCATED_COVERAGE = 0.7
 # Another candidate replaces the current one only when it holds at least this much more of the
 # prose (and scores better).
 COVERAGE_GAIN = 0.1
@@ -119,6 +120,10 @@ LINK_PENALTY = 4.0
 # A block of at least this many words that ends like a sentence counts fully in the score;
 # other blocks count half.
 SENTENCE_WORDS = 12
+# Section headings longer than this are not headings; a heading's neighbours are matched to the
+# body's blocks on this many characters of their words.
+MAX_HEADING_CHARS = 150
+HEADING_MATCH_CHARS = 60
 # A live blog's schema.org updates are appended when fewer than this share of them is already in
 # the body (the updates were rendered by script, or trafilatura kept only the intro).
 LIVE_UPDATES_PRESENT_SHARE = 0.5
@@ -203,14 +208,15 @@ _AUTHOR_BIO_RE = re.compile(
 
 
 def extract_article(
-    html: str | bytes, url: str | None = None, *, explain: bool = False
+    html: str | bytes, url: str | None = None, *, explain: bool = False, guess_date: bool = True
 ) -> ExtractedPage | None:
     """Extract the article of one page, or None when it holds none (never raises on bad input).
 
     With ``explain``, the page carries an ``Explanation`` of its decisions and dropped blocks.
+    Without ``guess_date`` (the source dated the article already), htmldate's guess is skipped.
     """
     try:
-        return _extract(html, url, _Trail() if explain else None)
+        return _extract(html, url, _Trail() if explain else None, guess_date)
     except _BAD_INPUT_ERRORS as err:
         # Parsers and heuristics meet hostile input here (binary junk, broken markup, absurd
         # nesting): the page is a reject for the caller, not a crashed bundle. One sample is
@@ -231,7 +237,9 @@ class _Trail:
         return Explanation(tuple(self.decisions), tuple(self.dropped))
 
 
-def _extract(html: str | bytes, url: str | None, trail: _Trail | None) -> ExtractedPage | None:
+def _extract(
+    html: str | bytes, url: str | None, trail: _Trail | None, guess_date: bool
+) -> ExtractedPage | None:
     if not html or len(html) > MAX_HTML_BYTES:
         return None
     markup = decode_html(html) if isinstance(html, bytes) else html
@@ -262,7 +270,7 @@ def _extract(html: str | bytes, url: str | None, trail: _Trail | None) -> Extrac
             trail.decisions.append(f"no article: {_body_chars(paragraphs)} characters of body")
         return None
     text = "\n\n".join(paragraphs)
-    dates = page_dates(tree, facts.meta, facts.ld_objects, url, text=text)
+    dates = page_dates(tree, facts.meta, facts.ld_objects, url, text=text, guess=guess_date)
     if trail and dates.published:
         value, source = dates.published[0]
         trail.decisions.append(
@@ -293,8 +301,9 @@ class _Candidate:
     coverage: float
     # Its sentence/link score (``_score``), computed when candidates are compared.
     score: float | None = None
-    # Blocks appended from the page's schema.org live-blog updates.
+    # Blocks appended from the page's schema.org live-blog updates, and section headings put back.
     live_updates: int = 0
+    headings: int = 0
 
 
 def _body(tree: HtmlElement, url: str | None, facts: _PageFacts, trail: _Trail | None) -> list[str] | None:
@@ -311,9 +320,53 @@ def _body(tree: HtmlElement, url: str | None, facts: _PageFacts, trail: _Trail |
         if chosen is None or chosen.coverage < RESCUE_COVERAGE:
             tried.append(_candidate(tree, url, "balanced", facts))
             chosen = _better(chosen, tried[-1], tree, facts)
+    if chosen is not None:
+        chosen.paragraphs, chosen.headings = _restore_headings(chosen.paragraphs, tree)
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
     return chosen.paragraphs if chosen is not None else None
+
+
+def _restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
+    """Put back the section headings precision mode drops between two body blocks it kept.
+
+    A heading (``h2``-``h6``) counts when the page's text right before it ends a block of the
+    body and the text right after it starts the next one: it stands inside the article, not
+    above a reading list or a teaser.
+    """
+    if len(paragraphs) < 2:
+        return paragraphs, 0
+    keys = [_key(p) for p in paragraphs]
+    starts: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key:
+            starts.setdefault(key[:HEADING_MATCH_CHARS], index)
+    present = set(keys)
+    inserts: list[tuple[int, str]] = []
+    for heading in tree.iter("h2", "h3", "h4", "h5", "h6"):
+        text = _normalize(heading.text_content())
+        key = _key(text)
+        if not key or key in present or len(text) > MAX_HEADING_CHARS or "\n" in text:
+            continue
+        following, preceding = _sibling_text(heading, preceding=False), _sibling_text(heading, preceding=True)
+        index = starts.get(following[:HEADING_MATCH_CHARS]) if following else None
+        if index and keys[index - 1] and keys[index - 1][-HEADING_MATCH_CHARS:] in preceding:
+            inserts.append((index, text))
+            present.add(key)
+    restored = list(paragraphs)
+    for index, text in sorted(inserts, reverse=True):
+        restored.insert(index, text)
+    return restored, len(inserts)
+
+
+def _sibling_text(element: HtmlElement, *, preceding: bool) -> str:
+    """The text (as ``_key``) of the nearest sibling before or after ``element`` that has any."""
+    for sibling in element.itersiblings(preceding=preceding):
+        if isinstance(sibling.tag, str):
+            key = _key(sibling.text_content())
+            if key:
+                return key
+    return ""
 
 
 def _better(
@@ -340,6 +393,8 @@ def _explain_body(chosen: _Candidate | None, others: list[_Candidate], trail: _T
     note = f"body: {_describe(chosen)}"
     if chosen.live_updates:
         note += f", of which {chosen.live_updates} blocks from the page's schema.org live-blog updates"
+    if chosen.headings:
+        note += f"; {chosen.headings} section headings put back between the body's blocks"
     if others:
         note += (
             f"; below {TRUNCATED_COVERAGE:.0%} of the page's prose a truncation was suspected; also tried "
@@ -372,6 +427,10 @@ def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: _PageFacts)
         include_comments=False,
         favor_precision=mode == "precision",
         favor_recall=mode == "recall",  # neither: balanced
+        # Precision mode without the referee cascade (readability and jusText over a copy of
+        # the whole page: a third of trafilatura's time). Where its body looks truncated, recall
+        # mode and then balanced mode, cascade and all, are tried instead.
+        fast=mode == "precision",
     )
     if doc is None or doc.body is None:
         return None
@@ -546,6 +605,8 @@ class _PageFacts:
     # Meta values by lower-case name, property or itemprop; http-equiv ones as "http-equiv:<name>".
     meta: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     canonical: list[str] = dataclasses.field(default_factory=list)
+    # Each JSON-LD script as parsed, and their objects flattened out of lists and @graph.
+    ld_scripts: list[Any] = dataclasses.field(default_factory=list)
     ld_objects: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     # The page's prose (its long text runs, whitespace-normalised): the yardstick for a body
     # that came out truncated.
@@ -574,7 +635,10 @@ def _scan_page(tree: HtmlElement) -> _PageFacts:
             if "canonical" in (element.get("rel") or "").lower().split() and element.get("href"):
                 facts.canonical.append(element.get("href", "").strip())
         elif (element.get("type") or "").strip().lower() == "application/ld+json":
-            facts.ld_objects.extend(_json_ld(element.text or ""))
+            data = _parse_json(element.text or "")
+            if data is not None:
+                facts.ld_scripts.append(data)
+                facts.ld_objects.extend(_json_ld(data))
     for run in _PROSE_RUNS(tree):
         if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS:
             normalized = " ".join(run.split())
@@ -590,12 +654,15 @@ def _link_texts(tree: HtmlElement, facts: _PageFacts) -> frozenset[str]:
     return facts.link_texts
 
 
-def _json_ld(text: str) -> list[dict[str, Any]]:
-    """The objects of one JSON-LD script, flattened out of lists and @graph."""
+def _parse_json(text: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError:
-        return []  # sites ship broken JSON-LD; it is optional metadata
+        return None  # sites ship broken JSON-LD; it is optional metadata
+
+
+def _json_ld(data: Any) -> list[dict[str, Any]]:
+    """The objects of one parsed JSON-LD script, flattened out of lists and @graph."""
     objects: list[dict[str, Any]] = []
     stack = [data]
     while stack:
@@ -629,10 +696,17 @@ def _metadata(tree: HtmlElement, facts: _PageFacts) -> _Found:
     extraction. The author search runs only when neither the metas nor the JSON-LD name one.
     """
     found = trafilatura_metadata.examine_meta(tree)
-    try:
-        found = trafilatura_metadata.extract_meta_json(tree, found)
-    except _BAD_INPUT_ERRORS + (KeyError, IndexError) as err:
-        _LOGGER.debug("JSON-LD metadata unreadable: %r", err)
+    for data in facts.ld_scripts:
+        # trafilatura's reader of the scripts parsed once in ``_scan_page`` (its own
+        # ``extract_meta_json`` re-parses them after a character-by-character clean-up).
+        try:
+            found = json_metadata.extract_json(data, found)
+        except _BAD_INPUT_ERRORS + (KeyError, IndexError) as err:
+            _LOGGER.debug("JSON-LD metadata unreadable: %r", err)
+    for field in ("title", "author", "sitename"):
+        value = getattr(found, field)
+        if isinstance(value, str) and "&" in value:
+            setattr(found, field, unescape(value))  # JSON-LD strings may hold HTML entities
     if found.author and " " not in found.author:
         found.author = None  # trafilatura's rule: a one-word author meta is a handle or a site
     title = found.title or trafilatura_metadata.extract_title(tree)
@@ -827,7 +901,9 @@ def extract_document(article: Article) -> Article | Reject:
     """The extract stage for one document: HTML to text and metadata, else the feed's
     text, else a reject; every article leaves with its canonical URL set."""
     if article.html is not None:
-        page = extract_article(article.html, article.url)
+        # A feed entry or a record that carries its date needs no guess from the page.
+        dated = any(parse_datetime(value) for value, _ in article.date_candidates)
+        page = extract_article(article.html, article.url, guess_date=not dated)
         if page is not None:
             article = with_page(article, page)
         elif article.fallback:
