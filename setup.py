@@ -21,9 +21,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "polars>=1.0,<3", "ruff>=0.6"],
+    "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "polars>=1.0,<3", "pandas>=2.1,<4", "ruff>=0.6"],
     "gcp": ["apache-beam[gcp]==2.77.0"],
     "aws": ["apache-beam[aws]==2.77.0"],
+    # Training the shipped models (training/); the package reads the weights with numpy alone.
+    "train": ["scikit-learn>=1.5,<2", "scipy>=1.11,<2"],
 }
 
 setup(
@@ -34,7 +36,7 @@ setup(
     packages=find_packages(
         include=["pipeline", "pipeline.*", "transforms", "transforms.*", "schemas", "schemas.*"]
     ),
-    package_data={"schemas": ["*.json"]},
+    package_data={"schemas": ["*.json", "models/*.npz", "models/*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["newsflow = pipeline.cli:main"]},

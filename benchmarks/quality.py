@@ -4,8 +4,9 @@
                                  [--skip-clean] [--skip-topics] [--skip-extract] [--skip-dates]
 
 Cleaning and topics read the copies shipped in tests/resources (seeds_gold.json, text_dev.json,
-topic_dev.json). Extraction scores our HTML path beside bare trafilatura on
-../shared/data/boilerplate/pages_<split> and on tests/resources/html_dev; dates score ours beside
+topic_dev.json) and, when present, ../shared/data/topic/topic_validation.jsonl.gz. Extraction
+scores our HTML path beside bare trafilatura on ../shared/data/boilerplate/pages_<split> and on
+tests/resources/html_dev; dates score ours beside
 htmldate on ../shared/data/dates/dates_<split> (``quality_extract.py``, ``quality_dates.py``).
 A missing ../shared/data is said in one line and that part is skipped.
 """
@@ -40,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.skip_clean:
         print("== cleaning (seeds_gold.json, text_dev.json)")
-        quality_clean.main()
+        quality_clean.main(["--no-validation"])  # the validation split: benchmarks/quality_clean.py
     if not args.skip_topics:
-        print("\n== topics (topic_dev.json)")
-        quality_topics.main()
+        print("\n== topics (topic_validation, topic_dev.json: lexicon and classifier)")
+        quality_topics.main([])
     if not args.skip_extract:
         print("\n== extraction: our HTML path vs bare trafilatura.extract (4-gram shingle P/R/F1)")
         extract_args = ["--split", args.split, "--passes", args.passes]

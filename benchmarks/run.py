@@ -191,49 +191,33 @@ def _quiet() -> None:
     logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 
-def site_lines_of(articles: Iterable, min_docs: int) -> dict[str, frozenset[str]]:
-    """Per site, the line keys held by at least ``min_docs`` of its documents (as ``CleanArticles``)."""
-    from transforms.clean import site_line_candidates, site_of
+def site_lines_of(articles: Iterable, min_docs: int) -> dict:
+    """Per site, the line counts of its documents (as ``CleanArticles`` builds them for a run)."""
+    from transforms.clean import site_of
+    from transforms.core.sites import DOCS_KEY, document_keys, site_table
 
-    counts: collections.Counter = collections.Counter()
+    rows: dict[str, list] = collections.defaultdict(list)
     for article in articles:
         site = site_of(article)
         if site:
-            counts.update((site, key) for key in site_line_candidates(article.text))
-    lines: dict[str, set[str]] = collections.defaultdict(set)
-    for (site, key), docs in counts.items():
-        if docs >= min_docs:
-            lines[site].add(key)
-    return {site: frozenset(keys) for site, keys in lines.items()}
+            rows[site].append((DOCS_KEY, 1))
+            rows[site].extend((key, 1) for key in document_keys(article.text))
+    return {site: site_table(site_rows) for site, site_rows in rows.items()}
 
 
 def dedup_in_memory(articles: Sequence) -> tuple[list, list]:
-    """The batch ``Deduplicate`` without Beam: same keys, links, components and resolution."""
-    from schemas.records import Duplicate
-    from transforms.dedup import connected_components, dedup_keys, node_key, resolve_cluster
+    """The batch ``Deduplicate`` without Beam: ``transforms.core.dedup.deduplicate`` over the
+    articles' entries; returns the kept articles and the duplicate records."""
+    from transforms.core.dedup import dedup_entry, deduplicate
 
-    nodes = [node_key(article) for article in articles]
-    by_key: dict[str, list[str]] = collections.defaultdict(list)
-    for article, node in zip(articles, nodes, strict=True):
-        for key in dedup_keys(article):
-            by_key[key].append(node)
-    edges = []
-    for members in by_key.values():
-        if len(members) > 1:
-            ordered = sorted(members)
-            edges.extend((ordered[0], other) for other in ordered[1:])
-    roots = connected_components(edges)
-    kept, duplicates = [], []
-    clusters: dict[str, list] = collections.defaultdict(list)
-    for article, node in zip(articles, nodes, strict=True):
-        root = roots.get(node)
-        if root is None:
-            kept.append(article)
-        else:
-            clusters[root].append(article)
-    for members in clusters.values():
-        for record in resolve_cluster(members):
-            (duplicates if isinstance(record, Duplicate) else kept).append(record)
+    by_node = {}
+    entries = []
+    for article in articles:
+        entry = dedup_entry(article)
+        by_node.setdefault(entry.node, []).append(article)
+        entries.append(entry)
+    kept_entries, duplicates = deduplicate(entries)
+    kept = [by_node[entry.node].pop(0) for entry in kept_entries]
     return kept, duplicates
 
 
@@ -246,8 +230,8 @@ def _write_parquet(out: pathlib.Path, kept: list, duplicates: list, rejects: lis
         partition_path,
     )
     from schemas.records import article_row, record_row
-    from transforms.dedup import index_row
-    from transforms.write import rows_to_table, write_table
+    from transforms.core.dedup import dedup_entry, index_row
+    from transforms.lake.files import rows_to_table, write_table
 
     partitions: dict[str, list[dict]] = collections.defaultdict(list)
     for article in kept:
@@ -260,7 +244,7 @@ def _write_parquet(out: pathlib.Path, kept: list, duplicates: list, rejects: lis
     for name, schema, rows in (
         ("duplicates", DUPLICATE_SCHEMA, [record_row(d) for d in duplicates]),
         ("rejects", REJECT_SCHEMA, [record_row(r) for r in rejects]),
-        ("dedup", INDEX_SCHEMA, [index_row(a) for a in kept]),
+        ("dedup", INDEX_SCHEMA, [index_row(dedup_entry(a)) for a in kept]),
     ):
         (out / name).mkdir(parents=True, exist_ok=True)
         write_table(str(out / name / "part-0.parquet"), rows_to_table(rows, schema))
@@ -299,9 +283,11 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     started = time.perf_counter()
     from schemas.records import Reject
     from transforms.clean import clean_document, site_of
+    from transforms.core.clean import NO_SITE
+    from transforms.core.seeds import parse_seed_file
+    from transforms.core.sites import stats_for_document
     from transforms.enrich import enrich, load_language_identifier
     from transforms.extract import extract_document
-    from transforms.seeds import parse_seed_file
     from transforms.topics import load_taxonomy
 
     _quiet()
@@ -331,7 +317,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     t = lap("site_lines", t)
     cleaned = []
     for article in extracted:
-        done, _ = clean_document(article, lines.get(site_of(article), frozenset()))
+        site = lines.get(site_of(article))
+        stats = stats_for_document(site) if site else NO_SITE
+        done, _ = clean_document(article, stats, site_min_docs=2)
         (rejects if isinstance(done, Reject) else cleaned).append(done)
     del extracted
     t = lap("clean", t)

@@ -5,6 +5,12 @@ The Dataflow template's ``deploy/dataflow/metadata.json`` names these same param
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
 from apache_beam.options.pipeline_options import PipelineOptions
 
 DEFAULT_USER_AGENT = "newsflow/0.1 (+https://github.com/newsflow/newsflow)"
@@ -15,14 +21,22 @@ class NewsflowOptions(PipelineOptions):
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
             "--seeds",
+            action="append",
             default=None,
-            help="Folder, file or glob of seed documents (.txt, .html/.htm, .jsonl).",
+            help=(
+                "Folders, files or globs of seed documents (.txt, .html/.htm, .jsonl, each also .gz);"
+                " several after the flag, repeated, or separated by commas."
+            ),
         )
         parser.add_argument(
             "--feeds",
             action="append",
             default=None,
-            help="Feed URL, file of feed URLs (one per line) or OPML file; repeat or separate with commas.",
+            help=(
+                "Feed URLs (RSS, Atom, JSON Feed, an OPML list, or a page that links its feed), files of"
+                " feed URLs (one per line), OPML files or saved feed files; several after the flag,"
+                " repeated, or separated by commas."
+            ),
         )
         parser.add_argument(
             "--output",
@@ -32,7 +46,16 @@ class NewsflowOptions(PipelineOptions):
         parser.add_argument(
             "--state",
             default=None,
-            help="State folder: feed cursors and the dedup index (default: <output>/state).",
+            help=(
+                "State folder: feed cursors and the dedup index (default: <output>/state). A lake"
+                " records where its state lives; another location is an error without --move_state."
+            ),
+        )
+        parser.add_argument(
+            "--move_state",
+            action="store_true",
+            default=False,
+            help="Move the lake's state from where the lake recorded it to --state (or <output>/state).",
         )
         parser.add_argument(
             "--taxonomy",
@@ -43,7 +66,14 @@ class NewsflowOptions(PipelineOptions):
             "--site_min_docs",
             type=int,
             default=3,
-            help="A line repeated in at least this many documents of one site in a run is site boilerplate.",
+            help="A line held by at least this many documents of one site (this run's and the site memory's)"
+            " is site boilerplate.",
+        )
+        parser.add_argument(
+            "--site_memory_days",
+            type=int,
+            default=30,
+            help="The site memory (state/sites/) forgets lines not seen for this many days.",
         )
         parser.add_argument(
             "--stream",
@@ -62,8 +92,18 @@ class NewsflowOptions(PipelineOptions):
         parser.add_argument(
             "--max_poll_interval",
             type=float,
-            default=3600.0,
-            help="The longest poll interval of a quiet feed (intervals adapt to how often a feed publishes).",
+            default=None,
+            help=(
+                "Adapt each feed's interval to how often it publishes, up to this many seconds (default:"
+                " 3600 in batch runs; in stream mode, intervals adapt only when this is given, otherwise"
+                " every feed is polled every --poll_interval)."
+            ),
+        )
+        parser.add_argument(
+            "--poll_now",
+            action="store_true",
+            default=False,
+            help="Poll every feed now, whatever its schedule says.",
         )
         parser.add_argument(
             "--unbounded",
@@ -98,11 +138,6 @@ class NewsflowOptions(PipelineOptions):
             ),
         )
         parser.add_argument(
-            "--seed_batch",
-            default=None,
-            help="I/K: read only the I-th of K slices of the seed records (set by the local launcher).",
-        )
-        parser.add_argument(
             "--allow_private_hosts",
             "--allow-private-hosts",
             dest="allow_private_hosts",
@@ -128,6 +163,12 @@ class NewsflowOptions(PipelineOptions):
             help="Largest response body accepted, after decompression; a larger one is a reject.",
         )
         parser.add_argument(
+            "--max_record_bytes",
+            type=int,
+            default=5_000_000,
+            help="Largest seed record (a file, or one JSONL line) accepted; a larger one is a reject.",
+        )
+        parser.add_argument(
             "--ignore_robots",
             action="store_true",
             default=False,
@@ -149,3 +190,54 @@ class NewsflowOptions(PipelineOptions):
             default=None,
             help="Identifier of this run (default: UTC timestamp plus a random suffix).",
         )
+
+
+# A quiet feed's longest poll interval in batch runs (stream mode polls every --poll_interval
+# unless --max_poll_interval asks for adaptive intervals).
+DEFAULT_MAX_POLL_INTERVAL = 3600.0
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def poll_bounds(nf: NewsflowOptions) -> tuple[float, float]:
+    """The shortest and longest poll interval of a feed in this run (seconds)."""
+    if nf.max_poll_interval is not None:
+        return nf.poll_interval, max(nf.max_poll_interval, nf.poll_interval)
+    if nf.stream:
+        return nf.poll_interval, nf.poll_interval
+    return nf.poll_interval, max(DEFAULT_MAX_POLL_INTERVAL, nf.poll_interval)
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """The values of a repeatable option: every occurrence, split at commas, in order, once each.
+
+    A comma inside a URL's query or path (``?tags=a,b``) does not split it: a piece that
+    follows a URL of the same occurrence and is not itself a URL or an existing path
+    belongs to that URL. A value naming an existing local path is kept whole.
+    """
+    out: list[str] = []
+    for value in values or ():
+        if os.path.exists(value):
+            out.append(value)
+            continue
+        pieces: list[str] = []
+        for piece in value.split(","):
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            if (
+                pieces
+                and _SCHEME.match(pieces[-1])
+                and not _SCHEME.match(stripped)
+                and not os.path.exists(stripped)
+            ):
+                pieces[-1] += "," + piece
+            else:
+                pieces.append(stripped)
+        out.extend(pieces)
+    return list(dict.fromkeys(out))
+
+
+def option_values(nf: NewsflowOptions) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsflowOptions._add_argparse_args(parser)
+    return {action.dest: getattr(nf, action.dest, None) for action in parser._actions}

@@ -1,9 +1,10 @@
 """The Parquet schemas of the lake, defined once.
 
 ``articles/`` is Hive-partitioned by ``date`` and ``topic``; those two columns live
-in the path, not in the files (``ARTICLE_FILE_SCHEMA``). Readers get them back from
-the path: give pyarrow ``PARTITION_SCHEMA`` so that a lake whose dates are all null
-still reads (``date=__HIVE_DEFAULT_PARTITION__`` is read as null).
+in the path, not in the files (``ARTICLE_FILE_SCHEMA``). Articles with no known date
+live under ``date=unknown``, not under Hive's null marker: pyarrow's partition discovery,
+which ``pandas.read_parquet`` uses, cannot unify a null partition value with dated ones.
+Readers that want a typed date cast the string (the README has each reader's line).
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ import re
 import pyarrow as pa
 
 SCHEMA_VERSION = "1"
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# The date partition of articles with no known publication date.
+NULL_PARTITION = "unknown"
+# Where lakes written before version 2 kept them: renamed to NULL_PARTITION when a run adopts the lake.
+LEGACY_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMNS = ("date", "topic")
 
 _METADATA = {b"newsflow.schema_version": SCHEMA_VERSION.encode()}
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
+# One ranked topic of an article: the ``topics`` column holds up to three, best first.
+_TOPIC = pa.struct(
+    [pa.field("slug", pa.string(), nullable=False), pa.field("score", pa.float32(), nullable=False)]
+)
 
 ARTICLE_FILE_SCHEMA = pa.schema(
     [
@@ -35,6 +43,7 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("modified", _UTC_MICROS),
         pa.field("language", pa.string()),
         pa.field("topic_score", pa.float32(), nullable=False),
+        pa.field("topics", pa.list_(_TOPIC), nullable=False),
         pa.field("text", pa.string(), nullable=False),
         pa.field("text_source", pa.string(), nullable=False),
         pa.field("word_count", pa.int32(), nullable=False),
@@ -45,6 +54,7 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("boilerplate_lines", pa.int32(), nullable=False),
         pa.field("ingested_at", _UTC_MICROS, nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
+        pa.field("authors", pa.list_(pa.string()), nullable=False),
     ],
     metadata=_METADATA,
 )
@@ -111,7 +121,7 @@ def slugify(value: str | None, default: str = "other") -> str:
 
 
 def date_partition(published: dt.datetime | None) -> str:
-    """The ``date=`` value: the publication day in UTC, or Hive's null marker."""
+    """The ``date=`` value: the publication day in UTC, or ``unknown``."""
     if published is None:
         return NULL_PARTITION
     if published.tzinfo is not None:
@@ -122,3 +132,17 @@ def date_partition(published: dt.datetime | None) -> str:
 def partition_path(published: dt.datetime | None, topic: str | None) -> str:
     """The relative folder of an article inside ``articles/``."""
     return f"date={date_partition(published)}/topic={slugify(topic)}"
+
+
+# The site memory (state/sites/): per site, how many documents held each short line. One row
+# per (site, line key) and run; the key "" counts the site's documents. Summed over segments
+# at read time, merged and bounded after a commit (transforms/sitememory.py).
+SITE_LINES_SCHEMA = pa.schema(
+    [
+        pa.field("site", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("docs", pa.int32(), nullable=False),
+        pa.field("last_seen", _UTC_MICROS, nullable=False),
+    ],
+    metadata=_METADATA,
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 # Where the article's text came from.
 TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
@@ -19,9 +19,11 @@ TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "f
 # ``html``: the page's own markup (JSON-LD, publication metas, itemprop); ``text_header``: a date
 # line at the top of the text (the byline); ``htmldate``: htmldate's guess over the page. A
 # source with the ``_clamped`` suffix stated a time up to a day after the ingest time (clock
-# skew): ``published`` is then the ingest time (see transforms/dates.py).
+# skew): ``published`` is then the ingest time (see transforms/core/dates.py).
 DATE_SOURCES = ("metadata", "feed", "html", "text_header", "url", "htmldate")
-DUPLICATE_KINDS = ("url", "exact", "near")
+# id: a record whose id an article already holds (the lake's key), with a text of its own.
+DUPLICATE_KINDS = ("url", "exact", "near", "id")
+AUTHOR_SEPARATOR = "; "
 
 
 def stable_id(*parts: str) -> str:
@@ -56,6 +58,9 @@ class Article:
     language: str | None = None
     topic: str = "other"
     topic_score: float = 0.0
+    # Up to three (slug, score), best first; the first is (topic, topic_score) unless the topic
+    # is the fallback ("other"), which is never listed.
+    topics: tuple[tuple[str, float], ...] = ()
     text: str = ""
     word_count: int = 0
     content_hash: str = ""
@@ -64,6 +69,8 @@ class Article:
     guid: str | None = None
     boilerplate_lines: int = 0
     run_id: str = ""
+    # Every author apart (``author`` joins them with "; "); empty: split from ``author``.
+    authors: tuple[str, ...] = ()
     # Working data, not written.
     html: str | None = None
     # Publication dates stated by the source, most trusted first: (value, date_source).
@@ -71,20 +78,83 @@ class Article:
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
-    # The MinHash signature, packed little-endian uint32 (see transforms.dedup.minhash).
+    # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
     fallback: tuple[str, str] | None = None
-    # An entry of the dedup index: an article an earlier run committed, never written again.
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed, with text fields already plain where the schema says so."""
+
+    feed_url: str
+    link: str | None
+    guid: str | None
+    title: str | None
+    # Every author the entry names, joined by "; " (as for HTML pages); ``authors`` holds them apart.
+    author: str | None
+    # ISO 8601 in UTC with time, e.g. "2026-11-20T07:30:00+00:00".
+    published: str | None
+    # Plain text: tags stripped, entities decoded, whitespace collapsed.
+    summary: str | None
+    # Full content as the feed gives it (HTML or text), when it has more than a summary.
+    content: str | None
+    categories: tuple[str, ...]
+    authors: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedPoll:
+    """The outcome of polling one feed once, for the run record and the feed cursors."""
+
+    feed_url: str
+    status: str  # fetched | not_modified | failed | listed (an OPML list, or a page naming its feed)
+    polled_at: str
+    error: str | None = None
+    detail: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    item_keys: tuple[str, ...] = ()
+    item_times: tuple[str, ...] = ()
+    new_items: int = 0
+    ttl_seconds: int | None = None
+    retry_after: float | None = None
+    # The feeds an OPML list or a page named (status "listed"), polled in the same run.
+    feeds: tuple[str, ...] = ()
+
+
+class DedupEntry(NamedTuple):
+    """What deduplication knows of an article: identity, dates and fingerprints, no text.
+
+    One shape for every part: an article of this run, an entry of the persisted index
+    (``indexed``: committed by an earlier run, never written again) and a candidate in a
+    streaming job's keyed state (``seen_at``: when it was kept, in microseconds). A tuple,
+    as it travels in shuffles and keyed state, where tuples encode compactly.
+    """
+
+    id: str
+    content_hash: str
+    minhash: bytes
+    canonical_url: str | None = None
+    # Seconds since the epoch; None when unknown (ranks last).
+    published: float | None = None
+    # The article's identity within a run: ids may repeat (the same record read twice).
+    node: str = ""
+    source: str = ""
+    url: str | None = None
+    run_id: str = ""
+    ingested_at: dt.datetime | None = None
     indexed: bool = False
+    seen_at: int = 0
 
     def sort_key(self) -> tuple:
         """Which copy wins among duplicates: earliest published, then smallest id.
 
-        Source and URL break the remaining ties, so the choice never depends on arrival order.
-        Articles committed by earlier runs come first: their rows are in the lake already.
+        Source and URL break the remaining ties, so the choice never depends on arrival
+        order. Entries committed by earlier runs come first: their rows are in the lake.
         """
-        published = self.published.timestamp() if self.published else float("inf")
+        published = self.published if self.published is not None else float("inf")
         return (not self.indexed, published, self.id, self.source, self.url or "")
 
 
@@ -141,6 +211,7 @@ def article_row(article: Article) -> dict[str, Any]:
         "language": article.language,
         "topic": article.topic,
         "topic_score": float(article.topic_score),
+        "topics": [{"slug": slug, "score": float(score)} for slug, score in article.topics],
         "text": article.text,
         "text_source": article.text_source,
         "word_count": article.word_count,
@@ -151,7 +222,15 @@ def article_row(article: Article) -> dict[str, Any]:
         "boilerplate_lines": article.boilerplate_lines,
         "ingested_at": article.ingested_at,
         "run_id": article.run_id,
+        "authors": list(article.authors or split_authors(article.author)),
     }
+
+
+def split_authors(author: str | None) -> tuple[str, ...]:
+    """The names of an ``author`` value that joins several with "; "."""
+    if not author:
+        return ()
+    return tuple(name.strip() for name in author.split(AUTHOR_SEPARATOR.strip()) if name.strip())
 
 
 def record_row(record: Duplicate | Reject) -> dict[str, Any]:

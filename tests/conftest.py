@@ -1,22 +1,15 @@
-"""Shared fixtures: paths to the shipped seeds and test resources, a TestPipeline factory."""
+"""Shared fixtures: the real HTTP servers on 127.0.0.1 (shared helpers live in tests/helpers.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+import gzip
 import pathlib
-import subprocess
-import sys
+from collections.abc import Iterator
 
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-pytest_plugins = ["tests.feedserver"]  # the real HTTP server fixture on 127.0.0.1
-
-RESOURCES = pathlib.Path(__file__).resolve().parent / "resources"
+from tests.feedserver import FeedServer
+from tests.helpers import ATOM, RESOURCES, RSS, SEEDS, atom, gold_body, page, rss
 
 
 @pytest.fixture
@@ -24,69 +17,117 @@ def seeds_dir() -> pathlib.Path:
     return SEEDS
 
 
-def seed_text(prefix: str) -> str:
-    """The text of the seed whose file name starts with ``prefix`` (e.g. ``"003"``)."""
-    (path,) = SEEDS.glob(f"{prefix}_*.txt")
-    return path.read_text(encoding="utf-8")
-
-
-def local_pipeline() -> TestPipeline:
-    # The FnApiRunner directly: the DirectRunner would first try to download Prism.
-    return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
-
-
-# Three sentences of seed 003 reworded: a copy "with a few sentences edited".
-EDITS = (
-    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
-    ("no simple task", "not an easy task at all"),
-    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
-)
-NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
-
-
-def seed_body(prefix: str) -> str:
-    """A seed's body paragraphs without its header and footer lines."""
-    return "\n\n".join(p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12)
-
-
-def edited(text: str) -> str:
-    for old, new in EDITS:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
-
-
-def fingerprinted(
-    id_: str, text: str, url: str | None = None, published: dt.datetime | None = None, run_id: str = ""
-):
-    """An enriched-enough article for deduplication tests: text, URL and fingerprints."""
-    from schemas.records import Article
-    from transforms.dedup import canonical_url, fingerprints
-
-    digest, signature = fingerprints(text)
-    return Article(
-        id=id_,
-        source=f"{id_}.txt",
-        text_source="seed_text",
-        ingested_at=NOW,
-        url=url,
-        canonical_url=canonical_url(url),
-        text=text,
-        published=published,
-        content_hash=digest,
-        minhash=signature,
-        run_id=run_id,
+@pytest.fixture(scope="module")
+def site():
+    server = FeedServer().start()
+    base = server.base_url
+    server.route("/robots.txt", b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    pages = {
+        "/world/deir-ezzor-offensive": ("Syria, Russia Prepare For Operation", "000", "2017-03-01T09:00:00Z"),
+        "/world/fifth-legion": (
+            "Syrian army's 5th Legion continues offensive",
+            "002",
+            "2017-03-10T09:00:00Z",
+        ),
+        "/world/siege-broken": ("ISIS Siege of Deir Ezzor, Syria Broken", "003", "2017-09-06T08:00:00Z"),
+        "/world/live-deir-ez-zor": ("Deir ez Zor: Siege Broken!", "004", "2017-09-05T13:45:00Z"),
+    }
+    for path, (title, prefix, published) in pages.items():
+        server.route(path, page(title, gold_body(prefix), published), content_type="text/html; charset=utf-8")
+    server.route(
+        "/private/secret", page("Secret", gold_body("001"), "2017-01-01T00:00:00Z"), content_type="text/html"
     )
-
-
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """The real ``newsflow`` command (``python -m pipeline``), as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
+    server.route("/gone", status=404)
+    rss_items = [
+        {
+            "title": "Syria, Russia Prepare For Operation",
+            "link": f"{base}/world/deir-ezzor-offensive",
+            "date": "Wed, 01 Mar 2017 09:00:00 GMT",
+            "category": "World",
+        },
+        {
+            "title": "Syrian army's 5th Legion continues offensive",
+            "link": f"{base}/world/fifth-legion",
+            "date": "Fri, 10 Mar 2017 09:00:00 GMT",
+        },
+        # The same article as the first, under a tracking URL: one row in the lake.
+        {
+            "title": "Syria, Russia Prepare For Operation (shared)",
+            "link": f"{base}/world/deir-ezzor-offensive?utm_source=rss&utm_medium=feed",
+            "guid": "shared-copy",
+            "date": "Wed, 01 Mar 2017 10:00:00 GMT",
+        },
+        # A page that is gone, with a summary to fall back to.
+        {
+            "title": "Ceasefire talks resume in Geneva",
+            "link": f"{base}/gone",
+            "date": "Sat, 02 Sep 2017 10:00:00 GMT",
+            "summary": "Delegations from both sides returned to Geneva on Saturday for a new round of talks "
+            "on a nationwide ceasefire, the United Nations envoy said, adding that humanitarian access to "
+            "besieged areas would top the agenda for the week ahead.",
+        },
+        # A page robots.txt forbids, with no summary: a reject.
+        {"title": "Secret", "link": f"{base}/private/secret", "date": "Sun, 01 Jan 2017 00:00:00 GMT"},
+    ]
+    server.route("/rss.xml", rss(rss_items), content_type=RSS)
+    server.route(
+        "/atom.xml",
+        atom(
+            [
+                {
+                    "title": "ISIS Siege of Deir Ezzor, Syria Broken",
+                    "link": f"{base}/world/siege-broken",
+                    "date": "2017-09-06T08:00:00Z",
+                    "author": "Stephen Lendman",
+                },
+                # Also in the RSS feed: one row.
+                {
+                    "title": "Syrian army's 5th Legion continues offensive",
+                    "link": f"{base}/world/fifth-legion",
+                    "date": "2017-03-10T09:00:00Z",
+                },
+                {
+                    "title": "UPDATED- Deir ez Zor: Siege Broken!",
+                    "link": f"{base}/world/live-deir-ez-zor",
+                    "date": "2017-09-05T13:45:00Z",
+                },
+            ]
+        ),
+        content_type=ATOM,
     )
+    # Faults, each a reject or a retry, never a crashed run.
+    server.route("/f/missing.xml", status=404)
+    server.route("/f/broken.xml", status=500)
+    server.route(
+        "/f/busy.xml",
+        {"status": 429, "headers": {"Retry-After": "1"}},
+        {"body": rss(rss_items[:1]), "content_type": RSS},
+    )
+    server.route("/f/slow.xml", rss(rss_items[:1]), content_type=RSS, delay=3)
+    server.route("/f/huge.xml", b"<rss>" + b" " * 6_000_000 + b"</rss>", content_type=RSS)
+    server.route(
+        "/f/bomb.xml",
+        gzip.compress(b"\0" * 60_000_000),
+        content_type=RSS,
+        headers={"Content-Encoding": "gzip"},
+    )
+    server.route(
+        "/f/malformed.xml",
+        b"<?xml version='1.0'?><rss><channel><title>x</title><item><title>",
+        content_type=RSS,
+    )
+    server.route("/f/laughs.xml", (RESOURCES / "feeds" / "billion_laughs.xml").read_bytes(), content_type=RSS)
+    server.route("/f/page.xml", page("Not a feed", ["Just a page."], "2017-01-01"), content_type="text/xml")
+    server.route("/f/to-metadata.xml", redirect="http://169.254.169.254/latest/meta-data/")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A started ``FeedServer``, stopped at teardown."""
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

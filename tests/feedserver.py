@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 for feed and page tests, with programmable routes.
 
-Use the ``feed_server`` fixture (import it into a test module or a conftest):
+Use the ``feed_server`` fixture (``tests/conftest.py``):
 
     def test_poll(feed_server):
         url = feed_server.route("/feed.xml", RSS_BYTES, content_type="application/rss+xml")
@@ -21,9 +21,6 @@ import http.server
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
-
-import pytest
 
 
 @dataclasses.dataclass
@@ -180,13 +177,3 @@ class FeedServer:
                 pass
 
         return Handler
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    """A started ``FeedServer``, stopped at teardown."""
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()

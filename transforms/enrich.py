@@ -1,10 +1,13 @@
 """Enrich cleaned articles: publication date, topic, language and fingerprints.
 
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``/
-``published_offset``, ``topic``/``topic_score``, ``language``, ``word_count``,
-``content_hash`` and ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", published_offset=None, topic="conflict", topic_score=0.71,
-language="en")``. Dates: ``transforms.dates.resolve_date``.
+``published_offset`` (``transforms.core.dates``), ``topic``/``topic_score``/``topics``,
+``language``, ``word_count``, ``content_hash`` and ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
+date_source="text_header", topic="conflict", topic_score=0.9969,
+topics=(("conflict", 0.9969),), language="en")``.
+
+The language is detected first: the topic classifier reads the text only in a language it was
+trained on (see ``transforms/topics.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, without_working_data
+from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
-from transforms.dates import CLAMPED_SUFFIX, resolve_date
-from transforms.dedup import fingerprints
-from transforms.topics import assign_topic, load_taxonomy
+from transforms.core.dates import resolve_date
+from transforms.topics import Taxonomy, TopicClassifier, load_topic_classifier, topic_classifier
 
 # Language identification is unreliable on fewer characters than this.
 MIN_LANGUAGE_CHARS = 40
@@ -44,24 +47,37 @@ def detect_language(text: str, identifier) -> str | None:
     return code if prob >= MIN_LANGUAGE_PROB else None
 
 
-def enrich(article: Article, *, taxonomy, identifier) -> Article:
-    """Date, topic, language and fingerprints of one cleaned article."""
-    date = resolve_date(
+def enrich(
+    article: Article,
+    *,
+    identifier,
+    classifier: TopicClassifier | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> Article:
+    """Date, topic, language and fingerprints of one cleaned article.
+
+    ``classifier`` is the topic classifier (``load_topic_classifier``); given only a ``taxonomy``,
+    the classifier that goes with it is built once per process and reused.
+    """
+    published, date_source, offset = resolve_date(
         article.date_candidates,
         text=article.header or article.text,
         url=article.url,
         ingested_at=article.ingested_at,
     )
-    topic, score = assign_topic(article.title, article.text, categories=article.categories, taxonomy=taxonomy)
+    language = detect_language(article.text, identifier) or article.language
+    classifier = classifier or topic_classifier(taxonomy)
+    topic = classifier.classify(article.title, article.text, categories=article.categories, language=language)
     digest, signature = fingerprints(article.text)
     return dataclasses.replace(
         article,
-        published=date.published,
-        date_source=date.source,
-        published_offset=date.offset,
-        topic=topic,
-        topic_score=round(float(score), 4),
-        language=detect_language(article.text, identifier) or article.language,
+        published=published,
+        date_source=date_source,
+        published_offset=offset,
+        topic=topic.topic,
+        topic_score=round(float(topic.score), 4),
+        topics=topic.topics,
+        language=language,
         word_count=word_count(article.text),
         content_hash=digest,
         minhash=signature,
@@ -73,17 +89,15 @@ class _EnrichFn(beam.DoFn):
         self._taxonomy_path = taxonomy_path
         self._dated = Metrics.counter(self.__class__, "dated")
         self._undated = Metrics.counter(self.__class__, "undated")
-        self._clamped = Metrics.counter(self.__class__, "dated_clamped_to_ingest_time")
 
     def setup(self) -> None:
-        self._taxonomy = load_taxonomy(self._taxonomy_path)
+        # Once per worker: the model's matrix is built from the weights file and the lexicon here.
+        self._classifier = load_topic_classifier(self._taxonomy_path)
         self._identifier = load_language_identifier()
 
     def process(self, article: Article) -> Iterator[Article]:
-        enriched = enrich(article, taxonomy=self._taxonomy, identifier=self._identifier)
+        enriched = enrich(article, classifier=self._classifier, identifier=self._identifier)
         (self._dated if enriched.published else self._undated).inc()
-        if enriched.date_source and enriched.date_source.endswith(CLAMPED_SUFFIX):
-            self._clamped.inc()
         Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
         yield without_working_data(enriched)
 

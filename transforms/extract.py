@@ -30,7 +30,7 @@ lines, each with its reason):
    matched against the page's own byline, which the clean stage does not know.
 
 ``extract_article(..., explain=True)`` also returns each decision and each dropped block with
-its reason (``newsflow extract --explain`` prints them). Dates: ``transforms.dates.page_dates``.
+its reason (``newsflow extract --explain`` prints them). Dates: ``transforms.core.dates.page_dates``.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ from trafilatura import json_metadata
 from trafilatura import metadata as trafilatura_metadata
 
 from schemas.records import Article, Reject
-from transforms.dates import ARTICLE_TYPES, page_dates, parse_datetime
-from transforms.dedup import canonical_url
+from transforms.core.dates import ARTICLE_TYPES, page_dates, parse_datetime
+from transforms.core.urls import canonical_url
 
 _LOGGER = logging.getLogger(__name__)
 # What lxml, the charset codecs and trafilatura's heuristics raise on malformed input.
@@ -678,7 +678,7 @@ def _json_ld(data: Any) -> list[dict[str, Any]]:
 
 @dataclasses.dataclass
 class _Found:
-    """trafilatura's metadata reading, without its date (``transforms.dates``) and licence."""
+    """trafilatura's metadata reading, without its date (``transforms.core.dates``) and licence."""
 
     title: str | None = None
     author: str | None = None

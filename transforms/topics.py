@@ -1,340 +1,134 @@
-"""Topic of an article: one top-level IPTC Media Topic from a weighted-term taxonomy.
+"""Topics of articles: the taxonomy, the trained classifier and the category table, loaded.
 
-Pure functions, no Beam; ``EnrichArticles`` (``transforms/enrich.py``) calls ``assign_topic``
-once per article with a ``Taxonomy`` loaded in its DoFn's ``setup``. Consumes a title, the
-cleaned text and any feed categories; emits ``(slug, score)`` with the score in [0, 1], or
-the taxonomy's fallback slug (``"other"``) with a low score when no topic has enough evidence.
+The pure parts live in ``transforms/core``: the lexicon and the category table in ``topics``,
+the trained model in ``topic_model``, the features both training and inference read in
+``topic_features``. This module reads the files (the packaged ones through importlib, a user's
+through Beam FileSystems so that ``gs://`` and ``s3://`` work on workers) and hands
+``EnrichArticles`` a ``TopicClassifier``:
 
-Sample: ``assign_topic("Syrian army breaks ISIS siege of Deir Ezzor", "Government troops and
-allied tribal fighters pushed along the Palmyra highway...")`` gives ``("conflict", 0.9998)``.
+* the packaged taxonomy (``schemas/taxonomy.json``) names its model (``schemas/models/topics.npz``):
+  ``load_topic_classifier()`` gives the trained classifier with the lexicon as its prior;
+* a user's ``--taxonomy FILE`` gives the lexicon alone, or, when the file has a ``"model"`` field
+  (a path relative to the file, or absolute), that model trained on the user's items by
+  ``training/train_topics.py``.
 
-The taxonomy is data (``schemas/taxonomy.json``, or a user's file of the same format): per
-topic a slug, IPTC label and code, a description, and terms with weights. Matching is one
-pass over the word tokens with dictionary lookups (longest phrase first), so the cost is
-linear in the text and independent of the number of terms.
+Sample: ``load_topic_classifier().classify("Rail workers vote to strike over pay", "The union
+rejected the pay offer and will walk out.", language="en")`` gives ``TopicResult("economy",
+0.7724, (("economy", 0.7724), ("labour", 0.0812)))``: the story's domain first, the event second.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib.resources
 import json
-import math
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+import posixpath
 
-DEFAULT_FALLBACK = "other"
-# A title term counts this many times a body term: headlines name the subject, bodies wander.
-# At 2.0 a title term outweighs the same term in a headline-sized lead (about 1.6 after the
-# saturation below) and far outweighs one in a long article; on the dev set 1.5 to 2.5 score
-# within a point of each other.
-TITLE_WEIGHT = 2.0
-# A feed category is an editor's label for the article, stronger still than its title.
-CATEGORY_WEIGHT = 3.0
-# BM25-style term-frequency saturation: repeats of a term add less and less (K1), and a long
-# body needs more repeats for the same credit (B, AVG_BODY_TOKENS). K1 and B are the usual BM25
-# defaults; 250 tokens is the length of a short wire story, between a headline+lead (~35) and
-# a feature (1000+).
-K1 = 1.2
-B = 0.75
-AVG_BODY_TOKENS = 250
-# Below this evidence the best topic is a guess. One good hint (weight 1.5) in a headline-sized
-# body scores about 2.4 and passes; one weak term (0.75) scores about 1.2 and does not; nor does
-# a single strong term mentioned once in a 1000-word article (about 1.4).
-MIN_EVIDENCE = 2.0
-# Evidence at which the confidence reaches 1 - 1/e (0.63); one strong title term (3 x 2.0) gives 0.78.
-STRENGTH_SCALE = 4.0
+from transforms.core.topic_model import ModelClassifier, TopicModel
+from transforms.core.topics import (
+    CategoryTable,
+    LexiconClassifier,
+    Taxonomy,
+    TopicClassifier,
+    TopicResult,
+    assign_topic,
+    packaged_category_table,
+    packaged_taxonomy,
+    parse_taxonomy,
+    tokenize,
+    topic_evidence,
+)
 
-# Words: letters and digits. Everything else separates words, in terms and in text alike, so
-# "al-Qaeda", "al Qaeda" and "al-qaeda" all read as ("al", "qaeda").
-_TOKEN_RE = re.compile(r"[^\W_]+")
-# The possessive "'s" is dropped so "Microsoft's" matches "microsoft".
-_POSSESSIVE_RE = re.compile(r"['\u2019]s\b")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+__all__ = [
+    "Taxonomy",
+    "TopicClassifier",
+    "TopicResult",
+    "assign_topic",
+    "load_taxonomy",
+    "load_topic_classifier",
+    "tokenize",
+    "topic_classifier",
+    "topic_evidence",
+]
+
+# Where the packaged taxonomy's relative model path is resolved: the schemas package.
+_PACKAGE = "schemas"
+_PACKAGE_PREFIX = "package:"
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens of ``text``, the unit terms are matched on."""
-    return _TOKEN_RE.findall(_POSSESSIVE_RE.sub("", text.lower()))
+def _read(path: str, what: str) -> bytes:
+    # Through Beam FileSystems: workers read gs:// and s3:// files as well as local ones.
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        with FileSystems.open(path) as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ValueError(f"invalid {what} {path}: cannot be read ({exc})") from exc
 
 
-def _plural(word: str) -> str:
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
-
-
-@dataclasses.dataclass(frozen=True)
-class Topic:
-    """One topic of a taxonomy; ``terms`` are (term, weight) pairs as written in the file."""
-
-    slug: str
-    label: str = ""
-    code: str = ""
-    description: str = ""
-    terms: tuple[tuple[str, float], ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Index:
-    # Space-joined tokens of a term (or of one of its plurals) -> ((topic index, weight), ...).
-    entries: Mapping[str, tuple[tuple[int, float], ...]]
-    # First token of a multi-word term -> the term lengths starting with it, longest first.
-    phrase_lengths: Mapping[str, tuple[int, ...]]
-    # Prefix of a "word*" term -> ((topic index, weight), ...), and the prefix lengths present.
-    prefixes: Mapping[str, tuple[tuple[int, float], ...]]
-    prefix_lengths: tuple[int, ...]
-    # Normalised slug or IPTC label -> topic index, for feed categories that name a topic.
-    names: Mapping[str, int]
-
-
-@dataclasses.dataclass(frozen=True)
-class Taxonomy:
-    """A parsed taxonomy: hashable and picklable; the matcher is built on first use."""
-
-    topics: tuple[Topic, ...]
-    fallback: str = DEFAULT_FALLBACK
-    name: str = ""
-
-    @property
-    def slugs(self) -> tuple[str, ...]:
-        return tuple(topic.slug for topic in self.topics)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The matcher is rebuilt on first use after unpickling rather than shipped (it is
-        # several times larger than the terms it is built from).
-        state = dict(self.__dict__)
-        state.pop("_index", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    @functools.cached_property
-    def _index(self) -> _Index:
-        # cached_property writes the instance __dict__ directly, so it works on a frozen
-        # dataclass and stays out of __eq__/__hash__ (which only see the fields).
-        explicit: dict[str, dict[int, float]] = {}
-        prefixes: dict[str, dict[int, float]] = {}
-        for position, topic in enumerate(self.topics):
-            for term, weight in topic.terms:
-                if term.endswith("*"):
-                    key = " ".join(tokenize(term[:-1]))
-                    prefixes.setdefault(key, {})[position] = weight
-                else:
-                    key = " ".join(tokenize(term))
-                    slot = explicit.setdefault(key, {})
-                    slot[position] = max(weight, slot.get(position, 0.0))
-        entries = dict(explicit)
-        # Plurals are implied ("merger" matches "mergers") unless the plural is a term of its
-        # own somewhere, in which case the file's explicit weights decide.
-        for key, weights in explicit.items():
-            head, _, last = key.rpartition(" ")
-            plural = f"{head} {_plural(last)}" if head else _plural(last)
-            if plural not in explicit:
-                merged = entries.setdefault(plural, {})
-                for position, weight in weights.items():
-                    merged[position] = max(weight, merged.get(position, 0.0))
-        lengths: dict[str, set[int]] = {}
-        for key in entries:
-            words = key.split(" ")
-            if len(words) > 1:
-                lengths.setdefault(words[0], set()).add(len(words))
-        names: dict[str, int] = {}
-        for position, topic in enumerate(self.topics):
-            for alias in (topic.slug, topic.label):
-                if alias:
-                    names.setdefault(" ".join(tokenize(alias)), position)
-        return _Index(
-            entries={key: tuple(sorted(w.items())) for key, w in entries.items()},
-            phrase_lengths={first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()},
-            prefixes={key: tuple(sorted(w.items())) for key, w in prefixes.items()},
-            prefix_lengths=tuple(sorted({len(key) for key in prefixes}, reverse=True)),
-            names=names,
-        )
-
-
-def _match(tokens: Sequence[str], index: _Index) -> Counter[str]:
-    """How often each term occurs in ``tokens``; where terms overlap the longest wins."""
-    counts: Counter[str] = Counter()
-    entries, phrase_lengths = index.entries, index.phrase_lengths
-    i, n = 0, len(tokens)
-    while i < n:
-        token = tokens[i]
-        matched = 0
-        for length in phrase_lengths.get(token, ()):
-            if i + length <= n:
-                key = " ".join(tokens[i : i + length])
-                if key in entries:
-                    counts[key] += 1
-                    matched = length
-                    break
-        if not matched:
-            matched = 1
-            if token in entries:
-                counts[token] += 1
-            elif index.prefix_lengths:
-                for length in index.prefix_lengths:
-                    if len(token) >= length and token[:length] in index.prefixes:
-                        counts["*" + token[:length]] += 1
-                        break
-        i += matched
-    return counts
-
-
-def _weights(key: str, index: _Index) -> tuple[tuple[int, float], ...]:
-    return index.prefixes[key[1:]] if key.startswith("*") else index.entries[key]
-
-
-def _score_counts(
-    counts: Counter[str], index: _Index, scores: list[float], scale: float, norm: float
-) -> None:
-    for key, tf in counts.items():
-        saturated = scale * tf * (K1 + 1.0) / (tf + K1 * norm)
-        for position, weight in _weights(key, index):
-            scores[position] += weight * saturated
-
-
-def topic_evidence(
-    title: str | None, text: str, *, categories: Sequence[str] = (), taxonomy: Taxonomy | None = None
-) -> dict[str, float]:
-    """Evidence per topic slug (0 when no term matched); ``assign_topic`` picks from it."""
-    taxonomy = taxonomy or load_taxonomy()
-    index = taxonomy._index
-    if isinstance(categories, str):
-        # One category passed bare would otherwise be read letter by letter.
-        categories = (categories,)
-    scores = [0.0] * len(taxonomy.topics)
-    if title:
-        # Titles are short by nature: saturation without a length penalty.
-        _score_counts(_match(tokenize(title), index), index, scores, TITLE_WEIGHT, 1.0)
-    body = tokenize(text or "")
-    if body:
-        norm = 1.0 - B + B * len(body) / AVG_BODY_TOKENS
-        _score_counts(_match(body, index), index, scores, 1.0, norm)
-    for category in categories:
-        words = tokenize(category or "")
-        named = index.names.get(" ".join(words))
-        if named is not None:
-            # A category that is the topic's own slug or label ("Sport", "Politics") is as
-            # strong as the strongest term.
-            scores[named] += CATEGORY_WEIGHT * 3.0
-            continue
-        for key in _match(words, index):
-            for position, weight in _weights(key, index):
-                scores[position] += CATEGORY_WEIGHT * weight
-    return {topic.slug: score for topic, score in zip(taxonomy.topics, scores, strict=True)}
-
-
-def assign_topic(
-    title: str | None, text: str, *, categories: Sequence[str] = (), taxonomy: Taxonomy | None = None
-) -> tuple[str, float]:
-    """The article's topic slug and a confidence in [0, 1].
-
-    The confidence grows with the evidence for the best topic and shrinks with the runner-up's
-    share of it. The fallback slug comes with the strength of the best topic's evidence, which is
-    below ``1 - exp(-MIN_EVIDENCE / STRENGTH_SCALE)`` (0.39), and 0.0 for text with no term at all.
-    """
-    taxonomy = taxonomy or load_taxonomy()
-    evidence = topic_evidence(title, text, categories=categories, taxonomy=taxonomy)
-    # Ties go to the topic listed first in the taxonomy, so results are deterministic.
-    ranked = sorted(evidence.items(), key=lambda item: -item[1])
-    best_slug, best = ranked[0] if ranked else (taxonomy.fallback, 0.0)
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
-    strength = 1.0 - math.exp(-best / STRENGTH_SCALE)
-    if best < MIN_EVIDENCE:
-        return taxonomy.fallback, round(strength, 4)
-    return best_slug, round(strength * best / (best + second), 4)
-
-
-def _invalid(source: str, problem: str) -> ValueError:
-    return ValueError(f"invalid taxonomy {source}: {problem}")
-
-
-def _parse_topic(raw: Any, number: int, source: str) -> Topic:
-    if not isinstance(raw, Mapping):
-        raise _invalid(source, f"topic #{number} is not an object")
-    slug = raw.get("slug")
-    if not isinstance(slug, str) or not _SLUG_RE.match(slug):
-        raise _invalid(
-            source, f"topic #{number} needs a 'slug' of lower-case letters, digits, '-' (got {slug!r})"
-        )
-    texts = {}
-    for field in ("iptc_label", "iptc_code", "description"):
-        value = raw.get(field, "")
-        if not isinstance(value, str):
-            raise _invalid(source, f"topic {slug!r}: {field!r} must be a string")
-        texts[field] = value
-    terms = raw.get("terms")
-    if not isinstance(terms, Mapping) or not terms:
-        raise _invalid(source, f"topic {slug!r} needs 'terms': a non-empty object of term -> weight")
-    parsed = []
-    for term, weight in terms.items():
-        # bool is an int subclass; "true" as a weight is a typo, not 1.0.
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            raise _invalid(source, f"topic {slug!r}: weight of {term!r} must be a number (got {weight!r})")
-        if not math.isfinite(weight) or weight <= 0:
-            raise _invalid(source, f"topic {slug!r}: weight of {term!r} must be positive and finite")
-        words = tokenize(term.rstrip("*"))
-        if not words:
-            raise _invalid(source, f"topic {slug!r}: term {term!r} has no letters or digits")
-        if "*" in term.rstrip("*") or (term.endswith("*") and len(words) != 1):
-            raise _invalid(source, f"topic {slug!r}: '*' may only end a one-word term (got {term!r})")
-        parsed.append((term.lower(), float(weight)))
-    return Topic(
-        slug=slug,
-        label=texts["iptc_label"],
-        code=texts["iptc_code"],
-        description=texts["description"],
-        terms=tuple(parsed),
-    )
-
-
-def parse_taxonomy(document: Any, source: str = "<data>") -> Taxonomy:
-    """A ``Taxonomy`` from the decoded JSON document; ValueError says what is wrong with it."""
-    if not isinstance(document, Mapping):
-        raise _invalid(source, "the top level must be an object with a 'topics' list")
-    raw_topics = document.get("topics")
-    if not isinstance(raw_topics, list) or not raw_topics:
-        raise _invalid(source, "'topics' must be a non-empty list")
-    topics = tuple(_parse_topic(raw, number, source) for number, raw in enumerate(raw_topics, 1))
-    slugs = [topic.slug for topic in topics]
-    duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
-    if duplicates:
-        raise _invalid(source, f"duplicate topic slugs {duplicates}")
-    fallback = document.get("fallback", DEFAULT_FALLBACK)
-    if not isinstance(fallback, str) or not _SLUG_RE.match(fallback) or fallback in slugs:
-        raise _invalid(source, f"'fallback' must be a slug that is not a topic (got {fallback!r})")
-    name = document.get("name", "")
-    return Taxonomy(topics=topics, fallback=fallback, name=name if isinstance(name, str) else "")
+def _resolve_model(taxonomy: Taxonomy, taxonomy_path: str | None) -> Taxonomy:
+    """The taxonomy with its model path made absolute (or package-relative)."""
+    model = taxonomy.model
+    if not model or model.startswith(_PACKAGE_PREFIX):
+        return taxonomy
+    if taxonomy_path is None:
+        resolved = _PACKAGE_PREFIX + model
+    elif "://" in model or posixpath.isabs(model):
+        resolved = model
+    else:
+        # Relative to the taxonomy file's folder, whatever the filesystem.
+        folder = taxonomy_path.rsplit("/", 1)[0] if "/" in taxonomy_path else "."
+        resolved = f"{folder}/{model}"
+    return Taxonomy(topics=taxonomy.topics, fallback=taxonomy.fallback, name=taxonomy.name, model=resolved)
 
 
 @functools.lru_cache(maxsize=1)
-def _packaged_taxonomy() -> Taxonomy:
-    # Loaded once per process: assign_topic(taxonomy=None) must not re-read the file per call.
-    resource = importlib.resources.files("schemas").joinpath("taxonomy.json")
-    return parse_taxonomy(json.loads(resource.read_text(encoding="utf-8")), "schemas/taxonomy.json")
+def _packaged() -> Taxonomy:
+    return _resolve_model(packaged_taxonomy(), None)
 
 
 def load_taxonomy(path: str | None = None) -> Taxonomy:
     """The taxonomy in the JSON file at ``path``, or the packaged one when ``path`` is None."""
     if path is None:
-        return _packaged_taxonomy()
-    # Through Beam FileSystems: workers read gs:// and s3:// taxonomies as well as local ones.
-    from apache_beam.io.filesystems import FileSystems
-
-    try:
-        with FileSystems.open(path) as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise _invalid(path, f"cannot be read ({exc})") from exc
+        return _packaged()
+    raw = _read(path, "taxonomy")
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _invalid(path, f"not valid JSON ({exc})") from exc
-    return parse_taxonomy(document, path)
+        raise ValueError(f"invalid taxonomy {path}: not valid JSON ({exc})") from exc
+    return _resolve_model(parse_taxonomy(document, path), path)
+
+
+def load_topic_model(path: str) -> TopicModel:
+    """A weights file written by ``training/train_topics.py``; ``package:`` paths are in schemas/."""
+    if path.startswith(_PACKAGE_PREFIX):
+        resource = importlib.resources.files(_PACKAGE).joinpath(path[len(_PACKAGE_PREFIX) :])
+        try:
+            data = resource.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"invalid topic model {path}: cannot be read ({exc})") from exc
+    else:
+        data = _read(path, "topic model")
+    return TopicModel.from_bytes(data, path)
+
+
+@functools.lru_cache(maxsize=4)
+def topic_classifier(
+    taxonomy: Taxonomy | None = None, categories: CategoryTable | None = None
+) -> TopicClassifier:
+    """The classifier for a taxonomy: its model with the lexicon, or the lexicon alone.
+
+    Cached per taxonomy, so code that holds only a ``Taxonomy`` (the CLI's ``extract``) builds the
+    classifier once per process.
+    """
+    taxonomy = taxonomy or _packaged()
+    categories = categories or packaged_category_table()
+    if not taxonomy.model:
+        return LexiconClassifier(taxonomy, categories)
+    return ModelClassifier.from_model(taxonomy, load_topic_model(taxonomy.model), categories)
+
+
+def load_topic_classifier(taxonomy_path: str | None = None) -> TopicClassifier:
+    """The classifier ``EnrichArticles`` loads in ``setup()``: see the module docstring."""
+    return topic_classifier(load_taxonomy(taxonomy_path))

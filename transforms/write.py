@@ -25,16 +25,18 @@ import dataclasses
 import hashlib
 import logging
 import posixpath
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import BoundedWindow, GlobalWindow
 from apache_beam.utils.windowed_value import PaneInfo
+
+from schemas.layout import join_path
+from transforms.lake.files import INPROGRESS_SUFFIX, ensure_folder, rows_to_table, write_table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,10 +44,6 @@ _LOGGER = logging.getLogger(__name__)
 # news text at ~5 KB a row, the size Parquet readers scan best (compaction merges the
 # small files that frequent runs leave).
 MAX_ROWS_PER_FILE = 25_000
-# Rows per row group: readers skip row groups by statistics, so keep them a few MB.
-ROW_GROUP_ROWS = 2_000
-INPROGRESS_SUFFIX = ".inprogress"
-COMPRESSION = "zstd"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,25 +52,6 @@ class WrittenFile:
     partition: str
     path: str
     rows: int
-
-
-def join_path(base: str, *parts: str) -> str:
-    """Join path parts for local paths and object-store URLs alike."""
-    parts = tuple(p for p in parts if p)
-    if "://" in base:
-        return posixpath.join(base, *parts)
-    return FileSystems.join(base, *parts) if parts else base
-
-
-def ensure_folder(folder: str) -> None:
-    """Create a folder (object stores have none, and need none)."""
-    if FileSystems.exists(folder):
-        return
-    try:
-        FileSystems.mkdirs(folder)
-    except OSError:
-        if not FileSystems.exists(folder):  # another worker made it meanwhile: fine
-            raise
 
 
 def window_tag(window: BoundedWindow, pane: PaneInfo | None = None) -> str:
@@ -102,22 +81,6 @@ def file_name(prefix: str, partition: str, index: int, window: str = "") -> str:
     if window:
         return f"part-{prefix}-{window}-{tag}-{index:05d}.parquet"
     return f"part-{prefix}-{tag}-{index:05d}.parquet"
-
-
-def write_table(path: str, table: pa.Table) -> None:
-    """Write one Parquet file through Beam FileSystems (local, gs://, s3://)."""
-    with (
-        FileSystems.create(path) as stream,
-        pq.ParquetWriter(
-            stream, table.schema, compression=COMPRESSION, use_dictionary=True, write_statistics=True
-        ) as writer,
-    ):
-        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-
-
-def rows_to_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    names = schema.names
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in rows], schema=schema)
 
 
 class _WritePartitionFn(beam.DoFn):

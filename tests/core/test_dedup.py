@@ -1,0 +1,185 @@
+import datetime as dt
+import subprocess
+import sys
+from dataclasses import replace
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas.records import DedupEntry, Duplicate
+from tests.helpers import EDITS, fingerprinted, local_pipeline, seed_body
+from transforms.core.dedup import connected_components, dedup_entry, deduplicate, resolve_cluster
+from transforms.core.fingerprints import NEAR_THRESHOLD, content_hash, minhash, similarity
+from transforms.core.urls import canonical_url, url_key
+from transforms.dedup import Deduplicate
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 11, 22, tzinfo=UTC)
+
+body = seed_body
+article = fingerprinted
+
+
+def entry(*args, **kwargs) -> DedupEntry:
+    return dedup_entry(fingerprinted(*args, **kwargs))
+
+
+def test_canonical_url_drops_tracking_fragment_and_trailing_slash():
+    assert (
+        canonical_url("HTTPS://Example.COM/news/story/?utm_source=rss&utm_medium=feed&id=7#comments")
+        == "https://example.com/news/story?id=7"
+    )
+    assert canonical_url("https://example.com/a/b/") == "https://example.com/a/b"
+    assert canonical_url("https://example.com/a?b=2&a=1&fbclid=x") == "https://example.com/a?a=1&b=2"
+    assert canonical_url("ftp://example.com/file") is None
+    assert canonical_url("javascript:alert(1)") is None
+    assert canonical_url(None) is None
+    assert url_key(canonical_url("http://www.example.com/a/")) == url_key(
+        canonical_url("https://example.com/a")
+    )
+
+
+def test_content_hash_ignores_case_spacing_and_punctuation():
+    assert content_hash("Hello,  World!\n\nNext line.") == content_hash("hello world next line")
+    assert content_hash("Hello world") != content_hash("Hello there world")
+
+
+def test_minhash_is_stable_across_processes():
+    text = body("003")
+    code = (
+        "import sys; from transforms.core.fingerprints import minhash; "
+        "print(','.join(map(str, minhash(sys.stdin.read()))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=text, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ",".join(map(str, minhash(text)))
+
+
+def test_edited_copy_is_near_and_different_reports_are_not():
+    original = body("003")
+    edited = original
+    for old, new in EDITS:
+        assert old in edited
+        edited = edited.replace(old, new)
+    assert similarity(minhash(original), minhash(edited)) >= NEAR_THRESHOLD
+    assert similarity(minhash(body("003")), minhash(body("004"))) < 0.1
+    assert similarity(minhash(body("000")), minhash(body("001"))) < 0.1
+
+
+def test_connected_components_maps_each_id_to_its_sets_smallest_id():
+    roots = connected_components([("b", "c"), ("c", "d"), ("x", "y"), ("a", "d")])
+    assert roots == {"a": "a", "b": "a", "c": "a", "d": "a", "x": "x", "y": "x"}
+
+
+def test_resolve_cluster_keeps_earliest_published_then_smallest_id():
+    text = body("000")
+    early = entry("zz", text, published=dt.datetime(2017, 1, 1, tzinfo=UTC))
+    late = entry("aa", text, published=dt.datetime(2017, 6, 1, tzinfo=UTC))
+    undated = entry("00", text)
+    out = list(resolve_cluster([undated, late, early]))
+    assert out[0] == early
+    assert [(d.id, d.duplicate_of, d.kind) for d in out[1:]] == [("aa", "zz", "exact"), ("00", "zz", "exact")]
+    tie = list(resolve_cluster([entry("b", text), entry("a", text)]))
+    assert tie[0].id == "a"
+    # The whole-corpus function decides the same.
+    kept, duplicates = deduplicate([undated, late, early])
+    assert [k.id for k in kept] == ["zz"] and sorted(d.id for d in duplicates) == ["00", "aa"]
+
+
+def test_chain_of_partial_overlaps_does_not_merge_different_articles():
+    # a ~ b and b ~ c, but a and c share little: c must be kept (it does not match a kept article).
+    a_text, c_text = body("003"), body("004")
+    half_a = a_text[: len(a_text) // 2]
+    half_c = c_text[: len(c_text) // 2]
+    a = entry("a", a_text)
+    b = entry("b", half_a + "\n\n" + half_c)
+    c = entry("c", c_text)
+    kept = [r.id for r in resolve_cluster([a, b, c]) if isinstance(r, DedupEntry)]
+    assert "a" in kept and "c" in kept
+
+
+def test_deduplicate_transform_catches_variants_and_keeps_different_articles():
+    base = body("003")
+    edited = base
+    for old, new in EDITS:
+        edited = edited.replace(old, new)
+    inputs = [
+        article("s003", base, url="https://example.org/2017/09/siege-broken"),
+        article("s004", body("004"), url="https://example.net/deir-ez-zor"),
+        article("s000", body("000")),
+        article("v-boiler", "Support our work! Donate now.\n\n" + base + "\n\nShare this: Facebook Twitter"),
+        article("v-edited", edited),
+        article(
+            "v-utm",
+            "Updated: a rewritten report on the siege, with nothing in common.",
+            url="https://Example.org/2017/09/siege-broken/?utm_source=twitter&utm_medium=social",
+        ),
+        article("v-exact", base.upper()),
+    ]
+    with local_pipeline() as p:
+        out = p | beam.Create(inputs) | Deduplicate()
+        assert_that(out["kept"] | beam.Map(lambda a: a.id), equal_to(["s003", "s004", "s000"]), label="kept")
+        assert_that(
+            out["duplicates"] | beam.Map(lambda d: (d.id, d.duplicate_of, d.kind)),
+            equal_to(
+                [
+                    ("v-boiler", "s003", "near"),
+                    ("v-edited", "s003", "near"),
+                    ("v-utm", "s003", "url"),
+                    ("v-exact", "s003", "exact"),
+                ]
+            ),
+            label="duplicates",
+        )
+
+
+def test_duplicate_records_carry_similarity():
+    base = body("002")
+    out = list(resolve_cluster([entry("a", base), entry("b", base + "\n\nOne more closing sentence here.")]))
+    dup = out[1]
+    assert isinstance(dup, Duplicate) and dup.kind == "near" and dup.similarity >= NEAR_THRESHOLD
+
+
+def test_deduplicate_handles_one_id_read_twice_and_one_url_in_two_feeds():
+    text = body("002")
+    same = article("same", text, url="https://example.org/story")
+    in_rss = replace(same, source="https://example.org/rss")
+    in_atom = replace(same, source="https://example.org/atom")
+    with local_pipeline() as p:
+        out = p | beam.Create([same, same, in_rss, in_atom]) | Deduplicate()
+        assert_that(
+            out["kept"] | beam.Map(lambda a: (a.id, a.source)),
+            equal_to([("same", "https://example.org/atom")]),
+            label="k",
+        )
+        assert_that(
+            out["duplicates"] | beam.Map(lambda d: (d.source, d.duplicate_of, d.kind)),
+            equal_to(
+                [
+                    # Ties on date and id go to the smallest source: deterministic, whatever the order.
+                    ("same.txt", "same", "url"),
+                    ("same.txt", "same", "url"),
+                    ("https://example.org/rss", "same", "url"),
+                ]
+            ),
+            label="d",
+        )
+
+
+def test_a_record_read_three_times_is_kept_once_with_its_text():
+    text = body("003")
+    same = article("same", text, url="https://example.org/story")
+    other = article("other", body("004"))
+    with local_pipeline() as p:
+        out = p | beam.Create([same, other, same, same]) | Deduplicate()
+        assert_that(
+            out["kept"] | beam.Map(lambda a: (a.id, a.text == (text if a.id == "same" else body("004")))),
+            equal_to([("same", True), ("other", True)]),
+            label="k",
+        )
+        assert_that(
+            out["duplicates"] | beam.Map(lambda d: (d.id, d.duplicate_of)),
+            equal_to([("same", "same"), ("same", "same")]),
+            label="d",
+        )

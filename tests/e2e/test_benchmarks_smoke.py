@@ -1,0 +1,125 @@
+"""The benchmark still works: a 500-document run reports every metric with sane values.
+
+This checks the harness (``benchmarks/run.py --docs 500 --quick``), not the speed: the
+numbers of a real run are in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import corpus
+from benchmarks.run import score_dedup
+from tests.helpers import ROOT
+
+TARGETS = {
+    "beam_vs_plain_loop",
+    "html_vs_trafilatura",
+    "exact_recall",
+    "near_recall",
+    "false_merges",
+    "dedup_seconds",
+    "peak_rss",
+}
+
+
+def test_corpus_is_deterministic_and_prefix_consistent():
+    pool = corpus.load_pool()
+    short = [(d.id, d.kind, d.of, d.text()) for d in corpus.generate(120, pool=pool)]
+    longer = [(d.id, d.kind, d.of, d.text()) for d in corpus.generate(300, pool=pool)]
+    assert longer[:120] == short
+    ids = [doc[0] for doc in longer]
+    assert len(set(ids)) == len(ids)
+    kinds = {doc[1] for doc in longer}
+    assert kinds == {"base", "exact", "syndicated", "edited", "negative"}
+    seen = set()
+    for doc_id, kind, of, _ in longer:
+        assert kind == "base" or of in seen  # a copy always follows its base
+        seen.add(doc_id)
+    texts = {doc[0]: doc[3] for doc in longer}
+    for _, kind, of, text in longer:
+        if kind == "exact":
+            assert text == texts[of]
+        if kind in ("syndicated", "edited", "negative"):
+            assert text != texts[of]
+
+
+def test_score_dedup_counts_recall_and_false_merges():
+    planted = [
+        {"id": "b", "kind": "exact", "of": "a"},
+        {"id": "c", "kind": "edited", "of": "a"},
+        {"id": "e", "kind": "syndicated", "of": "d"},
+        {"id": "f", "kind": "negative", "of": "d"},
+    ]
+    present = {"a", "b", "c", "d", "e", "f", "g"}
+    # b and c found (c through b), e missed, f wrongly merged with d, g wrongly merged with a.
+    duplicates = [("b", "a", "exact"), ("c", "b", "near"), ("f", "d", "near"), ("g", "a", "near")]
+    scores = score_dedup(planted, duplicates, present)
+    assert scores["exact_recall"] == 1.0
+    assert scores["near_recall"] == 0.5
+    assert scores["false_merges"] == 2
+    assert scores["negatives_merged"] == 1
+    assert scores["precision"] == 0.5
+    assert scores["false_merge_rate"] == pytest.approx(2 / 7, abs=1e-4)
+
+
+def test_benchmark_smoke_run(tmp_path):
+    out = tmp_path / "bench"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--docs", "500", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "target" in result.stdout and "beam_vs_plain_loop" in result.stdout
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+    assert results["corpus"]["docs"] == 500
+    assert set(results["corpus"]["kinds"]) == {"base", "exact", "syndicated", "edited", "negative"}
+    machine = results["machine"]
+    assert machine["nproc"] >= 1 and machine["python"] and machine["beam"]
+
+    pipeline, plain = results["pipeline"], results["plain_loop"]
+    for run in (pipeline, plain):
+        assert run["docs"] == 500
+        assert run["docs_per_second"] > 0 and run["wall_seconds"] > 0
+        assert 10 < run["peak_rss_mb"] < 4096
+    assert pipeline["balanced"] is True
+    assert pipeline["counts"]["read"] == 500
+    assert pipeline["vs_plain"] > 0
+
+    for html in results["html"].values():
+        assert html["pages"] > 0
+        assert html["ms_per_page"]["trafilatura"] > 0 and html["ms_per_page"]["ours"] > 0
+        assert html["ratio"] > 0
+        assert 0.5 < html["f1"]["ours"] <= 1
+
+    fetch = results["fetch"]
+    assert fetch["docs_per_second"] > 0
+    assert fetch["counts"]["written"] > 0
+
+    for quality in results["dedup_quality"].values():
+        assert 0.9 <= quality["exact_recall"] <= 1
+        assert 0.5 <= quality["near_recall"] <= 1
+        assert 0 <= quality["false_merge_rate"] < 0.05
+        assert quality["merges"] > 0
+
+    scaling = results["dedup_scaling"]
+    assert [row["docs"] for row in scaling] == [250, 500]
+    for row in scaling:
+        for engine in ("beam", "pure"):
+            assert row[engine]["seconds"] > 0 and row[engine]["peak_rss_mb"] > 0
+            assert row[engine]["quality"]["exact_recall"] is not None
+        assert row["same_decisions"] is True
+
+    targets = {t["name"]: t for t in results["targets"]}
+    assert set(targets) == TARGETS
+    for target in targets.values():
+        assert target["value"] is not None
+        assert target["met"] in (True, False, None)

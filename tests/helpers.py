@@ -1,0 +1,301 @@
+"""Helpers shared by test modules: the real CLI, feed and page builders, readers of a lake.
+
+Test modules import from here (fixtures come from ``tests/conftest.py``), never from each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pyarrow.dataset as ds
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+RESOURCES = pathlib.Path(__file__).resolve().parent / "resources"
+GOLD = json.loads((RESOURCES / "seeds_gold.json").read_text(encoding="utf-8"))["documents"]
+RSS = "application/rss+xml"
+ATOM = "application/atom+xml"
+# Loopback is the test server; the guard stays on for every other host (the redirect tests).
+FETCH_FLAGS = ("--allowed_hosts", "127.0.0.1", "--min_host_interval", "0", "--fetch_timeout", "1")
+
+
+def seed_text(prefix: str) -> str:
+    """The text of the seed whose file name starts with ``prefix`` (e.g. ``"003"``)."""
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def local_pipeline() -> TestPipeline:
+    # The FnApiRunner directly: the DirectRunner would first try to download Prism.
+    return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+
+
+# Three sentences of seed 003 reworded: a copy "with a few sentences edited".
+EDITS = (
+    ("Fighting raged for weeks.", "The fighting had raged on for many weeks."),
+    ("no simple task", "not an easy task at all"),
+    ("Deir Ezzor residents celebrated news", "Residents of Deir Ezzor cheered the news"),
+)
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+
+
+def seed_body(prefix: str) -> str:
+    """A seed's body paragraphs without its header and footer lines."""
+    return "\n\n".join(p.strip() for p in seed_text(prefix).split("\n\n") if len(p.split()) > 12)
+
+
+def edited(text: str) -> str:
+    for old, new in EDITS:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def fingerprinted(
+    id_: str, text: str, url: str | None = None, published: dt.datetime | None = None, run_id: str = ""
+):
+    """An enriched-enough article for deduplication tests: text, URL and fingerprints."""
+    from schemas.records import Article
+    from transforms.core.fingerprints import fingerprints
+    from transforms.core.urls import canonical_url
+
+    digest, signature = fingerprints(text)
+    return Article(
+        id=id_,
+        source=f"{id_}.txt",
+        text_source="seed_text",
+        ingested_at=NOW,
+        url=url,
+        canonical_url=canonical_url(url),
+        text=text,
+        published=published,
+        content_hash=digest,
+        minhash=signature,
+        run_id=run_id,
+    )
+
+
+def gold_body(prefix: str) -> list[str]:
+    """A seed's gold body lines."""
+    (name,) = [n for n in GOLD if n.startswith(prefix)]
+    lines = seed_text(prefix).split("\n")
+    return [lines[n - 1].strip() for n in GOLD[name]["body"]]
+
+
+def run_cli(
+    *args: str, timeout: float = 600, env: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """The real ``newsflow`` command (``python -m pipeline``), as a user runs it."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=kwargs.pop("cwd", ROOT),
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def run_cli_crashing(at: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real CLI, killed like ``kill -9`` at a commit point (``before_commit`` or ``after_commit``),
+    through the launcher's injectable hooks."""
+    script = (
+        "import os, sys\n"
+        "from pipeline import cli\n"
+        "from pipeline.launcher import Hooks\n"
+        "die = lambda: os._exit(137)\n"
+        f"sys.exit(cli.main(sys.argv[1:], hooks=Hooks(**{{{at!r}: die}})))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def page(title: str, paragraphs: list[str], published: str | None = None, head: str = "") -> bytes:
+    """A news page: navigation, the article, a "Most read" box and a footer."""
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    meta = f"<meta property='article:published_time' content='{published}'>" if published else ""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)} | Gazette</title>{meta}{head}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{html.escape(title)}</h1>{body}</article>"
+        "<aside><h3>Most read</h3><ul><li><a href='/x'>Another story</a></li></ul></aside>"
+        "<footer>© 2017 Gazette. All rights reserved.</footer></body></html>"
+    ).encode()
+
+
+def rss(items: list[dict], title: str = "Gazette") -> bytes:
+    entries = "".join(
+        "<item>"
+        f"<title>{html.escape(i['title'])}</title><link>{html.escape(i['link'])}</link>"
+        f"<guid>{html.escape(i.get('guid', i['link']))}</guid><pubDate>{i['date']}</pubDate>"
+        + (f"<description>{html.escape(i['summary'])}</description>" if i.get("summary") else "")
+        + (f"<category>{i['category']}</category>" if i.get("category") else "")
+        + "</item>"
+        for i in items
+    )
+    return (
+        f"<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel><title>{title}</title>"
+        f"<link>http://127.0.0.1/</link><description>News</description>{entries}</channel></rss>"
+    ).encode()
+
+
+def atom(entries: list[dict]) -> bytes:
+    body = "".join(
+        f"<entry><title>{html.escape(e['title'])}</title><link href='{html.escape(e['link'])}'/>"
+        f"<id>{html.escape(e['link'])}</id><updated>{e['date']}</updated>"
+        f"<author><name>{html.escape(e.get('author', 'Desk'))}</name></author></entry>"
+        for e in entries
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Wire</title>"
+        f"<id>urn:wire</id><updated>2017-09-06T00:00:00Z</updated>{body}</feed>"
+    ).encode()
+
+
+def json_feed(items: list[dict]) -> bytes:
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Wire", "items": items}
+    ).encode()
+
+
+def opml(urls: list[str]) -> bytes:
+    outlines = "".join(
+        f"<outline type='rss' text='f{i}' xmlUrl='{html.escape(u)}'/>" for i, u in enumerate(urls)
+    )
+    return (
+        "<?xml version='1.0'?><opml version='2.0'><head><title>subs</title></head>"
+        f"<body>{outlines}</body></opml>"
+    ).encode()
+
+
+_WORDS = [
+    "council",
+    "mayor",
+    "residents",
+    "harbour",
+    "ferry",
+    "bridge",
+    "tram",
+    "budget",
+    "school",
+    "hospital",
+    "river",
+    "museum",
+    "storm",
+    "police",
+    "court",
+    "market",
+    "farmers",
+    "festival",
+    "library",
+    "station",
+    "airport",
+    "union",
+    "strike",
+    "minister",
+    "election",
+    "vote",
+    "park",
+    "housing",
+    "rent",
+    "water",
+    "energy",
+    "wind",
+    "solar",
+    "museum",
+    "archive",
+    "theatre",
+    "orchestra",
+    "league",
+    "match",
+    "coach",
+    "players",
+    "season",
+    "goal",
+    "injury",
+    "transfer",
+    "stadium",
+    "fans",
+    "ticket",
+    "price",
+    "inflation",
+    "bank",
+    "loan",
+    "interest",
+    "export",
+    "factory",
+    "workers",
+    "contract",
+    "engineers",
+    "survey",
+    "report",
+    "study",
+    "scientists",
+    "vaccine",
+    "clinic",
+    "nurses",
+    "patients",
+    "doctors",
+    "teachers",
+    "pupils",
+    "exam",
+    "university",
+    "students",
+    "campus",
+    "research",
+    "grant",
+    "climate",
+    "flood",
+    "drought",
+    "wildfire",
+    "coast",
+]
+
+
+def story(topic: str, paragraphs: int = 8) -> list[str]:
+    """Distinct article paragraphs about ``topic``: texts of two topics share no 5-word run."""
+    import random
+
+    rng = random.Random(topic)
+    out = []
+    for number in range(1, paragraphs + 1):
+        words = [rng.choice(_WORDS) for _ in range(40)]
+        out.append(f"The {topic} report ({number}) says " + " ".join(words) + ".")
+    return out
+
+
+def articles_table(lake: pathlib.Path, columns: list[str] | None = None):
+    from schemas.parquet import PARTITION_SCHEMA
+
+    partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive")
+    dataset = ds.dataset(str(lake / "articles"), format="parquet", partitioning=partitioning)
+    return dataset.to_table(columns=columns)
+
+
+def dataset_rows(lake: pathlib.Path, name: str) -> list[dict]:
+    path = lake / name
+    if not path.exists() or not list(path.rglob("*.parquet")):
+        return []
+    return ds.dataset(str(path), format="parquet").to_table().to_pylist()
+
+
+def run_records(lake: pathlib.Path) -> list[dict]:
+    records = [json.loads(p.read_text()) for p in (lake / "runs").glob("*.json")]
+    return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("finished_at", "")))

@@ -1,0 +1,198 @@
+"""Site memory: per-site line counts that persist in state/sites/ across runs.
+
+The acceptance test runs the real CLI twice into one lake: a site's footer seen in the first
+run's documents is removed from the first document of the second run, while the same
+document cleaned in a lake with no memory keeps it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.layout import LakeLayout
+from schemas.parquet import SITE_LINES_SCHEMA
+from tests.helpers import run_cli
+from transforms.core.lines import line_key
+from transforms.core.sites import (
+    DOCS_KEY,
+    EMPTY,
+    SiteTable,
+    bound_rows,
+    document_keys,
+    site_table,
+    stats_for_document,
+)
+from transforms.lake.commit import journal_start, reconcile
+from transforms.lake.index import MAX_SEGMENTS, compact_site_memory
+
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+FOOTER = "The Riverside Gazette is published by Riverside Media Group of Springfield"
+STORIES = {
+    "budget": (
+        "The city council approved next year's budget on Monday after a debate that lasted most of the "
+        "evening, with spending on road repairs rising by a fifth.\n\n"
+        "Opposition members said the rise in parking charges would hurt shops in the old town, and asked for "
+        "the charges to be reviewed before the summer."
+    ),
+    "schools": (
+        "Two primary schools in the eastern district will merge in September, the education department "
+        "announced, after pupil numbers fell for the fourth year running.\n\n"
+        "Parents at a packed meeting in the school hall asked how many teachers would keep their jobs; the "
+        "department promised an answer within a month."
+    ),
+    "harbour": (
+        "A cargo ship ran aground at the harbour entrance early on Saturday, blocking the channel for "
+        "fishing boats until the tide lifted it free in the afternoon.\n\n"
+        "The harbour master said nobody was hurt and no fuel had leaked, and that divers would inspect the "
+        "hull before the vessel is allowed to sail again."
+    ),
+    "tramway": (
+        "Work on the new tramway along Victoria Road will begin in March and last two years, the transport "
+        "authority said, with the first trams expected to run in the spring after next.\n\n"
+        "Residents who live along the route will receive letters explaining the diversions, and a drop-in "
+        "centre will open in the library to answer their questions."
+    ),
+}
+TOPICS = tuple(STORIES)
+
+
+def story(topic: str, n: int) -> str:
+    return STORIES[topic]
+
+
+def write_jsonl(folder, name: str, topics: tuple[str, ...], start: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / name, "w", encoding="utf-8") as handle:
+        for n, topic in enumerate(topics, start):
+            record = {
+                "id": f"gazette-{n}",
+                "url": f"https://www.riverside-gazette.example/news/{topic}-{n}",
+                "title": f"Council approves the {topic} plan",
+                "text": f"{story(topic, n)}\n\n{FOOTER}",
+                "published": "2026-11-20T10:00:00Z",
+            }
+            handle.write(json.dumps(record) + "\n")
+
+
+def lake_texts(lake) -> dict[str, str]:
+    rows = pq.read_table(lake / "articles").to_pylist()
+    return {row["id"]: row["text"] for row in rows}
+
+
+def test_a_sites_footer_from_an_earlier_run_goes_from_the_next_runs_first_document(tmp_path):
+    first_seeds, second_seeds, control_seeds = tmp_path / "first", tmp_path / "second", tmp_path / "control"
+    write_jsonl(first_seeds, "first.jsonl", TOPICS[:3], 0)
+    write_jsonl(second_seeds, "second.jsonl", TOPICS[3:4], 3)
+    write_jsonl(control_seeds, "second.jsonl", TOPICS[3:4], 3)
+
+    # Without memory, the footer of a lone document is not recognised.
+    control = tmp_path / "control_lake"
+    result = run_cli("run", "--seeds", str(control_seeds), "--output", str(control))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (control_text,) = lake_texts(control).values()
+    assert FOOTER in control_text
+
+    lake = tmp_path / "lake"
+    result = run_cli("run", "--seeds", str(first_seeds), "--output", str(lake))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all(FOOTER not in text for text in lake_texts(lake).values())  # three documents in one run
+    segments = list((lake / "state" / "sites").glob("part-*.parquet"))
+    assert len(segments) == 1
+    rows = pq.read_table(segments[0]).to_pylist()
+    footer = [r for r in rows if r["key"] == line_key(FOOTER)]
+    counted = [r for r in rows if r["key"] == DOCS_KEY]
+    assert footer[0]["docs"] == 3 and counted[0]["docs"] == 3
+    assert footer[0]["site"] == "riverside-gazette.example"
+
+    result = run_cli("run", "--seeds", str(second_seeds), "--output", str(lake))
+    assert result.returncode == 0, result.stderr[-2000:]
+    texts = lake_texts(lake)
+    assert len(texts) == 4
+    new_text = next(text for text in texts.values() if "tramway" in text)
+    assert FOOTER not in new_text
+    assert new_text == control_text.replace(f"\n\n{FOOTER}", "")
+    assert len(list((lake / "state" / "sites").glob("part-*.parquet"))) == 2
+
+
+def test_counts_of_other_documents_join_this_run_and_the_memory():
+    run = SiteTable(3, {"a": 3, "b": 1})
+    memory = SiteTable(10, {"a": 7, "c": 2})
+    stats = stats_for_document(run, memory)
+    # The document itself is one of this run's documents: it does not count itself.
+    assert stats.docs == 2 + 10
+    assert stats.counts.get("a") == 2 + 7
+    assert stats.counts.get("b", 0) == 0
+    assert stats.counts.get("c") == 2
+    assert stats.counts.get("missing", 0) == 0
+    assert stats_for_document(EMPTY, EMPTY).docs == 0
+
+
+def test_site_table_keeps_the_most_held_keys():
+    rows = [(DOCS_KEY, 5)] + [("x", 1), ("y", 4), ("z", 2), ("y", 1)]
+    table = site_table(rows, max_keys=2)
+    assert table.docs == 5 and dict(table.counts) == {"y": 5, "z": 2}
+
+
+def test_document_keys_are_short_lines_once_each():
+    long = "word " * 60
+    keys = document_keys(f"Share this\n\n{long}\n\nShare   THIS!\n\nA second line")
+    assert keys == {line_key("Share this"), line_key("A second line")}
+
+
+def test_bound_rows_drops_old_rows_and_extra_keys():
+    old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=1)
+    rows = [
+        {"site": "s", "key": DOCS_KEY, "docs": 4, "last_seen": recent},
+        {"site": "s", "key": "a", "docs": 1, "last_seen": old},
+        {"site": "s", "key": "a", "docs": 2, "last_seen": recent},
+        {"site": "s", "key": "b", "docs": 1, "last_seen": recent},
+        {"site": "s", "key": "c", "docs": 9, "last_seen": old},
+    ]
+    kept = bound_rows(rows, not_before=NOW - dt.timedelta(days=30), max_keys=1)
+    assert [(r["key"], r["docs"]) for r in kept] == [(DOCS_KEY, 4), ("a", 2)]
+
+
+def _segment(folder, name: str, rows: list[dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=SITE_LINES_SCHEMA), folder / name)
+
+
+def test_compaction_merges_segments_and_bounds_them(tmp_path):
+    folder = tmp_path / "sites"
+    for i in range(MAX_SEGMENTS + 1):
+        _segment(
+            folder,
+            f"part-run{i}-00000000-00000.parquet",
+            [
+                {"site": "s", "key": DOCS_KEY, "docs": 1, "last_seen": NOW},
+                {"site": "s", "key": "footer", "docs": 1, "last_seen": NOW},
+                {"site": "s", "key": f"line{i}", "docs": 1, "last_seen": NOW - dt.timedelta(days=i * 5)},
+            ],
+        )
+    merged = compact_site_memory(str(folder), NOW - dt.timedelta(days=30), "r1")
+    assert merged == MAX_SEGMENTS + 1
+    (only,) = folder.glob("*.parquet")
+    assert only.name.startswith("part-compact-")
+    rows = {r["key"]: r["docs"] for r in pq.read_table(only).to_pylist()}
+    assert rows[DOCS_KEY] == MAX_SEGMENTS + 1 and rows["footer"] == MAX_SEGMENTS + 1
+    assert {k for k in rows if k.startswith("line")} == {f"line{i}" for i in range(7)}  # 0..30 days
+    assert compact_site_memory(str(folder), NOW, "r2") == 0  # one segment: nothing to do
+
+
+def test_reconcile_deletes_site_memory_segments_of_uncommitted_runs(tmp_path):
+    lake, state = tmp_path / "lake", tmp_path / "lake" / "state"
+    (lake / "runs").mkdir(parents=True)
+    (lake / "runs" / "done1.json").write_text("{}")
+    row = [{"site": "s", "key": "k", "docs": 1, "last_seen": NOW}]
+    _segment(state / "sites", "part-done1-abcd-00000.parquet", row)
+    _segment(state / "sites", "part-crashed2-abcd-00000.parquet", row)
+    layout = LakeLayout.of(str(lake), str(state))
+    for run in ("done1", "crashed2"):  # both started; only done1 committed
+        journal_start(layout, run, NOW)
+    result = reconcile(layout)
+    assert result.uncommitted_runs == ("crashed2",)
+    assert [p.name for p in (state / "sites").iterdir()] == ["part-done1-abcd-00000.parquet"]

@@ -1,0 +1,112 @@
+"""The Beam wrappers of the extract, clean and enrich stages, on TestPipeline."""
+
+import datetime as dt
+import gzip
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas.records import Article
+from tests.helpers import RESOURCES, local_pipeline, seed_text
+from transforms.clean import CleanArticles
+from transforms.enrich import EnrichArticles
+from transforms.extract import ExtractArticles
+
+NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+APNEWS_4_SLUG = "eu-farmers-nature-environment-climate-4d6714d00666fef0117a8e2ea5970fd5"
+SITE_LINE = "Gazette Daily: your trusted source since 1889, delivered every morning"
+
+
+def doc(id_, text="", html=None, url=None, title=None):
+    return Article(
+        id=id_,
+        source=f"{id_}.txt",
+        text_source="seed_html" if html else "seed_text",
+        ingested_at=NOW,
+        text=text,
+        html=html,
+        url=url,
+        title=title,
+        run_id="r",
+    )
+
+
+def paragraph(topic: str, n: int) -> str:
+    return (
+        f"Report {n} on {topic}: officials in the city said on Monday that the {topic} plan would go ahead "
+        f"after weeks of debate, and that residents could expect changes by the end of the year number {n}."
+    )
+
+
+def test_clean_articles_removes_lines_a_site_repeats_and_rejects_empty_bodies():
+    docs = [
+        doc(
+            f"g{i}",
+            f"{paragraph('budget', i)}\n\n{paragraph('schools', i + 10)}\n\n{SITE_LINE}",
+            url=f"https://www.gazette.example/story-{i}",
+        )
+        for i in range(3)
+    ]
+    docs.append(doc("other", f"{paragraph('roads', 1)}\n\n{SITE_LINE}", url="https://elsewhere.example/a"))
+    docs.append(doc("nothing", "Share this:\n\nTwitter\n\nFacebook"))
+    with local_pipeline() as p:
+        out = p | beam.Create(docs) | CleanArticles(site_min_docs=3)
+        assert_that(
+            out.articles
+            | beam.Map(lambda a: (a.id, SITE_LINE in a.text, ("site_boilerplate", SITE_LINE) in a.removed)),
+            equal_to([("g0", False, True), ("g1", False, True), ("g2", False, True), ("other", True, False)]),
+            label="site lines",
+        )
+        assert_that(
+            out.rejects | beam.Map(lambda r: (r.source, r.stage, r.reason)),
+            equal_to([("nothing.txt", "clean", "empty_after_cleaning")]),
+            label="rejects",
+        )
+
+
+def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
+    page = gzip.decompress((RESOURCES / "html_dev" / "APNews_4.html.gz").read_bytes()).decode("utf-8")
+    docs = [
+        doc("page", html=page),
+        doc("blank", html="<html><body><nav>Home</nav></body></html>"),
+        doc("text", "Plain text passes through.", url="HTTP://Example.com/a/?utm_source=x"),
+    ]
+    with local_pipeline() as p:
+        out = p | beam.Create(docs) | ExtractArticles()
+        assert_that(
+            out.articles | beam.Map(lambda a: (a.id, a.html is None, len(a.text) > 500, a.canonical_url)),
+            # A saved page names its own URL (canonical link): that URL identifies it.
+            equal_to(
+                [
+                    ("page", True, True, "https://apnews.com/article/" + APNEWS_4_SLUG),
+                    ("text", True, False, "http://example.com/a"),
+                ]
+            ),
+            label="articles",
+        )
+        assert_that(
+            out.rejects | beam.Map(lambda r: (r.source, r.reason)),
+            equal_to([("blank.txt", "no_article_body")]),
+            label="rejects",
+        )
+
+
+def test_enrich_articles_sets_date_topic_language_and_fingerprints():
+    article = doc("s004", seed_text("004"))
+    with local_pipeline() as p:
+        out = p | beam.Create([article]) | EnrichArticles()
+        assert_that(
+            out
+            | beam.Map(
+                lambda a: (
+                    str(a.published.date()),
+                    a.date_source,
+                    a.topic,
+                    a.language,
+                    len(a.minhash),
+                    len(a.content_hash),
+                    a.word_count > 100,
+                )
+            ),
+            equal_to([("2017-09-05", "text_header", "conflict", "en", 512, 40, True)]),
+        )

@@ -1,0 +1,266 @@
+"""Which copy of an article is kept: keys, matches and the resolution of linked sets.
+
+Every article meets its copies under its keys (canonical URL, content hash, id, one
+key per LSH band); articles that share a key are linked; each linked set (a connected
+component) is resolved greedily in priority order, earliest published first, ties
+broken by the smallest id. A copy is dropped only when it matches a *kept* entry
+directly, so chains of partial overlaps never merge two different articles. Sample::
+
+    kept, duplicates = deduplicate([dedup_entry(a) for a in articles])
+    duplicates[0] -> Duplicate(id="9f…", duplicate_of="5c…", kind="near", similarity=0.83, …)
+
+Pure functions over ``DedupEntry`` records; ``transforms.dedup`` runs them in Beam.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from schemas.records import Article, DedupEntry, Duplicate, stable_id
+from transforms.core.fingerprints import NEAR_THRESHOLD, band_keys, similarity
+from transforms.core.urls import url_key
+
+# Batch deduplication shuffles its keys packed: 8 bytes of the key's digest and the 8 of
+# the node, one 16-byte value per (key, node), grouped into a fixed number of buckets
+# rather than one group per key. Most keys are met once; as groups of their own, each
+# costs the shuffle (and the local runner's memory) a key, a list and two strings.
+KEY_BUCKETS = 4096
+
+
+def node_key(article: Article | DedupEntry) -> str:
+    """An article's node in the link graph: ids alone may repeat (the same record read twice)."""
+    return stable_id(article.id, article.source, article.url or "", article.content_hash)
+
+
+def dedup_entry(article: Article, seen_at: int = 0) -> DedupEntry:
+    return DedupEntry(
+        id=article.id,
+        content_hash=article.content_hash,
+        minhash=article.minhash,
+        canonical_url=article.canonical_url,
+        published=article.published.timestamp() if article.published else None,
+        node=node_key(article),
+        source=article.source,
+        url=article.url,
+        run_id=article.run_id,
+        ingested_at=article.ingested_at,
+        seen_at=seen_at,
+    )
+
+
+def dedup_keys(entry: DedupEntry) -> list[str]:
+    """Every key under which an article can meet its copies, or a record holding its id."""
+    keys = [f"h:{entry.content_hash}", f"i:{entry.id}"]
+    key = url_key(entry.canonical_url)
+    if key:
+        keys.append(f"u:{key}")
+    keys.extend(band_keys(entry.minhash))
+    return keys
+
+
+def match(candidate: DedupEntry, kept: DedupEntry) -> tuple[str, float] | None:
+    """How ``candidate`` duplicates ``kept`` (kind, similarity), or None if it does not."""
+    if candidate.canonical_url and url_key(candidate.canonical_url) == url_key(kept.canonical_url):
+        return "url", similarity(candidate.minhash, kept.minhash)
+    if candidate.content_hash == kept.content_hash:
+        return "exact", 1.0
+    score = similarity(candidate.minhash, kept.minhash)
+    if score >= NEAR_THRESHOLD:
+        return "near", score
+    if candidate.id == kept.id:
+        # The id is the lake's key: a record whose id is taken is a duplicate, whatever its text.
+        return "id", score
+    return None
+
+
+def duplicate_of(entry: DedupEntry, original_id: str, kind: str, score: float) -> Duplicate:
+    return Duplicate(
+        id=entry.id,
+        url=entry.url,
+        source=entry.source,
+        duplicate_of=original_id,
+        kind=kind,
+        similarity=round(score, 4),
+        run_id=entry.run_id,
+        detected_at=entry.ingested_at,
+    )
+
+
+def resolve_cluster(entries: Iterable[DedupEntry]) -> Iterator[DedupEntry | Duplicate]:
+    """Greedy resolution of one linked set: each entry, in priority order, is kept unless it
+    matches an entry kept before it. Index entries (earlier runs') rank first and are never
+    emitted; every new entry yields itself (kept) or its ``Duplicate``, in priority order.
+
+    Kept entries are looked up by their keys, so each entry is compared with the few kept
+    ones it shares a key with, not with all of them: a large linked set stays near linear.
+    """
+    kept: list[DedupEntry] = []
+    by_key: dict[str, list[int]] = {}
+    for entry in sorted(entries, key=DedupEntry.sort_key):
+        keys = dedup_keys(entry)
+        duplicate = None if entry.indexed else _first_kept_match(entry, keys, kept, by_key)
+        if duplicate is not None:
+            yield duplicate
+            continue
+        for key in keys:
+            by_key.setdefault(key, []).append(len(kept))
+        kept.append(entry)
+        if not entry.indexed:
+            yield entry
+
+
+def _first_kept_match(
+    entry: DedupEntry, keys: list[str], kept: list[DedupEntry], by_key: dict[str, list[int]]
+) -> Duplicate | None:
+    """The duplicate record of ``entry`` against the earliest kept entry it matches."""
+    for position in sorted({i for key in keys for i in by_key.get(key, ())}):
+        found = match(entry, kept[position])
+        if found:
+            return duplicate_of(entry, kept[position].id, *found)
+    return None
+
+
+def connected_components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Union-find over node pairs: each linked node mapped to its set's smallest node."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        root = node
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[node] != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    for a, b in edges:
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            if root_b < root_a:
+                root_a, root_b = root_b, root_a
+            parent[root_b] = root_a
+    return {node: find(node) for node in list(parent)}
+
+
+def star_edges(nodes: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Edges from the smallest node to each other one: enough for connectivity.
+
+    A node met twice under one key (the same record read twice) links to itself, so it
+    is resolved in a cluster rather than passing through twice.
+    """
+    ordered = sorted(nodes)
+    for other in ordered[1:]:
+        yield ordered[0], other
+
+
+def packed_keys(entry: DedupEntry) -> list[tuple[int, bytes]]:
+    """``(bucket, key digest + node)`` for each of an entry's dedup keys."""
+    node = bytes.fromhex(entry.node)
+    packed = []
+    for key in dedup_keys(entry):
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        packed.append((int.from_bytes(digest[:4], "little") % KEY_BUCKETS, digest + node))
+    return packed
+
+
+def link_bucket(pairs: Iterable[bytes]) -> Iterator[tuple[str, str]]:
+    """Star edges for every key of one bucket of packed pairs (two keys whose 64-bit digests
+    collide only make a candidate link: resolution still compares the entries)."""
+    by_key: dict[bytes, list[str]] = {}
+    for pair in pairs:
+        by_key.setdefault(pair[:8], []).append(pair[8:].hex())
+    for nodes in by_key.values():
+        if len(nodes) > 1:
+            yield from star_edges(nodes)
+
+
+class Decision(NamedTuple):
+    """What resolution decided for a node that lost at least one of its copies.
+
+    ``copies`` is how many times the node came in this run (the same record read twice
+    is one node twice); ``duplicates`` holds one record per dropped copy.
+    """
+
+    copies: int
+    duplicates: tuple[Duplicate, ...]
+
+
+def cluster_decisions(entries: Iterable[DedupEntry]) -> Iterator[tuple[str, Decision]]:
+    """``(node, Decision)`` for every node of one linked set that lost a copy."""
+    ordered = sorted(entries, key=DedupEntry.sort_key)
+    new = [entry for entry in ordered if not entry.indexed]
+    copies: dict[str, int] = {}
+    dropped: dict[str, list[Duplicate]] = {}
+    # resolve_cluster yields one record per new entry, in this same (stable) order.
+    for entry, record in zip(new, resolve_cluster(ordered), strict=True):
+        copies[entry.node] = copies.get(entry.node, 0) + 1
+        if isinstance(record, Duplicate):
+            dropped.setdefault(entry.node, []).append(record)
+    for node, duplicates in dropped.items():
+        yield node, Decision(copies[node], tuple(duplicates))
+
+
+def deduplicate(
+    entries: Iterable[DedupEntry], index: Iterable[DedupEntry] = ()
+) -> tuple[list[DedupEntry], list[Duplicate]]:
+    """A whole corpus deduplicated in memory: the kept entries and the duplicate records.
+
+    The same decisions as the Beam transform (``transforms.dedup.Deduplicate``), which
+    computes them over shuffles; ``index`` holds earlier runs' entries (``indexed``).
+    """
+    entries, index = list(entries), list(index)
+    by_key: dict[str, list[str]] = {}
+    for entry in (*entries, *index):
+        for key in dedup_keys(entry):
+            by_key.setdefault(key, []).append(entry.node)
+    roots = connected_components(edge for nodes in by_key.values() for edge in star_edges(nodes))
+    clusters: dict[str, list[DedupEntry]] = {}
+    kept: list[DedupEntry] = []
+    duplicates: list[Duplicate] = []
+    for entry in (*entries, *index):
+        root = roots.get(entry.node)
+        if root is None:
+            if not entry.indexed:
+                kept.append(entry)
+        else:
+            clusters.setdefault(root, []).append(entry)
+    for cluster in clusters.values():
+        for record in resolve_cluster(cluster):
+            (duplicates if isinstance(record, Duplicate) else kept).append(record)
+    return kept, duplicates
+
+
+def index_row(entry: DedupEntry) -> dict:
+    """A kept article's entry in the persisted dedup index (no text)."""
+    import datetime as dt
+
+    published = None
+    if entry.published is not None:
+        published = dt.datetime.fromtimestamp(entry.published, tz=dt.timezone.utc)
+    return {
+        "id": entry.id,
+        "canonical_url": entry.canonical_url,
+        "content_hash": entry.content_hash,
+        "minhash": entry.minhash or None,
+        "published": published,
+        "ingested_at": entry.ingested_at,
+        "run_id": entry.run_id,
+    }
+
+
+def index_entry(row: dict) -> DedupEntry:
+    """An index row as an entry that ranks first and is never written."""
+    published = row["published"].timestamp() if row["published"] else None
+    entry = DedupEntry(
+        id=row["id"],
+        content_hash=row["content_hash"],
+        minhash=row["minhash"] or b"",
+        canonical_url=row["canonical_url"],
+        published=published,
+        source="index",
+        run_id=row["run_id"],
+        ingested_at=row["ingested_at"],
+        indexed=True,
+    )
+    return entry._replace(node=node_key(entry))

@@ -1,0 +1,324 @@
+"""Seed documents as records: ``.txt`` articles, saved ``.html`` pages, ``.jsonl`` backfills.
+
+Consumes a seed file's name and bytes (or a JSONL stream); yields ``Article`` records
+with their raw ``text`` or ``html``, and a ``Reject`` for each part that cannot become
+one. Pure functions: ``transforms.seeds.ReadSeeds`` reads the files in Beam. Sample:
+``parse_seed_file("a.txt", b"Tuesday, …", now)`` yields
+``Article(id="5c0e…", source="a.txt", text_source="seed_text", text="Tuesday, …")``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import gzip
+import json
+import logging
+import os
+import posixpath
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from schemas.records import Article, Reject, stable_id
+from transforms.core.decode import UNICODE_BOMS, InputError, decode_bytes, decode_text
+
+_LOGGER = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".text")
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES  # each also gzipped (.gz)
+# A gzipped seed may expand to at most this much (a JSONL backfill of ~100k articles).
+MAX_SEED_BYTES = 1_000_000_000
+# The largest record (a text or HTML file, or one JSONL line) by default: --max_record_bytes,
+# the same bound as --max_page_bytes for a fetched page.
+MAX_RECORD_BYTES = 5_000_000
+
+# JSONL fields that may carry a date, in order of preference.
+_DATE_FIELDS = ("published", "date", "published_at", "pubdate")
+
+
+def _clean_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)):
+        raise InputError("bad_field", f"expected a string, got {type(value).__name__}")
+    text = str(value).strip()
+    return text or None
+
+
+def _gunzip(data: bytes, limit: int = MAX_SEED_BYTES) -> bytes:
+    """A gzipped seed, decompressed with a cap: a gzip bomb is a reject, not an outage."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error as error:
+        raise InputError("bad_gzip", str(error)) from None
+    if inflater.unconsumed_tail:
+        raise InputError("too_large", f"decompresses past {limit} bytes")
+    if not inflater.eof:
+        raise InputError("bad_gzip", "truncated gzip stream")
+    return out
+
+
+def too_large(size: int, limit: int) -> InputError:
+    return InputError("too_large", f"{size} bytes, over --max_record_bytes {limit}")
+
+
+def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Article:
+    """One JSONL backfill record to an article; raises ``InputError`` when it cannot be one."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise InputError("invalid_json", str(error)[:300] or type(error).__name__) from None
+    if not isinstance(record, dict):
+        raise InputError("invalid_json", f"expected an object, got {type(record).__name__}")
+    text = record.get("text")
+    html = record.get("html")
+    if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
+        raise InputError("no_content", "record has neither text nor html")
+    url = _clean_str(record.get("url"))
+    given_id = _clean_str(record.get("id"))
+    # Every date field the record has, in order: an empty or unparseable one does not
+    # hide the next (resolve_date takes the first that parses).
+    dates = tuple((value, "metadata") for k in _DATE_FIELDS if (value := _clean_str(record.get(k))))
+    categories = record.get("categories") or record.get("tags") or ()
+    if isinstance(categories, str):
+        categories = (categories,)
+    if not isinstance(categories, (list, tuple)):
+        raise InputError(
+            "bad_field", f"categories: expected a list of strings, got {type(categories).__name__}"
+        )
+    use_text = isinstance(text, str) and bool(text.strip())
+    if given_id is None:
+        given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
+    return Article(
+        id=given_id,
+        source=source,
+        text_source="jsonl_text" if use_text else "jsonl_html",
+        ingested_at=ingested_at,
+        url=url,
+        title=_clean_str(record.get("title")),
+        author=_clean_str(record.get("author")),
+        date_candidates=dates,
+        text=text if use_text else "",
+        html=None if use_text else html,
+        categories=tuple(str(c).strip() for c in categories if str(c).strip())[:20],
+    )
+
+
+def in_batch(source: str, batch: tuple[int, int] | None) -> bool:
+    """Whether the record named ``source`` belongs to slice ``batch`` (I, K): a stable hash of its name."""
+    if batch is None:
+        return True
+    index, count = batch
+    return int(stable_id("batch", source), 16) % count == index
+
+
+def parse_seed_file(
+    name: str,
+    data: bytes,
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None = None,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> Iterator[Article | Reject]:
+    """All articles in one seed file, and a reject for each part that is not one.
+
+    ``batch`` (I, K) keeps only the records of one slice: the whole file for a text or
+    HTML page, its lines for JSONL (each line, record or reject, is in one slice). A text
+    or HTML page over ``max_record_bytes`` (decompressed), or a JSONL line over it, is a
+    ``too_large`` reject.
+    """
+    stem, suffix = os.path.splitext(name.lower())
+    # A file's own rejects (unreadable, bad gzip, …) are in its name's slice, like a page.
+    file_in_batch = in_batch(name, batch)
+    if not file_in_batch and not is_jsonl(name):
+        return
+    jsonl = is_jsonl(name)
+    if suffix == ".gz":
+        try:
+            data = _gunzip(data, MAX_SEED_BYTES if jsonl else max_record_bytes)
+        except InputError as error:
+            if file_in_batch:
+                yield Reject(name, None, "read", error.reason, error.detail)
+            return
+        suffix = os.path.splitext(stem)[1]
+    if suffix not in SUPPORTED_SUFFIXES:
+        if file_in_batch:
+            yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
+        return
+    try:
+        if not jsonl and len(data) > max_record_bytes:
+            raise too_large(len(data), max_record_bytes)
+        content = decode_bytes(data)
+    except InputError as error:
+        if file_in_batch:
+            yield Reject(name, None, "read", error.reason, error.detail)
+        return
+    if suffix in TEXT_SUFFIXES:
+        yield Article(
+            id=stable_id(name), source=name, text_source="seed_text", ingested_at=ingested_at, text=content
+        )
+    elif suffix in HTML_SUFFIXES:
+        yield Article(
+            id=stable_id(name), source=name, text_source="seed_html", ingested_at=ingested_at, html=content
+        )
+    else:
+        lines = content.encode("utf-8").split(b"\n")
+        yield from _jsonl_records(name, lines, ingested_at, batch, max_record_bytes)
+
+
+def _decode_line(raw: bytes) -> str:
+    """One JSONL line: UTF-8 (JSON's own encoding), else its detected charset."""
+    return decode_text(raw)
+
+
+class Oversized(int):
+    """A JSONL line over the record cap, skipped unread: its length in bytes."""
+
+
+def _jsonl_records(
+    name: str,
+    lines: Iterable[bytes | Oversized],
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> Iterator[Article | Reject]:
+    """The records of JSONL lines (bytes, split at "\\n" only: str.splitlines() would also
+    split at U+2028 and other characters that JSON writers leave raw inside strings)."""
+    for line_no, raw in enumerate(lines, start=1):
+        source = f"{name}:{line_no}"
+        if isinstance(raw, Oversized) or len(raw) > max_record_bytes:
+            if in_batch(source, batch):
+                size = int(raw) if isinstance(raw, Oversized) else len(raw)
+                yield Reject(source, None, "read", "too_large", too_large(size, max_record_bytes).detail)
+            continue
+        if line_no == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        if not in_batch(source, batch):
+            continue
+        try:
+            yield parse_jsonl_record(_decode_line(raw), source, ingested_at)
+        except InputError as error:
+            yield Reject(source, None, "read", error.reason, error.detail[:500])
+
+
+class _CappedLines:
+    """The lines of a binary stream, stopping with ``InputError`` past ``limit`` bytes in all
+    (None: no cap). A line over ``max_line`` bytes is never held whole: it is read through in
+    chunks and given as ``Oversized(length)``."""
+
+    def __init__(self, stream: BinaryIO, limit: int | None, max_line: int = MAX_RECORD_BYTES) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._max_line = max_line
+        self.seen = 0
+        self.blank = True
+
+    def __iter__(self) -> Iterator[bytes | Oversized]:
+        while True:
+            line = self._stream.readline(self._max_line + 1)
+            if not line:
+                return
+            self._count(line)
+            if len(line) > self._max_line and not line.endswith(b"\n"):
+                size = len(line)
+                while True:  # the rest of the long line, a chunk at a time
+                    rest = self._stream.readline(1 << 20)
+                    self._count(rest)
+                    size += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield Oversized(size)
+                continue
+            yield line
+
+    def _count(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        self.blank = self.blank and not chunk.strip()
+        if self._limit is not None and self.seen > self._limit:
+            raise InputError("too_large", f"decompresses past {self._limit} bytes")
+
+
+def read_jsonl_stream(
+    name: str,
+    stream: BinaryIO,
+    ingested_at: dt.datetime,
+    batch: tuple[int, int] | None = None,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> Iterator[Article | Reject]:
+    """A JSONL seed read line by line: memory holds one record, whatever the file's size.
+
+    ``name`` ending in ``.gz`` is decompressed on the fly. A file that cannot be read as
+    lines (bad gzip, binary, UTF-16/32, over the size cap) ends in one reject for the file,
+    in its name's batch; the records before the fault are kept.
+    """
+    file_in_batch = in_batch(name, batch)
+    # Like a seed read whole: only a gzipped one has a size cap (against gzip bombs).
+    limit = None
+    if name.lower().endswith(".gz"):
+        stream, limit = gzip.GzipFile(fileobj=stream, mode="rb"), MAX_SEED_BYTES
+    lines = _CappedLines(stream, limit, max_record_bytes)
+    produced = False
+    try:
+        head = stream.peek(8192)[:8192] if hasattr(stream, "peek") else b""
+        if head.startswith(tuple(bom for bom, _ in UNICODE_BOMS if bom != codecs.BOM_UTF8)):
+            # Wide Unicode cannot be split at b"\n": decoded whole, as any other seed.
+            data = stream.read() if limit is None else stream.read(limit + 1)
+            if limit is not None and len(data) > limit:
+                raise InputError("too_large", f"decompresses past {limit} bytes")
+            content = decode_bytes(data)
+            decoded = content.encode("utf-8").split(b"\n")
+            yield from _jsonl_records(name, decoded, ingested_at, batch, max_record_bytes)
+            return
+        if b"\x00" in head:
+            raise InputError("binary", "NUL bytes in content")
+        for record in _jsonl_records(name, lines, ingested_at, batch, max_record_bytes):
+            produced = True
+            yield record
+        if not produced and lines.blank:
+            raise InputError("empty", "no content")
+    except InputError as error:
+        if file_in_batch:
+            yield Reject(name, None, "read", error.reason, error.detail)
+    except (OSError, EOFError, zlib.error) as error:
+        if file_in_batch:
+            reason = (
+                "bad_gzip" if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error)) else "unreadable"
+            )
+            yield Reject(name, None, "read", reason, str(error)[:500])
+
+
+def is_jsonl(name: str) -> bool:
+    stem, suffix = os.path.splitext(name.lower())
+    return (os.path.splitext(stem)[1] if suffix == ".gz" else suffix) in JSONL_SUFFIXES
+
+
+_GLOB_CHAR = re.compile(r"[*?[]")
+
+
+def pattern_root(pattern: str) -> str | None:
+    """The folder a seed pattern expands under (None: the pattern names one file).
+
+    Hidden files and folders (``.name``) below it are not seeds; a hidden file named on
+    its own is read as named.
+    """
+    found = _GLOB_CHAR.search(pattern)
+    if found is None:
+        return None
+    head = pattern[: found.start()]
+    return head if head.endswith("/") else posixpath.dirname(head)
+
+
+def is_visible(path: str, root: str | None) -> bool:
+    if root is None:
+        return True
+    relative = path[len(root) :] if path.startswith(root) else os.path.basename(path)
+    return not any(part.startswith(".") for part in relative.split("/") if part)

@@ -1,0 +1,119 @@
+"""Site memory, the pure part: how many documents of a site hold each of its short lines.
+
+A site's boilerplate (its footer, share bar, newsletter box) repeats across its documents,
+its articles' sentences do not. The memory counts, per site, the documents that held each
+short line (by ``line_key``), over this run and the runs before it; the cleaner's line model
+reads the count for each line of a document as a feature (and ``--site_min_docs`` removes a
+line that many documents hold outright). Sample::
+
+    table = site_table([("", 12), ("9f2c…", 11), ("41aa…", 1)])
+    -> SiteTable(docs=12, counts={"9f2c…": 11, "41aa…": 1})
+    stats_for_document(run=table_of_this_run, memory=table) -> SiteStats(docs=…, counts=…)
+
+The rows live in ``state/sites/`` (``transforms/sitememory.py`` reads, writes and bounds them);
+the functions here only add and bound counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from transforms.core.clean import SiteStats
+from transforms.core.lines import is_site_candidate, line_key
+
+# The key of the row that counts a site's documents.
+DOCS_KEY = ""
+# A site keeps at most this many line keys: the most often seen, then the most recently seen.
+# A site's boilerplate is a few dozen lines; the rest are the one-off lines of its articles,
+# kept a while so that a line seen once can be recognised when it comes back.
+MAX_KEYS_PER_SITE = 2000
+# Rows not seen for this many days are forgotten (the default of --site_memory_days).
+MAX_AGE_DAYS = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteTable:
+    """Documents of one site, and per line key how many of them held the line."""
+
+    docs: int = 0
+    counts: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+EMPTY = SiteTable()
+
+
+def document_keys(text: str) -> set[str]:
+    """The line keys a document adds to its site's counts (its short lines, once each)."""
+    keys = set()
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line and is_site_candidate(line):
+            key = line_key(line)
+            if key:
+                keys.add(key)
+    return keys
+
+
+def site_table(rows: Iterable[tuple[str, int]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:
+    """Sum ``(key, docs)`` rows of one site into a table, keeping the ``max_keys`` most held keys."""
+    counts: dict[str, int] = {}
+    for key, docs in rows:
+        counts[key] = counts.get(key, 0) + docs
+    total = counts.pop(DOCS_KEY, 0)
+    if len(counts) > max_keys:
+        counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_keys])
+    return SiteTable(total, counts)
+
+
+class _OthersCounts:
+    """Counts of the OTHER documents holding a key: this run's (the document itself among them)
+    minus one, plus the memory's; read by ``.get`` as a mapping is."""
+
+    __slots__ = ("_run", "_memory")
+
+    def __init__(self, run: Mapping[str, int], memory: Mapping[str, int]) -> None:
+        self._run, self._memory = run.get, memory.get
+
+    def get(self, key: str, default: int = 0) -> int:
+        return max(self._run(key, 0) - 1, 0) + self._memory(key, 0) or default
+
+
+def stats_for_document(run: SiteTable = EMPTY, memory: SiteTable = EMPTY) -> SiteStats:
+    """What the cleaner may know of a document's site: the other documents of this run (whose
+    counts include the document itself) and of the remembered runs."""
+    if not run.counts and not memory.counts:
+        return SiteStats(max(run.docs - 1, 0) + memory.docs, {})
+    return SiteStats(max(run.docs - 1, 0) + memory.docs, _OthersCounts(run.counts, memory.counts))
+
+
+def bound_rows(
+    rows: Iterable[dict], not_before: dt.datetime, max_keys: int = MAX_KEYS_PER_SITE
+) -> list[dict]:
+    """Merge memory rows (``site, key, docs, last_seen``) into one row per (site, key), dropping
+    rows last seen before ``not_before`` and all but ``max_keys`` keys per site."""
+    merged: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        if row["last_seen"] < not_before:
+            continue
+        ident = (row["site"], row["key"])
+        have = merged.get(ident)
+        if have is None:
+            merged[ident] = dict(row)
+        else:
+            have["docs"] += row["docs"]
+            have["last_seen"] = max(have["last_seen"], row["last_seen"])
+    by_site: dict[str, list[dict]] = {}
+    for row in merged.values():
+        by_site.setdefault(row["site"], []).append(row)
+    out = []
+    for site in sorted(by_site):
+        rows_of = by_site[site]
+        docs = [row for row in rows_of if row["key"] == DOCS_KEY]
+        keys = sorted(
+            (row for row in rows_of if row["key"] != DOCS_KEY),
+            key=lambda row: (-row["docs"], -row["last_seen"].timestamp(), row["key"]),
+        )
+        out.extend(docs + keys[:max_keys])
+    return out

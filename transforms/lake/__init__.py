@@ -1,0 +1,1 @@
+"""The lake's files: summaries of what a lake or a run holds (no Beam pipeline here)."""

@@ -1,0 +1,112 @@
+"""The lake's files through Beam FileSystems (local, gs://, s3://): one listing, atomic writes.
+
+Every other module lists, reads and writes the lake's and the state's files through
+these few functions. Sample::
+
+    write_json_atomic("lake/state/feeds.json", {...})   # hidden name, then a rename
+    match("lake/runs/*.json")                            # [] for a folder that does not exist
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.layout import join_path
+
+INPROGRESS_SUFFIX = ".inprogress"
+COMPRESSION = "zstd"
+# Rows per row group: readers skip row groups by statistics, so keep them a few MB.
+ROW_GROUP_ROWS = 2_000
+
+
+def match(pattern: str, limit: int | None = None) -> list:
+    """The files a pattern matches (``FileMetadata``); none for a location that does not exist."""
+    try:
+        found = FileSystems.match([pattern], limits=[limit] if limit else None)[0]
+    except Exception:  # noqa: BLE001 - Beam raises BeamIOError for a missing prefix or folder
+        return []
+    return found.metadata_list
+
+
+def files_under(folder: str) -> list[str]:
+    """Every file below ``folder``, recursively (hidden ones included)."""
+    return [meta.path for meta in match(join_path(folder, "**"))]
+
+
+def exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(path) as stream:
+        return stream.read()
+
+
+def read_json(path: str) -> Any | None:
+    """A JSON file's value; None when the file does not exist."""
+    if not FileSystems.exists(path):
+        return None
+    return json.loads(read_bytes(path).decode("utf-8"))
+
+
+def ensure_folder(folder: str) -> None:
+    """Create a folder (object stores have none, and need none)."""
+    if "://" in folder or FileSystems.exists(folder):
+        return
+    try:
+        FileSystems.mkdirs(folder)
+    except OSError:
+        if not FileSystems.exists(folder):  # another worker made it meanwhile: fine
+            raise
+
+
+def write_json_atomic(path: str, value: Any) -> None:
+    """Write JSON under a hidden name, then rename it into place."""
+    folder, name = posixpath.split(path) if "://" in path else FileSystems.split(path)
+    ensure_folder(folder)
+    hidden = join_path(folder, f".{name}{INPROGRESS_SUFFIX}")
+    with FileSystems.create(hidden) as stream:
+        stream.write(json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8"))
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([hidden], [path])
+
+
+def delete(paths: Sequence[str]) -> None:
+    """Delete the paths that exist (a repeated delete is a no-op, as a repair needs)."""
+    existing = [path for path in paths if FileSystems.exists(path)]
+    if existing:
+        FileSystems.delete(existing)
+
+
+def rows_to_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    names = schema.names
+    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in rows], schema=schema)
+
+
+def write_table(path: str, table: pa.Table) -> None:
+    """Write one zstd Parquet file (callers write under a hidden name and rename it)."""
+    with (
+        FileSystems.create(path) as stream,
+        pq.ParquetWriter(
+            stream, table.schema, compression=COMPRESSION, use_dictionary=True, write_statistics=True
+        ) as writer,
+    ):
+        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+
+def os_reason(error: OSError) -> str:
+    """The system's words for an I/O error, however deeply Beam's file systems wrapped it."""
+    while error is not None:
+        if getattr(error, "strerror", None):
+            return error.strerror
+        inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        error = inner or error.__context__
+    return "unknown error"

@@ -1,0 +1,84 @@
+"""The site memory's files: ``state/sites/part-<run_id>-….parquet``, read at run start.
+
+Every run (and every window of a stream) writes the line counts of its documents per site as
+one segment (``SITE_LINES_SCHEMA``: site, line key, documents, last seen), through the
+pipeline's ``WriteParquet`` with the run id as prefix, so the segment is part of the run's
+commit: the lake's reconciliation (``transforms.lake.commit``) deletes the segments of a run
+that never committed, like the dedup index's. ``ReadSiteMemory`` sums the segments seen
+within the age bound into one ``SiteTable`` per site; ``transforms.lake.index`` merges the
+segments once there are many, dropping old rows and all but the most held keys of each
+site. Sample row::
+
+    {"site": "gazette.example", "key": "9f2c0e1d7a6b5c4d", "docs": 3, "last_seen": 2026-11-22T03:54Z}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[tuple[str, str], int]]:
+    """``((site, key), docs)`` of one segment's rows seen since ``not_before``."""
+    import pyarrow.parquet as pq
+
+    with readable.open() as stream:
+        table = pq.read_table(stream)
+    for row in table.to_pylist():
+        if row["last_seen"] >= not_before:
+            yield (row["site"], row["key"]), row["docs"]
+
+
+class _ReadSegmentFn(beam.DoFn):
+    def __init__(self, not_before: dt.datetime) -> None:
+        self._not_before = not_before
+        self._rows = Metrics.counter(self.__class__, "site_memory_rows_loaded")
+
+    def process(self, readable) -> Iterator[tuple[tuple[str, str], int]]:
+        for row in read_segment(readable, self._not_before):
+            self._rows.inc()
+            yield row
+
+
+def _to_site(site_key_docs: tuple[tuple[str, str], int]) -> tuple[str, tuple[str, int]]:
+    (site, key), docs = site_key_docs
+    return site, (key, docs)
+
+
+class ReadSiteMemory(beam.PTransform):
+    """``(site, SiteTable)`` of the memory's segments in ``folder`` seen since ``not_before``."""
+
+    def __init__(self, folder: str, not_before: dt.datetime, max_keys: int = MAX_KEYS_PER_SITE) -> None:
+        super().__init__()
+        self._pattern = folder.rstrip("/") + "/*.parquet"
+        self._not_before = not_before
+        self._max_keys = max_keys
+
+    def expand(self, pbegin):
+        from apache_beam.io import fileio
+
+        return (
+            pbegin
+            | "MatchSiteSegments" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
+            | "ReadSiteSegments" >> fileio.ReadMatches()
+            | "ParseSiteRows" >> beam.ParDo(_ReadSegmentFn(self._not_before))
+            | "SumSiteRows" >> beam.CombinePerKey(sum)
+            | "KeyBySite" >> beam.Map(_to_site)
+            | "GroupSiteRows" >> beam.GroupByKey()
+            | "BuildSiteTables" >> beam.MapTuple(lambda site, rows: (site, site_table(rows, self._max_keys)))
+        )
+
+
+def table_rows(site: str, table: SiteTable, seen_at: dt.datetime) -> Iterator[dict]:
+    """The segment rows that record one site's counts of a run."""
+    yield {"site": site, "key": DOCS_KEY, "docs": table.docs, "last_seen": seen_at}
+    for key, docs in table.counts.items():
+        yield {"site": site, "key": key, "docs": docs, "last_seen": seen_at}
