@@ -164,7 +164,8 @@ def _explanation(doc, extracted, cleaned, article) -> dict:
         elif page.explanation is not None:
             explained["extraction"] = list(page.explanation.decisions)
             explained["dropped"] = [
-                {"stage": "extract", "reason": reason, "text": text} for reason, text in page.explanation.dropped
+                {"stage": "extract", "reason": reason, "text": text}
+                for reason, text in page.explanation.dropped
             ]
     elif extracted is not None:
         explained["extraction"].append(f"text from the source ({extracted.text_source}): nothing to extract")

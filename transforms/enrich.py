@@ -2,8 +2,8 @@
 
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``/
 ``published_offset`` (``transforms.core.dates``), ``topic``/``topic_score``/``topics``,
-``language``, ``word_count``, ``content_hash`` and ``minhash`` set, e.g. ``Article(…, published=2017-09-05 00:00 UTC,
-date_source="text_header", topic="conflict", topic_score=0.9969,
+``language``, ``word_count``, ``content_hash`` and ``minhash`` set, e.g. ``Article(…,
+published=2017-09-05 00:00 UTC, date_source="text_header", topic="conflict", topic_score=0.9969,
 topics=(("conflict", 0.9969),), language="en")``.
 
 The language is detected first: the topic classifier reads the text only in a language it was
@@ -19,9 +19,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, without_working_data
+from transforms.core.dates import resolve_date
 from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
-from transforms.core.dates import resolve_date
 from transforms.topics import Taxonomy, TopicClassifier, load_topic_classifier, topic_classifier
 
 # Language identification is unreliable on fewer characters than this.
