@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 from schemas.records import Article, Reject  # noqa: E402
 from transforms.clean import clean_document  # noqa: E402
 from transforms.core.dates import local_day, resolve_date  # noqa: E402
-from transforms.extract import extract_document  # noqa: E402
+from transforms.core.extract import extract_document  # noqa: E402
 
 # ../shared/data beside the checkout (a worktree sits one level deeper: the nearest one wins).
 SHARED_DATA = next(

@@ -42,7 +42,8 @@ if str(ROOT) not in sys.path:
 
 from schemas.records import Article, Reject  # noqa: E402
 from transforms.clean import clean_document  # noqa: E402
-from transforms.extract import decode_html, extract_document  # noqa: E402
+from transforms.core.decode import decode_html  # noqa: E402
+from transforms.core.extract import extract_document  # noqa: E402
 
 DEFAULT_DIR = ROOT / "tests" / "resources" / "html_dev"
 # ../shared/data beside the checkout (a worktree sits one level deeper: the nearest one wins).

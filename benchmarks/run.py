@@ -284,10 +284,10 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "") -> None:
     from schemas.records import Reject
     from transforms.clean import clean_document, site_of
     from transforms.core.clean import NO_SITE
+    from transforms.core.extract import extract_document
     from transforms.core.seeds import parse_seed_file
     from transforms.core.sites import stats_for_document
     from transforms.enrich import enrich, load_language_identifier
-    from transforms.extract import extract_document
     from transforms.topics import load_taxonomy
 
     _quiet()
@@ -415,7 +415,7 @@ def _load_pages(folder: pathlib.Path, limit: int) -> list[tuple[str, str, str, s
             markup = (folder / "html" / name).read_text(encoding="utf-8")
             pages.append((name, markup, truth[name]["url"], "\n".join(truth[name]["paragraphs"])))
     else:
-        from transforms.extract import decode_html
+        from transforms.core.decode import decode_html
 
         truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))["pages"]
         for name in sorted(truth)[:limit]:
@@ -430,7 +430,7 @@ def worker_html(folder: str, limit: str, passes: str, result: str, only: str = "
     import trafilatura
     from quality_extract import score
 
-    from transforms.extract import extract_article
+    from transforms.core.extract import extract_article
 
     _quiet()
     pages = _load_pages(pathlib.Path(folder), int(limit))

@@ -67,7 +67,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Per input: each line kept or removed with its reason (``--json``: one JSON line each)."""
     from schemas.records import Reject
     from transforms.clean import clean_document
-    from transforms.extract import extract_document
+    from transforms.core.extract import extract_document
 
     code = EXIT_OK
     for doc in _documents(args.files):
@@ -113,9 +113,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """
     from schemas.records import Reject, article_row
     from transforms.clean import clean_document
+    from transforms.core.extract import extract_document
     from transforms.core.http_policy import FetchPolicy
     from transforms.enrich import enrich, load_language_identifier
-    from transforms.extract import extract_document
     from transforms.topics import load_taxonomy
 
     policy = FetchPolicy(
@@ -154,7 +154,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def _explanation(doc, extracted, cleaned, article) -> dict:
     """What ``newsflow extract --explain`` adds: extraction's decisions, every drop, the date's origin."""
-    from transforms.extract import extract_article
+    from transforms.core.extract import extract_article
 
     explained: dict[str, Any] = {"extraction": [], "dropped": []}
     if doc.html is not None:

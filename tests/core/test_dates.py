@@ -12,7 +12,7 @@ from transforms.core.dates import (
     stated_offset,
     url_date,
 )
-from transforms.extract import extract_article
+from transforms.core.extract import extract_article
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ import trafilatura
 from schemas.records import Article
 from tests.helpers import NOW, RESOURCES
 from transforms.clean import clean_document
-from transforms.extract import ExtractedPage, decode_html, extract_article, extract_document
+from transforms.core.decode import decode_html
+from transforms.core.extract import ExtractedPage, extract_article, extract_document
 
 HTML_DIR = RESOURCES / "html_dev"
 # Through extraction and cleaning, every page below scores at least 0.94 today; plain
