@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 # Where the article's text came from.
 TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
-# Where its published date came from (null date: date_source is null too).
+# Where its published date came from (null date: date_source is null too, or says why a
+# stated date was dropped: ``feed_future``).
 # ``html``: the page's own markup (JSON-LD, publication metas, itemprop); ``text_header``: a date
 # line at the top of the text (the byline); ``htmldate``: htmldate's guess over the page. A
 # source with the ``_clamped`` suffix stated a time up to a day after the ingest time (clock

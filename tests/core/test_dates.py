@@ -70,7 +70,11 @@ def test_resolve_date_prefers_metadata_then_header_then_url():
 
 def test_resolve_date_drops_dates_far_in_the_future():
     future = "2027-01-01T00:00:00Z"
-    assert resolve_date([(future, "metadata")], text="Body", ingested_at=NOW) == (None, None, None)
+    assert resolve_date([(future, "metadata")], text="Body", ingested_at=NOW) == (
+        None,
+        "metadata_future",
+        None,
+    )
     resolved = resolve_date([(future, "metadata"), ("2020-02-02", "html")], text="Body", ingested_at=NOW)
     assert resolved == (dt.datetime(2020, 2, 2, tzinfo=UTC), "html", None)
 
@@ -83,7 +87,7 @@ def test_resolve_date_clamps_clock_skew_to_the_ingest_time():
     within_a_day = (NOW + dt.timedelta(hours=23)).isoformat()
     assert resolve_date([(within_a_day, "html")], ingested_at=NOW).source == "html_clamped"
     beyond = (NOW + dt.timedelta(hours=25)).isoformat()
-    assert resolve_date([(beyond, "feed")], ingested_at=NOW) == (None, None, None)
+    assert resolve_date([(beyond, "feed")], ingested_at=NOW) == (None, "feed_future", None)
 
 
 def test_resolve_date_reports_the_offset_the_value_was_stated_in():

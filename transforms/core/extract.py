@@ -44,7 +44,7 @@ import trafilatura
 
 from schemas.records import Article, Reject
 from transforms.core.body_blocks import body_chars
-from transforms.core.dates import page_dates, parse_datetime
+from transforms.core.dates import page_dates, parse_datetime, plausible
 from transforms.core.decode import decode_html
 from transforms.core.extract_body import Explanation, Trail, drop_author_bio, select_body
 from transforms.core.page_meta import (
@@ -204,7 +204,7 @@ def extract_document(article: Article) -> Article | Reject:
     text, else a reject; every article leaves with its canonical URL set."""
     if article.html is not None:
         # A feed entry or a record that carries its date needs no guess from the page.
-        dated = any(parse_datetime(value) for value, _ in article.date_candidates)
+        dated = any(plausible(value, article.ingested_at) for value, _ in article.date_candidates)
         page = extract_article(article.html, article.url, guess_date=not dated)
         if page is not None:
             article = with_page(article, page)
