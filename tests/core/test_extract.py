@@ -15,6 +15,7 @@ from tests.helpers import NOW, RESOURCES
 from transforms.clean import clean_document
 from transforms.core.decode import decode_html
 from transforms.core.extract import ExtractedPage, extract_article, extract_document
+from transforms.core.extract_body import restore_headings
 
 HTML_DIR = RESOURCES / "html_dev"
 # Through extraction and cleaning, every page below scores at least 0.94 today; plain
@@ -481,3 +482,26 @@ def test_japanese_article_is_long_enough_for_the_clean_stage():
     cleaned, _ = clean_document(extract_document(article))
     assert isinstance(cleaned, Article)  # not a too_short reject: CJK text is counted by characters
     assert "気象庁によると" in cleaned.text
+
+
+def test_section_headings_between_kept_blocks_are_put_back():
+    # Where precision mode dropped a short standalone line, a heading that stands between two
+    # kept blocks of the page is put back; one above a reading list after the body is not.
+    html = (
+        "<html><body><article><h1>Flood</h1>"
+        f"<p>{FLOOD[0]}</p><p>{FLOOD[1]}</p><h2>What happens next</h2><p>{FLOOD[2]}</p>"
+        f"<p>{FLOOD[3]}</p><h3>Residents ask about the wall</h3><p>{FLOOD[4]}</p></article>"
+        "<aside><h2>More from Island News</h2><p>Ferry timetable changes for the winter season, "
+        "with fewer crossings on Sundays.</p></aside></body></html>"
+    )
+    tree = trafilatura.load_html(html)
+    restored, count = restore_headings(FLOOD, tree)
+    assert count == 2
+    assert (
+        restored
+        == FLOOD[:2] + ["What happens next"] + FLOOD[2:4] + ["Residents ask about the wall"] + FLOOD[4:]
+    )
+    assert restore_headings(FLOOD[:1], tree) == (FLOOD[:1], 0)
+    page = extract_article(html, None)
+    assert "What happens next" in page.text.split("\n\n")
+    assert "More from Island News" not in page.text

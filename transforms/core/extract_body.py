@@ -120,13 +120,13 @@ def select_body(
             tried.append(_candidate(tree, url, "balanced", facts))
             chosen = _better(chosen, tried[-1], tree, facts)
     if chosen is not None:
-        chosen.paragraphs, chosen.headings = _restore_headings(chosen.paragraphs, tree)
+        chosen.paragraphs, chosen.headings = restore_headings(chosen.paragraphs, tree)
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
     return chosen.paragraphs if chosen is not None else None
 
 
-def _restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
+def restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
     """Put back the section headings precision mode drops between two body blocks it kept.
 
     A heading (``h2``-``h6``) counts when the page's text right before it ends a block of the
