@@ -224,3 +224,17 @@ def test_a_modified_date_never_wins():
     dates, page = _page_dates(body="<p>By Jane Doe, 1 March 2024</p>")
     resolved = resolve_date(page.date_candidates, text=page.text, ingested_at=NOW)
     assert resolved.published == dt.datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_a_time_element_marked_as_the_publication_dates_the_page():
+    marked = '<p class="byline">By Jane Doe <time class="entry-date published"'
+    marked += ' datetime="2024-02-28T08:00:00+01:00">28 Feb</time>'
+    marked += " <time class='updated' datetime='2024-03-04'>4 Mar</time></p>"
+    dates, _ = _page_dates(body=marked)
+    assert dates.published == (("2024-02-28T08:00:00+01:00", "html"),)
+    # An unmarked <time> (a related story's, a comment's) is no statement of this article's date,
+    # nor is one marked as an update.
+    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>")
+    assert dates.published == () or dates.published[0][1] == "htmldate"
+    dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
+    assert all(source == "htmldate" for _, source in dates.published)

@@ -31,6 +31,7 @@ null and ``date_source`` names the dropped source with a ``_future`` suffix: ``f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -103,6 +104,10 @@ _MODIFIED_SET = frozenset(MODIFIED_METAS) | {
     "revision_date",
     "utime",
 }
+# The class of a ``<time>`` element (or its parent) that marks it as the publication date, or
+# as a later update.
+_PUBLISHED_MARK_RE = re.compile(r"publish|entry-date|post-date|posted|pubdate|created|article-date")
+_UPDATE_MARK_RE = re.compile(r"updat|modif|edit")
 # schema.org types whose datePublished is the article's (not a page's, a video's or the site's).
 ARTICLE_TYPES = frozenset(
     (
@@ -186,6 +191,8 @@ def page_dates(
                     published.append((value.strip()[:100], "html"))
                 else:
                     modified.append(value.strip()[:100])
+        if not published:
+            published.extend((value, "html") for value in _time_elements(tree))
     published = [(value, source) for value, source in published if parse_datetime(value) is not None]
     modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
     if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
@@ -193,6 +200,25 @@ def page_dates(
         if found:
             published.append((found, "htmldate"))
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
+
+
+def _time_elements(tree: Any) -> list[str]:
+    """``datetime`` values of ``<time>`` elements marked as the publication (``pubdate``, or a
+    class like ``published``/``entry-date``), none marked as an update."""
+    values = []
+    for element in tree.iter("time"):
+        value = (element.get("datetime") or "").strip()
+        marks = " ".join(
+            (
+                element.get("class") or "",
+                (element.getparent().get("class") or "") if element.getparent() is not None else "",
+            )
+        ).lower()
+        if not value or _UPDATE_MARK_RE.search(marks):
+            continue
+        if element.get("pubdate") is not None or _PUBLISHED_MARK_RE.search(marks):
+            values.append(value[:100])
+    return values
 
 
 def htmldate_guess(tree: Any, url: str | None) -> str | None:
