@@ -13,16 +13,17 @@ Sample element::
                      description="The bank moved ...", canonical_url="https://example.com/a",
                      date_candidates=(("2024-03-01T09:30:00+00:00", "html"),), modified=None)
 
-How. The body is trafilatura's, chosen between two of its extractions and repaired only where
+How. The body is trafilatura's, chosen among its extractions and repaired only where
 the page's structure says so; lines are not judged here (the clean stage removes boilerplate
 lines, each with its reason):
 
 1. A page delivered as a fragment (no ``<html>``/``<body>``) is wrapped, so that it parses.
-2. Precision mode with trafilatura's fallback cascade (readability, jusText) is the first
-   candidate. When it covers too little of the page's own prose (the long text runs of any
-   block, not only ``<p>``), it may be truncated: a recall-mode extraction is the second
-   candidate, kept only when it covers clearly more of that prose and scores better
-   (more sentence-like text, less link text).
+2. Precision mode without trafilatura's fallback cascade is the first candidate
+   (``transforms.core.extract_body``). When it covers less than 70 % of the page's own prose
+   (the long text runs of any block, not only ``<p>``), it may be truncated: recall mode, with
+   the cascade (readability, jusText), is the second candidate, kept only when it covers
+   clearly more of that prose and scores better (more sentence-like text, less link text);
+   balanced mode is the last resort. Section headings dropped between kept blocks come back.
 3. Quoted social posts (``blockquote.twitter-tweet`` ...) stay in the body: they are quoted as
    part of the story. Headings, list items and table rows stay, one block a line.
 4. A live blog whose updates only its schema.org data carries gets them back.
@@ -31,6 +32,7 @@ lines, each with its reason):
 
 ``extract_article(..., explain=True)`` also returns each decision and each dropped block with
 its reason (``newsflow extract --explain`` prints them). Dates: ``transforms.core.dates.page_dates``.
+Fields: ``transforms.core.page_meta``; blocks of the body: ``transforms.core.body_blocks``.
 """
 
 from __future__ import annotations
