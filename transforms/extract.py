@@ -17,12 +17,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
-from transforms.core.extract import (  # noqa: F401 - the stage's functions, re-exported for its callers
-    ExtractedPage,
-    extract_article,
-    extract_document,
-    with_page,
-)
+
+# The stage's pure functions, re-exported for callers that import them from the stage.
+from transforms.core.decode import decode_html  # noqa: F401
+from transforms.core.extract import ExtractedPage, extract_article, extract_document, with_page  # noqa: F401
 
 REJECTS_TAG = "rejects"
 
