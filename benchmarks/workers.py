@@ -145,15 +145,15 @@ def _init_plain_worker() -> None:
 
 
 def _extract_chunk(records: list) -> list:
-    from transforms.extract import extract_document
+    from transforms.core.extract import extract_document
 
     return [extract_document(record) for record in records]
 
 
 def _clean_enrich_chunk(task: tuple[list, dict]) -> list:
     from schemas.records import Reject, without_working_data
-    from transforms.core.clean_stage import clean_document, site_of
     from transforms.core.clean import NO_SITE
+    from transforms.core.clean_stage import clean_document, site_of
     from transforms.core.enrich import enrich
     from transforms.core.sites import stats_for_document
 
@@ -376,7 +376,7 @@ def _load_pages(folder: pathlib.Path, limit: int) -> list[tuple[str, str, str, s
             markup = (folder / "html" / name).read_text(encoding="utf-8")
             pages.append((name, markup, truth[name]["url"], "\n".join(truth[name]["paragraphs"])))
     else:
-        from transforms.extract import decode_html
+        from transforms.core.decode import decode_html
 
         truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))["pages"]
         for name in sorted(truth)[:limit]:
@@ -391,7 +391,7 @@ def worker_html(folder: str, limit: str, passes: str, result: str, only: str = "
     import trafilatura
     from quality_extract import score
 
-    from transforms.extract import extract_article
+    from transforms.core.extract import extract_article
 
     _quiet()
     pages = _load_pages(pathlib.Path(folder), int(limit))

@@ -326,6 +326,11 @@ def make_parser() -> argparse.ArgumentParser:
         help="Comma-separated hosts (or host:port) exempt from the private-address guard.",
     )
     extract.add_argument("--ignore_robots", action="store_true", help="Do not read robots.txt first.")
+    extract.add_argument(
+        "--explain",
+        action="store_true",
+        help="Also print how the body was chosen, each dropped block or line and why, and the date's source.",
+    )
     extract.set_defaults(func=cmd_extract)
     for name in ("inspect", "compact", "clean", "extract"):
         _verbosity_flags(sub.choices[name])

@@ -67,7 +67,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Per input: each line kept or removed with its reason (``--json``: one JSON line each)."""
     from schemas.records import Reject
     from transforms.core.clean_stage import clean_document
-    from transforms.extract import extract_document
+    from transforms.core.extract import extract_document
 
     code = EXIT_OK
     for doc in _documents(args.files):
@@ -106,12 +106,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    """One JSON line per page (file or URL): the row that would be stored, or the reject."""
+    """One JSON line per page (file or URL): the row that would be stored, or the reject.
+
+    With ``--explain`` each line also says how the body was chosen, every block or line left
+    out and why (by extraction or by the clean stage), and where the date came from.
+    """
     from schemas.records import Reject, article_row
     from transforms.core.clean_stage import clean_document
     from transforms.core.enrich import enrich, load_language_identifier
+    from transforms.core.extract import extract_document
     from transforms.core.http_policy import FetchPolicy
-    from transforms.extract import extract_document
     from transforms.topics import load_topic_classifier
 
     policy = FetchPolicy(
@@ -127,14 +131,54 @@ def cmd_extract(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for doc in _documents(args.files, policy):
         result = doc if isinstance(doc, Reject) else extract_document(doc)
+        extracted = cleaned = None
         if not isinstance(result, Reject):
-            result, _ = clean_document(result)
+            extracted = result
+            result, cleaned = clean_document(result)
         if isinstance(result, Reject):
             if result.stage in ("read", "fetch"):
                 code = EXIT_FAILED
-            print(reject_json(result))
+            line = reject_json(result)
+            if args.explain and not isinstance(doc, Reject):
+                record = json.loads(line) | {"explain": _explanation(doc, extracted, cleaned, None)}
+                line = json.dumps(record, ensure_ascii=False, default=str)
+            print(line)
             continue
         article = enrich(result, classifier=classifier, identifier=identifier)
         row = article_row(article) | {"removed": [{"reason": r, "text": t} for r, t in article.removed]}
+        if args.explain:
+            row["explain"] = _explanation(doc, extracted, cleaned, article)
         print(json.dumps(row, ensure_ascii=False, default=str))
     return code
+
+
+def _explanation(doc, extracted, cleaned, article) -> dict:
+    """What ``newsflow extract --explain`` adds: extraction's decisions, every drop, the date's origin."""
+    from transforms.core.extract import extract_article
+
+    explained: dict[str, Any] = {"extraction": [], "dropped": []}
+    if doc.html is not None:
+        page = extract_article(doc.html, doc.url, explain=True)
+        if page is None:
+            explained["extraction"].append("no article body in the page")
+        elif page.explanation is not None:
+            explained["extraction"] = list(page.explanation.decisions)
+            explained["dropped"] = [
+                {"stage": "extract", "reason": reason, "text": text}
+                for reason, text in page.explanation.dropped
+            ]
+    elif extracted is not None:
+        explained["extraction"].append(f"text from the source ({extracted.text_source}): nothing to extract")
+    if cleaned is not None:
+        explained["dropped"] += [
+            {"stage": "clean", "reason": r.reason, "line": r.line_no, "text": r.text} for r in cleaned.removed
+        ]
+    if article is not None:
+        explained["date"] = {
+            "published": article.published,
+            "source": article.date_source,
+            "offset_minutes": article.published_offset,
+            "modified": article.modified,
+            "candidates": [{"value": str(v), "source": s} for v, s in article.date_candidates],
+        }
+    return explained

@@ -229,7 +229,7 @@ def _process_and_write(
     before_commit: Callable[[], None] | None = None,
 ) -> None:
     """The stages every source shares, from extraction to the three datasets."""
-    extracted = documents | "ExtractArticles" >> ExtractArticles()
+    extracted = documents | "ExtractArticles" >> ExtractArticles(workers=plan.workers)
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
         site_min_docs=nf.site_min_docs,
         memory=site_memory,

@@ -39,6 +39,8 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("author", pa.string()),
         pa.field("published", _UTC_MICROS),
         pa.field("date_source", pa.string()),
+        pa.field("published_offset", pa.int32()),
+        pa.field("modified", _UTC_MICROS),
         pa.field("language", pa.string()),
         pa.field("topic_score", pa.float32(), nullable=False),
         pa.field("topics", pa.list_(_TOPIC), nullable=False),

@@ -15,8 +15,13 @@ from typing import Any, NamedTuple
 
 # Where the article's text came from.
 TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
-# Where its published date came from (null date: date_source is null too).
-DATE_SOURCES = ("metadata", "html", "text_header", "feed", "url")
+# Where its published date came from (null date: date_source is null too, or says why a
+# stated date was dropped: ``feed_future``).
+# ``html``: the page's own markup (JSON-LD, publication metas, itemprop); ``text_header``: a date
+# line at the top of the text (the byline); ``htmldate``: htmldate's guess over the page. A
+# source with the ``_clamped`` suffix stated a time up to a day after the ingest time (clock
+# skew): ``published`` is then the ingest time (see transforms/core/dates.py).
+DATE_SOURCES = ("metadata", "feed", "html", "text_header", "url", "htmldate")
 # id: a record whose id an article already holds (the lake's key), with a text of its own.
 DUPLICATE_KINDS = ("url", "exact", "near", "id")
 AUTHOR_SEPARATOR = "; "
@@ -46,6 +51,11 @@ class Article:
     author: str | None = None
     published: dt.datetime | None = None
     date_source: str | None = None
+    # Minutes east of UTC that the chosen date was stated in ("+01:00" -> 60), None when unknown:
+    # ``published + published_offset`` is the publisher's local time.
+    published_offset: int | None = None
+    # The source's last revision (``dateModified`` ...), UTC; never used as the publication date.
+    modified: dt.datetime | None = None
     language: str | None = None
     topic: str = "other"
     topic_score: float = 0.0
@@ -197,6 +207,8 @@ def article_row(article: Article) -> dict[str, Any]:
         "author": article.author,
         "published": article.published,
         "date_source": article.date_source,
+        "published_offset": article.published_offset,
+        "modified": article.modified,
         "language": article.language,
         "topic": article.topic,
         "topic_score": float(article.topic_score),

@@ -26,7 +26,7 @@ ARTICLES_TAG = "articles"
 
 def decode_page(result: FetchResult) -> str:
     """A fetched page's text: the HTTP charset when it fits, else the page's own declaration."""
-    from transforms.extract import decode_html
+    from transforms.core.decode import decode_html
 
     content = result.content or b""
     if result.encoding:

@@ -48,3 +48,49 @@ def test_extract_prints_the_stored_record_for_a_file_and_a_url(tmp_path, feed_se
         assert record["language"] == "en" and record["word_count"] > 300 and record["topic"]
     assert from_url["url"] == url and from_url["text"] == from_file["text"]
     assert gone["reject"] == "http_404" and gone["stage"] == "fetch"
+
+
+EXPLAINED_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Harbour bridge reopens after repairs | The Daily Example</title>
+<meta property="og:site_name" content="The Daily Example">
+<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-01T07:45:00+01:00",
+ "dateModified": "2024-03-05T10:00:00+01:00", "author": {"@type": "Person", "name": "Ada Lovelace"}}</script>
+</head><body><nav><a href="/">Home</a></nav><article><h1>Harbour bridge reopens after repairs</h1>
+<p>The harbour bridge reopened to traffic on Friday morning after eight months of repairs to its steel deck,
+the city council said, ending long detours for thousands of commuters.</p>
+<p>Advertisement</p>
+<p>Engineers replaced more than two hundred corroded plates and repainted the main span, work that the council
+said had cost about 40 million pounds and finished three weeks ahead of schedule.</p>
+<blockquote class="twitter-tweet"><p>Bridge open! Best news all year.</p>&mdash; Someone (@x)</blockquote>
+<p>Local businesses on both banks welcomed the reopening, saying trade had fallen sharply while the crossing
+was closed and customers had to drive around the estuary.</p>
+<p>Ada Lovelace is a reporter for The Daily Example covering transport and infrastructure.</p>
+</article></body></html>"""
+
+
+def test_extract_explain_shows_each_decision_and_drop(tmp_path):
+    page = tmp_path / "bridge.html"
+    page.write_text(EXPLAINED_PAGE, encoding="utf-8")
+    plain = json_lines(run_cli("extract", str(page)).stdout)[0]
+    assert "explain" not in plain
+
+    result = run_cli("extract", "--explain", str(page))
+
+    assert result.returncode == 0, result.stderr
+    (record,) = json_lines(result.stdout)
+    explain = record["explain"]
+    assert explain["extraction"][0].startswith("body: precision extraction")
+    dropped = {(d["stage"], d["reason"]): d["text"] for d in explain["dropped"]}
+    # Extraction's own, page-level drop: the closing bio of the byline's author.
+    assert dropped[("extract", "author_bio")].startswith("Ada Lovelace is a reporter")
+    # Lines are judged by the clean stage, each with its reason and line number.
+    clean_drops = [d for d in explain["dropped"] if d["stage"] == "clean"]
+    assert clean_drops and all(d["reason"] and d["line"] >= 1 and d["text"] for d in clean_drops)
+    for d in clean_drops:
+        assert d["text"] not in record["text"].split("\n")  # what was dropped is not stored
+    assert "Bridge open! Best news all year." in record["text"]  # a quoted post is body
+    # The date: where it came from, the offset it was stated in, the revision kept apart.
+    assert explain["date"]["source"] == "html" and explain["date"]["offset_minutes"] == 60
+    assert explain["date"]["candidates"] == [{"value": "2024-03-01T07:45:00+01:00", "source": "html"}]
+    assert record["published"].startswith("2024-03-01 06:45:00") and record["published_offset"] == 60
+    assert record["modified"].startswith("2024-03-05 09:00:00") and record["date_source"] == "html"

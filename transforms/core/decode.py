@@ -3,14 +3,21 @@
 UTF-8 (with or without BOM) first, UTF-16/32 by their BOM, else the charset a detector
 finds, with Windows-1252 preferred among close candidates: on a line or two of text the
 detector often picks a rarer code page, and cp1252 is the most common legacy charset of
-Western web text. Empty and binary inputs raise ``InputError``.
+Western web text. Empty and binary inputs raise ``InputError``. A page (``decode_html``) also
+reads its declared charset, as browsers do, after valid UTF-8.
 
     decode_bytes("Café".encode("cp1252")) -> "Café"
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
+import re
+
 from charset_normalizer import from_bytes
+
+_LOGGER = logging.getLogger(__name__)
 
 # A decoded text with more than this share of control characters is binary, not text.
 _MAX_CONTROL_SHARE = 0.01
@@ -88,3 +95,78 @@ def decode_bytes(data: bytes) -> str:
     if controls > _MAX_CONTROL_SHARE * len(sample):
         raise InputError("binary", f"{controls} control characters in the first {len(sample)}")
     return text
+
+
+# Up to one undecodable byte per this many is a UTF-8 page with stray bytes, not another charset.
+STRAY_BYTES_PER = 10_000
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE)
+_XML_ENCODING_RE = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.-]+)""")
+# Labels browsers decode as a superset (WHATWG Encoding Standard): latin-1 pages routinely hold
+# cp1252 quotes, gb2312 pages gbk characters.
+_ENCODING_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+}
+
+
+def decode_html(raw: bytes) -> str:
+    """Decode page bytes: BOM, valid UTF-8, the declared charset, near-UTF-8, then a detector's guess.
+
+    UTF-8 is tried before the declaration because pages served as UTF-8 that still declare
+    latin-1 are common, while non-UTF-8 text that happens to be valid UTF-8 is vanishingly rare.
+    """
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(encoding, errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start >= len(raw) - 3:
+            # A download cut inside a multi-byte character: everything before it is UTF-8.
+            return raw[: err.start].decode("utf-8")
+    declared = _declared_charset(raw[:4096])
+    if declared and codecs.lookup(declared).name != "utf-8":
+        try:
+            return raw.decode(declared)
+        except UnicodeDecodeError:
+            _LOGGER.debug("declared charset %s does not decode the page", declared)
+    text = raw.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= max(3, len(raw) // STRAY_BYTES_PER):
+        return text  # UTF-8 with a few stray bytes (a pasted cp1252 quote): mojibake elsewhere is worse
+    # The detector is slow on whole pages: a head and a tail sample see both markup and text.
+    sample = raw if len(raw) < 20_000 else raw[:10_000] + raw[-10_000:]
+    guess = detect_charset(sample)
+    if guess:
+        try:
+            return raw.decode(guess)
+        except (LookupError, UnicodeDecodeError):
+            _LOGGER.debug("guessed charset %s does not decode the page", guess)
+    return text
+
+
+def _declared_charset(head: bytes) -> str | None:
+    match = _XML_ENCODING_RE.search(head) or _CHARSET_RE.search(head)
+    if not match:
+        return None
+    label = match.group(1).decode("ascii", errors="ignore").strip().lower()
+    label = _ENCODING_SUPERSETS.get(label, label)
+    try:
+        # UTF-16 declared inside bytes that carried no BOM is a lie: the markup itself is ASCII.
+        return None if codecs.lookup(label).name.startswith("utf-16") else label
+    except LookupError:
+        return None

@@ -17,10 +17,10 @@ import dataclasses
 from collections.abc import Callable
 
 from schemas.records import Article, without_working_data
+from transforms.core.dates import resolve_date
 from transforms.core.fingerprints import fingerprints
 from transforms.core.text import word_count
 from transforms.core.topic_classifiers import TopicClassifier
-from transforms.dates import resolve_date
 
 # Language identification is unreliable on fewer characters than this.
 MIN_LANGUAGE_CHARS = 40
@@ -54,7 +54,7 @@ def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Arti
     ``classifier`` is the topic classifier (``transforms.topics.load_topic_classifier``),
     ``identifier`` the language identifier (``load_language_identifier``).
     """
-    published, date_source = resolve_date(
+    published, date_source, offset = resolve_date(
         article.date_candidates,
         text=article.header or article.text,
         url=article.url,
@@ -67,6 +67,7 @@ def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Arti
         article,
         published=published,
         date_source=date_source,
+        published_offset=offset,
         topic=topic.topic,
         topic_score=round(float(topic.score), 4),
         topics=topic.topics,

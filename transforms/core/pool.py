@@ -85,9 +85,10 @@ class ChunkPool:
     def workers(self) -> int:
         return self._workers
 
-    def map(self, items: Sequence[Any]) -> list:
-        """The batch function's results for ``items``, in order."""
-        if self._workers == 1 or len(items) < MIN_SHARED_BATCH:
+    def map(self, items: Sequence[Any], share: bool = True) -> list:
+        """The batch function's results for ``items``, in order (``share=False``: in this process,
+        for a batch too light to be worth shipping)."""
+        if not share or self._workers == 1 or len(items) < MIN_SHARED_BATCH:
             return self._local(list(items))
         chunks = split_evenly(items, self._workers)
         try:

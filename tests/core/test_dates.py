@@ -1,0 +1,240 @@
+import datetime as dt
+
+import trafilatura
+
+from tests.helpers import seed_text
+from transforms.core.dates import (
+    header_date,
+    local_day,
+    page_dates,
+    parse_datetime,
+    resolve_date,
+    stated_offset,
+    url_date,
+)
+from transforms.core.extract import extract_article
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def test_parse_datetime_makes_utc_aware_values():
+    assert parse_datetime("2017-09-05T10:30:00+02:00") == dt.datetime(2017, 9, 5, 8, 30, tzinfo=UTC)
+    assert parse_datetime("2017-09-05") == dt.datetime(2017, 9, 5, tzinfo=UTC)
+    assert parse_datetime("Tue, 05 Sep 2017 13:45:00 GMT") == dt.datetime(2017, 9, 5, 13, 45, tzinfo=UTC)
+    assert parse_datetime("not a date") is None
+    assert parse_datetime("") is None
+
+
+def test_header_date_of_seed_004():
+    assert header_date(seed_text("004")) == dt.datetime(2017, 9, 5, tzinfo=UTC)
+
+
+def test_header_date_ignores_dates_inside_sentences():
+    text = (
+        "Title here\n\nOn 23rd February 2017 an article appeared in the US based website which claimed a lot."
+    )
+    assert header_date(text) is None
+    assert header_date(seed_text("002")) is None
+
+
+def test_header_date_accepts_labelled_date_lines():
+    assert header_date("Headline\nPublished: 12 March 2019, 10:45\nBody") == dt.datetime(
+        2019, 3, 12, 10, 45, tzinfo=UTC
+    )
+    assert header_date("Posted on March 5, 2017 by admin\nBody text") == dt.datetime(2017, 3, 5, tzinfo=UTC)
+
+
+def test_url_date():
+    assert url_date("http://21stcenturywire.com/2016/06/04/uk-column-news/") == dt.datetime(
+        2016, 6, 4, tzinfo=UTC
+    )
+    assert url_date("https://example.com/2016/13/40/x") is None
+    assert url_date(None) is None
+
+
+def test_resolve_date_prefers_metadata_then_header_then_url():
+    text = "Tuesday, September 5, 2017\n\nHeadline"
+    url = "https://example.com/2016/06/04/story"
+    assert (
+        resolve_date([("2018-01-01", "metadata")], text=text, url=url, ingested_at=NOW).source == "metadata"
+    )
+    assert resolve_date([], text=text, url=url, ingested_at=NOW) == (
+        dt.datetime(2017, 9, 5, tzinfo=UTC),
+        "text_header",
+        None,
+    )
+    assert resolve_date([], text="Headline", url=url, ingested_at=NOW).source == "url"
+    assert resolve_date([], text="Headline", url=None, ingested_at=NOW) == (None, None, None)
+
+
+def test_resolve_date_drops_dates_far_in_the_future():
+    future = "2027-01-01T00:00:00Z"
+    assert resolve_date([(future, "metadata")], text="Body", ingested_at=NOW) == (
+        None,
+        "metadata_future",
+        None,
+    )
+    resolved = resolve_date([(future, "metadata"), ("2020-02-02", "html")], text="Body", ingested_at=NOW)
+    assert resolved == (dt.datetime(2020, 2, 2, tzinfo=UTC), "html", None)
+
+
+def test_resolve_date_clamps_clock_skew_to_the_ingest_time():
+    # A feed whose clock runs a few minutes fast: the entry is dated at the ingest time, and
+    # the source says the value was clamped.
+    ahead = (NOW + dt.timedelta(minutes=5)).isoformat()
+    assert resolve_date([(ahead, "feed")], text="Body", ingested_at=NOW) == (NOW, "feed_clamped", None)
+    within_a_day = (NOW + dt.timedelta(hours=23)).isoformat()
+    assert resolve_date([(within_a_day, "html")], ingested_at=NOW).source == "html_clamped"
+    beyond = (NOW + dt.timedelta(hours=25)).isoformat()
+    assert resolve_date([(beyond, "feed")], ingested_at=NOW) == (None, "feed_future", None)
+
+
+def test_resolve_date_reports_the_offset_the_value_was_stated_in():
+    resolved = resolve_date([("2024-02-27T09:12:00+01:00", "html")], ingested_at=NOW)
+    assert resolved == (dt.datetime(2024, 2, 27, 8, 12, tzinfo=UTC), "html", 60)
+    assert local_day(resolved.published, resolved.offset) == dt.date(2024, 2, 27)
+    late = resolve_date([("2024-02-27T23:30:00-05:00", "html")], ingested_at=NOW)
+    assert late.published.date() == dt.date(2024, 2, 28)  # the partition: the UTC day
+    assert local_day(late.published, late.offset) == dt.date(2024, 2, 27)  # the publisher's day
+    assert resolve_date([("2024-02-27", "html")], ingested_at=NOW).offset is None
+    assert (
+        stated_offset("2024-02-27T10:00:00Z") == 0 and stated_offset("Tue, 05 Sep 2017 22:30:00 EDT") == -240
+    )
+
+
+def test_a_utc_stamp_gives_way_to_the_page_s_own_day():
+    # The markup says UTC, the URL and the byline print the publisher's day, one earlier.
+    url = "https://example.com/2023/11/08/mayor-elected"
+    resolved = resolve_date([("2023-11-09T03:28:35Z", "html")], url=url, ingested_at=NOW)
+    assert resolved == (dt.datetime(2023, 11, 8, tzinfo=UTC), "url", None)
+    resolved = resolve_date(
+        [("2023-11-09T03:28:35Z", "html")], text="Mayor elected\nNovember 8, 2023", ingested_at=NOW
+    )
+    assert resolved.source == "text_header" and resolved.published.date() == dt.date(2023, 11, 8)
+    # A stated non-UTC offset is the publisher's own: it stands.
+    resolved = resolve_date([("2023-11-08T22:28:35-05:00", "html")], url=url, ingested_at=NOW)
+    assert resolved.source == "html" and resolved.offset == -300
+
+
+def test_htmldate_guess_comes_after_the_header_and_the_url():
+    candidates = [("2015-01-01", "htmldate")]
+    assert resolve_date(candidates, text="Headline\n3 March 2019", ingested_at=NOW).source == "text_header"
+    assert resolve_date(candidates, url="https://a.example/2018/05/06/x", ingested_at=NOW).source == "url"
+    assert resolve_date(candidates, text="Headline", ingested_at=NOW).source == "htmldate"
+
+
+def test_resolve_date_rejects_epoch_garbage():
+    assert resolve_date([("0001-01-01", "html")], text="Body", ingested_at=NOW) == (None, None, None)
+
+
+def test_zone_abbreviations_and_partial_dates():
+    # A US zone name is an offset, not UTC: the partition day moves.
+    assert parse_datetime("Tue, 05 Sep 2017 22:30:00 EDT") == dt.datetime(2017, 9, 6, 2, 30, tzinfo=UTC)
+    assert header_date("Headline\nSeptember 5, 2017 10:30 PM EDT\nBody") == dt.datetime(
+        2017, 9, 6, 2, 30, tzinfo=UTC
+    )
+    # A year or a month names no day: no date rather than today's day filled in.
+    for partial in ("2017", "2017-09", "Sept 2017"):
+        assert parse_datetime(partial) is None, partial
+
+
+def test_byline_dates_in_several_formats_and_languages():
+    expected = dt.datetime(2023, 12, 21, tzinfo=UTC)
+    for line in (
+        "December 21, 2023",
+        "By Jane Doe | Dec. 21, 2023",
+        "21.12.2023",
+        "Stand: 21.12.2023",
+        "21. Dezember 2023",
+        "le 21 décembre 2023",
+        "21 de diciembre de 2023",
+        "21 dicembre 2023",
+        "Thursday 21st December 2023",
+    ):
+        assert header_date(f"Headline\n{line}\nBody text") == expected, line
+    # Dots are day first: 10.12.2022 is the 10th of December, not October 12.
+    assert header_date("Headline\n10.12.2022, 07:00\nBody") == dt.datetime(2022, 12, 10, 7, 0, tzinfo=UTC)
+    assert parse_datetime("10.12.2022, 07:00:03") == dt.datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)
+
+
+def test_url_dates_with_month_names_and_compact_forms():
+    day = dt.datetime(2023, 12, 21, tzinfo=UTC)
+    assert url_date("https://www.theguardian.com/world/2023/dec/21/story") == day
+    assert url_date("https://example.com/news/20231221/story") == day
+    assert url_date("https://example.com/2023_12_21_story.html") == day
+    # YYMMDD is often an article id: only as the last resort, never among the full dates.
+    assert url_date("https://example.com/news/story-231221.html") is None
+    assert url_date("https://example.com/news/story-231221.html", short_years=True) == day
+    assert url_date("https://example.com/news/story-b671230.html", short_years=True) is None
+    assert resolve_date([], url="https://example.com/news/story-231221.html", ingested_at=NOW).source == "url"
+
+
+PAGE = """<html><head>
+<meta property="article:modified_time" content="2024-03-05T10:00:00+00:00">
+{extra}
+</head><body><article><h1>Harbour bridge reopens</h1>
+<p>The harbour bridge reopened to traffic on Friday morning after eight months of repairs.</p>
+{body}
+</article></body></html>"""
+
+
+def _page_dates(extra: str = "", body: str = "", url: str | None = None):
+    tree = trafilatura.load_html(PAGE.format(extra=extra, body=body))
+    page = extract_article(PAGE.format(extra=extra, body=body), url)
+    meta = {}
+    for element in tree.iter("meta"):
+        name = element.get("property") or element.get("name") or element.get("itemprop")
+        meta.setdefault(name.lower(), []).append(element.get("content"))
+    return page_dates(tree, meta, [], url), page
+
+
+def test_each_page_date_source_in_its_order():
+    json_ld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle",'
+        ' "datePublished": "2024-03-01T07:45:00+01:00",'
+        ' "dateModified": "2024-03-04T08:00:00+01:00"}</script>'
+    )
+    meta = '<meta property="article:published_time" content="2024-03-02T07:45:00+00:00">'
+    itemprop = '<p>Published <time itemprop="datePublished" datetime="2024-03-03">3 March</time></p>'
+    page = extract_article(PAGE.format(extra=json_ld + meta, body=itemprop), None)
+    assert [value for value, _ in page.date_candidates] == [
+        "2024-03-01T07:45:00+01:00",  # JSON-LD datePublished of the article
+        "2024-03-02T07:45:00+00:00",  # article:published_time
+        "2024-03-03",  # itemprop=datePublished
+    ]
+    assert {source for _, source in page.date_candidates} == {"html"}
+    assert page.published == "2024-03-01T07:45:00+01:00"
+    assert page.modified == "2024-03-04T08:00:00+01:00"  # the JSON-LD's, before the meta's
+    # Without the markup: htmldate's guess over the page (here from the visible date).
+    footer = "</article><footer><span class='published'>28/02/2024</span></footer><article>"
+    guessed = extract_article(PAGE.format(extra="", body=footer), None)
+    assert guessed.date_candidates == (("2024-02-28", "htmldate"),)
+
+
+def test_a_modified_date_never_wins():
+    # The page states only when it was last changed: that is no publication date, and
+    # htmldate is not shown it either.
+    dates, page = _page_dates(extra='<meta name="last-modified" content="2024-03-06">')
+    assert dates.published == () and dates.modified == "2024-03-05T10:00:00+00:00"
+    assert page.published is None and page.modified == "2024-03-05T10:00:00+00:00"
+    resolved = resolve_date(page.date_candidates, text=page.text, ingested_at=NOW)
+    assert resolved.published is None
+    # With a byline, the byline dates it; the later modified date still does not.
+    dates, page = _page_dates(body="<p>By Jane Doe, 1 March 2024</p>")
+    resolved = resolve_date(page.date_candidates, text=page.text, ingested_at=NOW)
+    assert resolved.published == dt.datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_a_time_element_marked_as_the_publication_dates_the_page():
+    marked = '<p class="byline">By Jane Doe <time class="entry-date published"'
+    marked += ' datetime="2024-02-28T08:00:00+01:00">28 Feb</time>'
+    marked += " <time class='updated' datetime='2024-03-04'>4 Mar</time></p>"
+    dates, _ = _page_dates(body=marked)
+    assert dates.published == (("2024-02-28T08:00:00+01:00", "html"),)
+    # An unmarked <time> (a related story's, a comment's) is no statement of this article's date,
+    # nor is one marked as an update.
+    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>")
+    assert dates.published == () or dates.published[0][1] == "htmldate"
+    dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
+    assert all(source == "htmldate" for _, source in dates.published)

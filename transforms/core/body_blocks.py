@@ -1,0 +1,101 @@
+"""The blocks of an extracted body: one string per paragraph, heading, list item or table row.
+
+Pure Python, no Beam. Reads the body tree trafilatura returns (its own flat tags, or a nested
+HTML subtree when its readability fallback won), walking containers and reading blocks whole:
+
+    body_blocks(<body><p>One.</p><list><item>Two</item></list></body>) -> ["One.", "Two"]
+
+Data table rows become one line (cells joined); layout rows (a menu column beside the article
+column) are walked cell by cell. ``<br>``/``<lb>`` stay line breaks inside a block.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+# Body tree tags (trafilatura's own and HTML, for readability's output): containers are walked,
+# rows join their cells, skipped ones carry no body text; everything else is one block.
+_CONTAINER_TAGS = frozenset(
+    ("body", "div", "section", "article", "main", "header", "footer", "aside", "figure")
+    + (
+        "list",
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "quote",
+        "blockquote",
+        "cell",
+        "td",
+        "th",
+    )
+)
+_ROW_TAGS = frozenset(("row", "tr"))
+_SKIPPED_TAGS = frozenset(("graphic", "img", "script", "style", "noscript", "svg", "button", "form"))
+_BLOCK_TAGS = frozenset(
+    ("p", "head", "item", "li", "h1", "h2", "h3", "h4", "h5", "h6")
+    + ("pre", "code", "dd", "dt", "figcaption", "caption")
+)
+_STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
+WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_WORD_RE = re.compile(r"\w+")
+
+
+def body_blocks(body: HtmlElement) -> list[str]:
+    """One string per block of the extracted body: paragraph, heading, list item, table row.
+
+    The body is trafilatura's flat tree, or a nested HTML subtree when its readability fallback
+    won the comparison: containers are walked, blocks are read whole.
+    """
+    for line_break in body.iter("lb", "br"):
+        line_break.tail = "\n" + (line_break.tail or "")
+    paragraphs: list[str] = []
+    _collect_blocks(body, paragraphs)
+    return paragraphs
+
+
+def _collect_blocks(element: HtmlElement, paragraphs: list[str]) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in _SKIPPED_TAGS:
+        return
+    if tag in _ROW_TAGS and not any(True for _ in element.iterdescendants(*_BLOCK_TAGS)):
+        # A data row: its cells are one line.
+        cells = (normalize_block(" ".join(cell.itertext())) for cell in element)
+        _append(paragraphs, " ".join(cell for cell in cells if cell))
+    elif tag in _ROW_TAGS:
+        # A layout row (a menu column beside the article column): each cell is a column of blocks.
+        for cell in element:
+            _collect_blocks(cell, paragraphs)
+            _append(paragraphs, cell.tail)
+    elif tag in _CONTAINER_TAGS and any(True for _ in element.iterdescendants(*_STRUCTURE_TAGS)):
+        _append(paragraphs, element.text)
+        for child in element:
+            _collect_blocks(child, paragraphs)
+            _append(paragraphs, child.tail)
+    else:
+        # A block, or a container holding only inline markup: its whole text is one paragraph.
+        _append(paragraphs, "".join(element.itertext()))
+
+
+def _append(paragraphs: list[str], text: str | None) -> None:
+    text = normalize_block(text) if text else ""
+    if text:
+        paragraphs.append(text)
+
+
+def body_chars(paragraphs: list[str]) -> int:
+    return sum(len(paragraph) for paragraph in paragraphs)
+
+
+def normalize_block(text: str) -> str:
+    lines = (WS_RE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def text_key(text: str) -> str:
+    return " ".join(_WORD_RE.findall(text.casefold()))

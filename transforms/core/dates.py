@@ -1,0 +1,326 @@
+"""Publication dates: from a page's markup, a date line in the text's header, the URL, htmldate.
+
+Pure functions, no Beam. ``transforms/extract.py`` calls ``page_dates`` on a parsed page;
+``EnrichArticles`` (``transforms/enrich.py``) calls ``resolve_date`` with every candidate an
+article carries. Samples:
+
+    page_dates(tree, meta, ld_objects, url)
+    -> PageDates(published=(("2024-02-27T09:12:00+01:00", "html"),), modified="2024-02-28T08:00:00+01:00")
+    resolve_date([("2024-02-27T09:12:00+01:00", "html")], text="...", url=None, ingested_at=now)
+    -> ResolvedDate(published=datetime(2024, 2, 27, 8, 12, tzinfo=UTC), source="html", offset=60)
+
+The order of trust, first that gives a plausible date wins:
+
+1. ``feed`` (the entry's date) and ``metadata`` (a JSONL record's own field), as the source gave them;
+2. ``html``: the page's own statement of its publication: JSON-LD ``datePublished`` of the
+   article, ``article:published_time`` and the other publication metas, ``itemprop=datePublished``;
+3. ``text_header``: a date line at the top of the text, i.e. the printed byline
+   ("December 21, 2023", "21.12.2023", "21. Dezember 2023");
+4. ``url``: a day in the URL (``/2023/12/21/``, ``/2023/dec/21/``, ``20231221``; ``231221`` last);
+5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
+   none of the above.
+
+A modified date never wins: ``dateModified``, ``article:modified_time``, ``Last-Modified`` and the
+like are reported as ``modified`` and hidden from htmldate, and the crawl time is never a
+candidate. A date at most ``MAX_CLOCK_SKEW`` after the ingest time is clock skew: it is clamped to
+the ingest time and its source gets a ``_clamped`` suffix (``feed_clamped``); a date further in
+the future, or before 1970, is dropped (when nothing else dates the article, ``published`` is
+null and ``date_source`` names the dropped source with a ``_future`` suffix: ``feed_future``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from transforms.core.date_parse import UTC, header_date, parse_datetime, stated_offset, url_date
+
+# Nothing on the web is older than this; earlier values are parse errors (e.g. "0001-01-01").
+EARLIEST = dt.datetime(1970, 1, 2, tzinfo=UTC)
+# A date this far after the ingest time is a clock set wrong at the publisher (or here), not a
+# post-dated article: it is kept as the ingest time. Time zones alone span 26 hours.
+MAX_CLOCK_SKEW = dt.timedelta(days=1)
+CLAMPED_SUFFIX = "_clamped"
+# A date further ahead is dropped; when no other source dates the article, ``date_source`` is
+# the dropped one's name with this suffix (``feed_future``) and ``published`` is null.
+FUTURE_SUFFIX = "_future"
+# Page markup that states the publication (``meta`` name/property/itemprop, lower-case), in
+# order of trust; htmldate's list of publication metas, without its loose ones ("meta",
+# "timestamp", "created") that name the page rather than the article.
+PUBLISHED_METAS = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "article:published",
+    "article.published",
+    "article:post_date",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "published_time",
+    "published_date",
+    "published-date",
+    "publication_date",
+    "date_published",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "citation_publication_date",
+    "citation_date",
+    "date",
+    "displaydate",
+    "originalpublicationdate",
+)
+# Markup that states a later revision: reported as ``modified``, never a publication date.
+MODIFIED_METAS = (
+    "article:modified_time",
+    "og:updated_time",
+    "og:modified_time",
+    "og:article:modified_time",
+    "datemodified",
+    "article:modified",
+    "modified_time",
+    "updated_time",
+    "dcterms.modified",
+    "dc.modified",
+    "last-modified",
+    "lastmod",
+    "lastmodified",
+    "modified",
+    "dateupdate",
+)
+_MODIFIED_SET = frozenset(MODIFIED_METAS) | {
+    "article:modified_date",
+    "modificationdate",
+    "revision_date",
+    "utime",
+}
+# The class of a ``<time>`` element (or its parent) that marks it as the publication date, or
+# as a later update.
+_PUBLISHED_MARK_RE = re.compile(r"publish|entry-date|post-date|posted|pubdate|created|article-date")
+_UPDATE_MARK_RE = re.compile(r"updat|modif|edit")
+# schema.org types whose datePublished is the article's (not a page's, a video's or the site's).
+ARTICLE_TYPES = frozenset(
+    (
+        "Article",
+        "NewsArticle",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "Report",
+        "ScholarlyArticle",
+        "TechArticle",
+        "SocialMediaPosting",
+    )
+)
+
+
+# Sources whose values arrive normalised to UTC: the offset they were stated in is unknown.
+_NORMALISED_SOURCES = frozenset(("feed",))
+
+
+class PageDates(NamedTuple):
+    """What a page states: its publication candidates (value, date_source) and its last revision."""
+
+    published: tuple[tuple[str, str], ...]
+    modified: str | None
+
+
+class ResolvedDate(NamedTuple):
+    """The chosen publication instant (UTC), its source, and the UTC offset in minutes it was stated in."""
+
+    published: dt.datetime | None
+    source: str | None
+    offset: int | None
+
+
+def page_dates(
+    tree: Any,
+    meta: dict[str, list[str]],
+    ld_objects: list[dict[str, Any]],
+    url: str | None,
+    *,
+    text: str = "",
+    guess: bool = True,
+) -> PageDates:
+    """The publication candidates a parsed page states, most trusted first, and its modified date.
+
+    ``meta`` maps lower-case meta names (name, property, itemprop, http-equiv) to their values
+    and ``ld_objects`` are the page's JSON-LD objects, as ``transforms.extract`` collects them.
+    htmldate's guess is computed only when the page states no date and neither the header of
+    ``text`` nor the URL gives one (it costs more than the rest together): then it is the one
+    candidate, as ``htmldate``.
+    """
+    published: list[tuple[str, str]] = []
+    modified: list[str] = []
+    for obj in ld_objects:
+        kinds = _ld_types(obj)
+        is_article = bool(kinds & ARTICLE_TYPES)
+        for key, target in (("datePublished", published), ("dateModified", modified)):
+            value = obj.get(key)
+            if isinstance(value, str) and value.strip() and (is_article or target is modified):
+                if target is published:
+                    target.append((value.strip(), "html"))
+                else:
+                    target.append(value.strip())
+    for name in PUBLISHED_METAS:
+        published.extend((value, "html") for value in meta.get(name, ()))
+    for name in MODIFIED_METAS:
+        modified.extend(meta.get(name, ()))
+    if tree is not None:
+        for element in tree.iterfind(".//*[@itemprop]"):
+            prop = (element.get("itemprop") or "").strip().lower()
+            if prop not in ("datepublished", "datemodified") or element.tag == "meta":
+                continue  # metas are in ``meta`` already
+            value = element.get("datetime") or element.get("content") or element.text_content()
+            if value and value.strip():
+                if prop == "datepublished":
+                    published.append((value.strip()[:100], "html"))
+                else:
+                    modified.append(value.strip()[:100])
+        if not published:
+            published.extend((value, "html") for value in _time_elements(tree))
+    published = [(value, source) for value, source in published if parse_datetime(value) is not None]
+    modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
+    if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
+        found = htmldate_guess(tree, url)
+        if found:
+            published.append((found, "htmldate"))
+    return PageDates(tuple(dict.fromkeys(published)), modified_value)
+
+
+def _time_elements(tree: Any) -> list[str]:
+    """``datetime`` values of ``<time>`` elements marked as the publication (``pubdate``, or a
+    class like ``published``/``entry-date``), none marked as an update."""
+    values = []
+    for element in tree.iter("time"):
+        value = (element.get("datetime") or "").strip()
+        marks = " ".join(
+            (
+                element.get("class") or "",
+                (element.getparent().get("class") or "") if element.getparent() is not None else "",
+            )
+        ).lower()
+        if not value or _UPDATE_MARK_RE.search(marks):
+            continue
+        if element.get("pubdate") is not None or _PUBLISHED_MARK_RE.search(marks):
+            values.append(value[:100])
+    return values
+
+
+def htmldate_guess(tree: Any, url: str | None) -> str | None:
+    """htmldate's original-date guess (a day), blind to the page's modified-date markup.
+
+    htmldate falls back on ``Last-Modified``-style metas when it finds nothing else; those are
+    removed from the tree first (the caller's tree: extraction is done with it by then).
+    """
+    from htmldate import find_date
+
+    for element in list(tree.iterfind(".//meta")):
+        name = (
+            element.get("name")
+            or element.get("property")
+            or element.get("itemprop")
+            or element.get("http-equiv")
+            or ""
+        )
+        if name.strip().lower() in _MODIFIED_SET:
+            element.drop_tree()
+    try:
+        # The markup-only search first; the free-text search (extensive, with dateparser) is
+        # several times slower and answers the same wherever the first finds a date.
+        return find_date(tree, original_date=True, extensive_search=False, url=url) or find_date(
+            tree, original_date=True, url=url
+        )
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return None  # htmldate meets hostile markup like any parser: no guess, not a crash
+
+
+def _ld_types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    if isinstance(kind, str):
+        return {kind}
+    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+
+
+def resolve_date(
+    candidates: Iterable[tuple[str | dt.datetime | None, str]],
+    *,
+    text: str = "",
+    url: str | None = None,
+    ingested_at: dt.datetime,
+) -> ResolvedDate:
+    """The publication date, where it came from and the offset it was stated in.
+
+    ``candidates`` are the source's values in order of trust, each with its source name
+    (``("2017-09-05T10:00:00Z", "feed")``); a page's ``htmldate`` guess comes after the
+    text's header and the URL, which are tried after the others. A date up to
+    ``MAX_CLOCK_SKEW`` after ``ingested_at`` is clamped to it (source ``<name>_clamped``);
+    later ones and those before 1970 are never accepted (no date at all: source
+    ``<name>_future`` when a later one was dropped).
+    """
+    candidates = list(candidates)
+    guesses = [(value, source) for value, source in candidates if source == "htmldate"]
+    ordered: list[tuple[str | dt.datetime | None, str]] = [c for c in candidates if c[1] != "htmldate"]
+    header = header_date(text) if text else None
+    if header is not None:
+        ordered.append((header, "text_header"))
+    ordered.append((url_date(url), "url"))
+    ordered.extend(guesses)
+    ordered.append((url_date(url, short_years=True), "url"))
+    latest = ingested_at + MAX_CLOCK_SKEW
+    future: str | None = None
+    for value, source in ordered:
+        parsed = _as_utc(value)
+        if parsed is not None and parsed > latest:
+            future = future or source
+            continue
+        if parsed is None or parsed < EARLIEST:
+            continue
+        # Our own datetimes (a header line, a URL) state no offset; nor do the feed parser's
+        # values, which ``transforms.feeds`` hands over already normalised to UTC.
+        offset = (
+            stated_offset(value) if isinstance(value, str) and source not in _NORMALISED_SOURCES else None
+        )
+        if source == "html" and offset == 0:
+            # Many CMSs write UTC into the markup whatever their zone. When the page's printed
+            # day (byline, URL) is the next or the previous one, that is the publisher's day.
+            for day, day_source in ((header, "text_header"), (url_date(url), "url")):
+                if day is not None and abs((day.date() - parsed.date()).days) == 1 and day <= latest:
+                    return ResolvedDate(min(day, ingested_at), day_source, None)
+        if parsed > ingested_at:
+            return ResolvedDate(ingested_at, source + CLAMPED_SUFFIX, offset)
+        return ResolvedDate(parsed, source, offset)
+    return ResolvedDate(None, future + FUTURE_SUFFIX if future else None, None)
+
+
+def _as_utc(value: str | dt.datetime | None) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return parse_datetime(value)
+
+
+def plausible(value: str | dt.datetime | None, ingested_at: dt.datetime) -> bool:
+    """A value ``resolve_date`` may accept: a day between 1970 and a day after the ingest time."""
+    parsed = _as_utc(value)
+    return parsed is not None and EARLIEST <= parsed <= ingested_at + MAX_CLOCK_SKEW
+
+
+def local_day(published: dt.datetime | None, offset: int | None) -> dt.date | None:
+    """The publisher's day of a UTC instant: shifted by the stated offset, else the UTC day."""
+    if published is None:
+        return None
+    return (published + dt.timedelta(minutes=offset or 0)).date()
