@@ -42,6 +42,7 @@ from dateutil.parser import isoparse
 from lxml.html import HtmlElement
 
 from schemas.records import Article, Reject
+from transforms.core.page_meta import lead_image, site_name
 from transforms.core.urls import canonical_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class ExtractedPage:
     tags: tuple[str, ...]
     description: str | None
     canonical_url: str | None
+    # The lead image, absolute (transforms.core.page_meta).
+    image: str | None = None
 
 
 # Pages above this are not articles (trafilatura's own MAX_FILE_SIZE default is 20 MB); refusing
@@ -269,6 +272,7 @@ def _extract(html: str | bytes, url: str | None) -> ExtractedPage | None:
         tags=_unique(doc.tags, _TAG_SPLIT_RE),
         description=_clean_field(doc.description),
         canonical_url=_canonical_url(facts, url),
+        image=lead_image(facts.meta, _ld_articles(facts), tree, url),
     )
 
 
@@ -654,6 +658,9 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         date_candidates=article.date_candidates + (((page.published, "html"),) if page.published else ()),
         summary=article.summary or page.description,
         canonical_url=canonical_url(_page_canonical(article.url, page.canonical_url)),
+        # The page names its site better than a feed's title does.
+        site_name=site_name(page.sitename, article.site_name, article.url),
+        image=page.image,
     )
 
 

@@ -178,7 +178,7 @@ class _PollFeedFn(beam.DoFn):
             new += 1
             self._read.inc()
             self._new.inc()
-            yield dataclasses.replace(item, feed_url=feed_url)
+            yield dataclasses.replace(item, feed_url=feed_url, feed_title=parsed.title)
         yield beam.pvalue.TaggedOutput(
             POLLS_TAG,
             FeedPoll(
