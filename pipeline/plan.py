@@ -25,6 +25,7 @@ from schemas.layout import LakeLayout
 from transforms.core.feed_sources import document_kind, is_remote, parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, unique
 from transforms.core.schedule import FeedCursor
+from transforms.core.warc import is_warc
 from transforms.lake.commit import check_run_id
 from transforms.lake.cursors import load_feed_cursors
 from transforms.lake.files import read_bytes
@@ -252,5 +253,8 @@ def seed_batches(nf: NewsflowOptions, runner: str) -> int:
     size = 0
     for value in split_values(nf.seeds):
         for meta in match_seed_files(list_seed_files(value)):
-            size += meta.size_in_bytes * (GZIP_EXPANSION if meta.path.endswith(".gz") else 1)
+            # A WARC's HTML is dropped at extraction: a run holds its text, a fraction of the
+            # compressed file, so a .warc.gz counts at its stored size (an estimate, not measured).
+            gzipped = meta.path.endswith(".gz") and not is_warc(meta.path)
+            size += meta.size_in_bytes * (GZIP_EXPANSION if gzipped else 1)
     return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))
