@@ -107,3 +107,18 @@ def test_pandas_reads_both_versions_with_the_unified_schema(tmp_path):
     assert pd.isna(rows["old"]["site_name"]) and pd.isna(rows["old"]["image"])
     rows["old"].update(site_name=None, image=None)
     _check(rows, fetched)
+
+
+def test_polars_reads_both_versions_with_the_newest_schema(tmp_path):
+    import polars as pl
+
+    path, fetched = _mixed_lake(tmp_path)
+    frame = pl.scan_parquet(
+        f"{path}/**/*.parquet",
+        hive_partitioning=True,
+        hive_schema={"date": pl.String, "topic": pl.String},
+        schema=pl.Schema(pl.from_arrow(ARTICLE_FILE_SCHEMA.empty_table()).schema),
+        missing_columns="insert",
+    ).collect()
+    assert frame.height == 2 and set(NEW_COLUMNS) <= set(frame.columns)
+    _check({row["id"]: row for row in frame.to_dicts()}, fetched)
