@@ -171,3 +171,24 @@ def test_sitemaps_poll_in_the_unbounded_streaming_graph(feed_server, tmp_path):
     assert cursors[f"{base}/sitemap-broken.xml"]["last_status"] == "failed"
     # Each page once, whatever the number of polls.
     assert all(feed_server.count(f"/news/{t}") == 1 for t in RECENT)
+
+
+def test_sitemaps_values_resolve_to_sources(tmp_path):
+    from pipeline.plan import resolve_sitemaps
+
+    saved = tmp_path / "saved-sitemap.xml.gz"
+    saved.write_bytes(gzip.compress(_pages_sitemap("https://a.example", dt.datetime.now(dt.timezone.utc))))
+    listing = tmp_path / "sitemaps.txt"
+    listing.write_text("# sites and sitemaps\nhttps://b.example/\nhttps://c.example/news.xml\n")
+    assert resolve_sitemaps(["https://a.example", str(saved), str(listing), "https://a.example/"]) == [
+        "https://a.example/robots.txt",
+        str(saved),
+        "https://b.example/robots.txt",
+        "https://c.example/news.xml",
+    ]
+    junk = tmp_path / "junk.txt"
+    junk.write_text("not a url\n")
+    with pytest.raises(ValueError, match="--sitemaps"):
+        resolve_sitemaps([str(junk)])
+    with pytest.raises(ValueError, match="--sitemaps"):
+        resolve_sitemaps([str(tmp_path / "missing.xml")])
