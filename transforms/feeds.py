@@ -323,7 +323,7 @@ class _PollFeedFn(beam.DoFn):
                 return
         if self._sitemap_levels <= 0:
             yield from self._failure(
-                feed_url, polled_at, "sitemap_depth", f"{detail} below {SITEMAP_DEPTH} levels", kind=kind
+                feed_url, polled_at, "sitemap_depth", f"{detail} nested too deep to follow", kind=kind
             )
             return
         self._listed.inc(len(listed))
@@ -463,13 +463,15 @@ class PollFeeds(beam.PTransform):
         self._stream = stream_intervals is not None
         # Feeds given directly are polled (or skipped as not due) in their own right.
         self._direct = frozenset(direct)
-        common = {"since": since, "sitemaps": frozenset(sitemaps)}
         # Level 0 polls the sources given; each next level polls what the one before listed:
-        # OPML lists and pages are followed one level, sitemap indexes SITEMAP_DEPTH levels.
-        levels = range(1, SITEMAP_DEPTH + 1)
+        # OPML lists and pages are followed one level, sitemap indexes SITEMAP_DEPTH levels when
+        # sitemaps are given (a sitemap given as a feed: one level, the graph of a feeds-only run).
+        depth = SITEMAP_DEPTH if sitemaps else 1
+        common = {"since": since, "sitemaps": frozenset(sitemaps)}
+        levels = range(1, depth + 1)
         if stream_intervals:
             self._first = _PollFeedStatefulFn(
-                policy, cursors, run_id, *stream_intervals, expand=True, **common
+                policy, cursors, run_id, *stream_intervals, expand=True, sitemap_levels=depth, **common
             )
             self._levels = [
                 _PollFeedStatefulFn(
@@ -478,13 +480,13 @@ class PollFeeds(beam.PTransform):
                     run_id,
                     *stream_intervals,
                     expand=False,
-                    sitemap_levels=SITEMAP_DEPTH - level,
+                    sitemap_levels=depth - level,
                     **common,
                 )
                 for level in levels
             ]
         else:
-            self._first = _PollFeedFn(policy, cursors, run_id, ingested_at, **common)
+            self._first = _PollFeedFn(policy, cursors, run_id, ingested_at, sitemap_levels=depth, **common)
             due_within = None if poll_now else max_interval
             self._levels = [
                 _PollFeedFn(
@@ -494,7 +496,7 @@ class PollFeeds(beam.PTransform):
                     ingested_at,
                     expand=False,
                     due_within=due_within,
-                    sitemap_levels=SITEMAP_DEPTH - level,
+                    sitemap_levels=depth - level,
                     **common,
                 )
                 for level in levels
