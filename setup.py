@@ -18,6 +18,8 @@ INSTALL_REQUIRES = [
     "py3langid>=0.3,<1",
     "python-dateutil>=2.8,<3",
     "rich>=13,<16",
+    # WARC seeds (.warc, .warc.gz: CC-NEWS backfills), read record by record.
+    "warcio>=1.7,<2",
 ]
 
 EXTRAS_REQUIRE = {

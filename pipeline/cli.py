@@ -31,7 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 COMMANDS = ("run", "inspect", "compact", "clean", "extract")
 # Options of ``run`` that take several values after one flag (``--seeds a b``).
-MULTI_VALUE = ("--seeds", "--feeds")
+MULTI_VALUE = ("--seeds", "--feeds", "--sitemaps")
 # Loggers whose warnings are routine for news pages, not news for the user.
 _CHATTY = {"trafilatura": logging.ERROR, "htmldate": logging.ERROR, "courlan": logging.ERROR}
 
@@ -174,7 +174,7 @@ def _lake_layout(lake: str, state: str | None, command: str):
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from transforms.lake.cursors import load_feed_cursors
+    from transforms.lake.cursors import load_feed_cursors, sitemap_sources
     from transforms.lake.summary import count_files, lake_summary, last_runs, partition_files
 
     layout = _lake_layout(args.lake, args.state, "inspect")
@@ -200,22 +200,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 f"  read {counts.get('read')}  written {counts.get('written')}  {verdict}"
             )
     cursors = load_feed_cursors(layout)
-    if cursors:
-        lines.append("  feed health:")
-        for url, cursor in sorted(cursors.items()):
-            health = (
-                "ok"
-                if cursor.consecutive_failures == 0
-                else f"{cursor.consecutive_failures} failures in a row"
-            )
-            lines.append(
-                f"    {url:<52} {cursor.last_status or '?':<12} {health};"
-                f" last success {cursor.last_success or 'never'}; next poll {cursor.next_poll_at or 'now'}"
-            )
-            if cursor.last_error:
-                lines.append(f"      last error: {cursor.last_error}")
+    sitemaps = sitemap_sources(cursors)
+    for title, group in (("feed", set(cursors) - sitemaps), ("sitemap", sitemaps)):
+        if group:
+            lines += _health_lines(title, {url: cursors[url] for url in group})
     print("\n".join(lines))
     return EXIT_OK
+
+
+def _health_lines(title: str, cursors: dict) -> list[str]:
+    """Each source's health: its last status, failures in a row, last success and next poll."""
+    lines = [f"  {title} health:"]
+    for url, cursor in sorted(cursors.items()):
+        health = (
+            "ok" if cursor.consecutive_failures == 0 else f"{cursor.consecutive_failures} failures in a row"
+        )
+        lines.append(
+            f"    {url:<52} {cursor.last_status or '?':<12} {health};"
+            f" last success {cursor.last_success or 'never'}; next poll {cursor.next_poll_at or 'now'}"
+        )
+        if cursor.last_error:
+            lines.append(f"      last error: {cursor.last_error}")
+    return lines
 
 
 def cmd_compact(args: argparse.Namespace) -> int:

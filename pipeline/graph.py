@@ -163,6 +163,8 @@ def build_pipeline(
                     ingested_at=None,
                     stream_intervals=plan.poll_bounds,
                     direct=direct,
+                    since=nf.since,
+                    sitemaps=plan.sitemaps,
                 )
             )
             (
@@ -184,6 +186,8 @@ def build_pipeline(
                     max_interval=plan.poll_bounds[1],
                     poll_now=plan.poll_now,
                     direct=direct,
+                    since=nf.since,
+                    sitemaps=plan.sitemaps,
                 )
             )
             polls_written = (

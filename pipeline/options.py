@@ -24,8 +24,8 @@ class NewsflowOptions(PipelineOptions):
             action="append",
             default=None,
             help=(
-                "Folders, files or globs of seed documents (.txt, .html/.htm, .jsonl, each also .gz);"
-                " several after the flag, repeated, or separated by commas."
+                "Folders, files or globs of seed documents (.txt, .html/.htm, .jsonl, each also .gz; WARC"
+                " files, .warc or .warc.gz); several after the flag, repeated, or separated by commas."
             ),
         )
         parser.add_argument(
@@ -36,6 +36,25 @@ class NewsflowOptions(PipelineOptions):
                 "Feed URLs (RSS, Atom, JSON Feed, an OPML list, or a page that links its feed), files of"
                 " feed URLs (one per line), OPML files or saved feed files; several after the flag,"
                 " repeated, or separated by commas."
+            ),
+        )
+        parser.add_argument(
+            "--sitemaps",
+            action="append",
+            default=None,
+            help=(
+                "Sitemap URLs (sitemaps, sitemap indexes, Google News sitemaps, .xml.gz), site URLs whose"
+                " robots.txt names their sitemaps, or files of such URLs (one per line) or saved sitemaps;"
+                " polled like feeds. Several after the flag, repeated, or separated by commas."
+            ),
+        )
+        parser.add_argument(
+            "--since",
+            default=None,
+            help=(
+                "Sitemap entries older than this are not fetched: a duration back from each poll (2d, 36h,"
+                " 90m) or an ISO date or time (default: 2d). The date read is the news publication date,"
+                " else lastmod; undated entries are fetched."
             ),
         )
         parser.add_argument(

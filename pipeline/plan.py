@@ -16,6 +16,7 @@ import math
 import os
 import re
 import secrets
+import urllib.parse
 from collections.abc import Iterable
 
 from apache_beam.io.filesystems import FileSystems
@@ -25,6 +26,8 @@ from schemas.layout import LakeLayout
 from transforms.core.feed_sources import document_kind, is_remote, parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, unique
 from transforms.core.schedule import FeedCursor
+from transforms.core.sitemaps import gunzip, parse_since, robots_url, sitemap_kind
+from transforms.core.warc import is_warc
 from transforms.lake.commit import check_run_id
 from transforms.lake.cursors import load_feed_cursors
 from transforms.lake.files import read_bytes
@@ -45,8 +48,10 @@ class RunPlan:
     # Seed file patterns (folders expanded to "<folder>/**"), and the batch slice (I, K).
     seeds: tuple[str, ...] = ()
     seed_batch: tuple[int, int] | None = None
-    # Feed sources polled by this run, and those skipped as not due.
+    # Feed sources polled by this run (sitemaps included), and those skipped as not due.
     feeds: tuple[str, ...] = ()
+    # The sources given with --sitemaps (robots.txt URLs for sites), polled among the feeds.
+    sitemaps: tuple[str, ...] = ()
     feeds_not_due: tuple[str, ...] = ()
     # Every feed cursor of the lake: the due feeds' and those of feeds listed by OPML or pages.
     cursors: dict[str, FeedCursor] = dataclasses.field(default_factory=dict)
@@ -138,6 +143,10 @@ def make_plan(
     if include_seeds and nf.seeds:
         seeds, warnings = seed_patterns(split_values(nf.seeds))
     feeds = resolve_feeds(split_values(nf.feeds)) if include_feeds and nf.feeds else []
+    sitemaps = resolve_sitemaps(split_values(nf.sitemaps)) if include_feeds and nf.sitemaps else []
+    feeds = list(unique(feeds + sitemaps))
+    if nf.since:
+        parse_since(nf.since, dt.datetime.now(dt.timezone.utc))  # a bad value is a usage error now
     cursors = load_feed_cursors(layout)
     bounds = poll_bounds(nf)
     # Due against the clock, not the second-truncated start: a run that starts within the
@@ -156,6 +165,7 @@ def make_plan(
         seed_batch=seed_batch,
         feeds=due,
         feeds_not_due=tuple(url for url in feeds if url not in due),
+        sitemaps=tuple(sitemaps),
         cursors=cursors,
         poll_bounds=bounds,
         poll_now=nf.poll_now,
@@ -174,14 +184,14 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _FILE_SCHEMES = ("gs", "s3")
 
 
-def _check_file_source(value: str) -> str:
+def _check_file_source(value: str, flag: str = "--feeds") -> str:
     """The path to read for a non-URL ``--feeds`` value; ``ValueError`` when it names nothing readable."""
     if value.startswith("file://"):
         value = value[len("file://") :]
     scheme = _SCHEME.match(value)
     if scheme and scheme.group(1).lower() not in _FILE_SCHEMES:
         raise ValueError(
-            f"--feeds {value}: unsupported scheme {scheme.group(1)}:// (give http(s) URLs, local files,"
+            f"{flag} {value}: unsupported scheme {scheme.group(1)}:// (give http(s) URLs, local files,"
             " gs:// or s3:// paths)"
         )
     try:
@@ -189,10 +199,10 @@ def _check_file_source(value: str) -> str:
     except ValueError:  # Beam has no file system for the scheme: its extra is not installed
         extra = "gcp" if value.startswith("gs://") else "aws"
         raise ValueError(
-            f"--feeds {value}: reading {scheme.group(1)}:// needs pip install 'newsflow[{extra}]'"
+            f"{flag} {value}: reading {scheme.group(1)}:// needs pip install 'newsflow[{extra}]'"
         ) from None
     if not found:
-        raise ValueError(f"--feeds {value}: neither an http(s) URL nor an existing file")
+        raise ValueError(f"{flag} {value}: neither an http(s) URL nor an existing file")
     return value if scheme else os.path.abspath(value)
 
 
@@ -227,11 +237,52 @@ def resolve_feeds(specs: Iterable[str]) -> list[str]:
     return list(unique(sources))
 
 
+def resolve_sitemaps(specs: Iterable[str]) -> list[str]:
+    """Sitemap sources from command-line values: sitemap URLs as given, a site's root URL as its
+    robots.txt (whose ``Sitemap:`` lines are read), files of such URLs (one per line), and saved
+    sitemaps (polled from the file, ``.xml.gz`` too).
+
+    Raises ``ValueError`` with the value when it names nothing readable.
+    """
+    sources: list[str] = []
+    for value in (v.strip() for v in specs):
+        if not value:
+            continue
+        if is_remote(value):
+            sources.append(_sitemap_url(value))
+            continue
+        path = _check_file_source(value, "--sitemaps")
+        try:
+            data = gunzip(read_bytes(path), MAX_SITEMAP_FILE_BYTES)
+        except FeedError as error:
+            raise ValueError(f"--sitemaps {value}: {error}") from None
+        if sitemap_kind(data):
+            sources.append(path)
+            continue
+        try:
+            urls = read_feed_list(data.decode("utf-8", errors="replace"), value)
+        except ValueError:
+            raise ValueError(
+                f"--sitemaps {value}: neither a sitemap nor a list of sitemap or site URLs"
+            ) from None
+        sources.extend(_sitemap_url(url) for url in urls)
+    return list(unique(sources))
+
+
+# A saved sitemap holds at most 50,000 URLs: about 50 MB uncompressed (the protocol's cap).
+MAX_SITEMAP_FILE_BYTES = 50_000_000
+
+
+def _sitemap_url(url: str) -> str:
+    """A site's root (``https://example.org`` or ``…/``) stands for its robots.txt."""
+    return robots_url(url) if urllib.parse.urlsplit(url).path in ("", "/") else url
+
+
 def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
     """Raises ``ValueError`` for options that cannot run together; returns warnings for no-ops."""
     warnings = []
-    if not nf.seeds and not nf.feeds:
-        raise ValueError("nothing to read: pass --seeds DIR and/or --feeds URL|FILE")
+    if not nf.seeds and not nf.feeds and not nf.sitemaps:
+        raise ValueError("nothing to read: pass --seeds DIR, --feeds URL|FILE and/or --sitemaps URL|FILE")
     if nf.stream and nf.poll_interval <= 0:
         raise ValueError("--poll_interval must be positive in stream mode")
     if nf.unbounded and not nf.stream:
@@ -244,8 +295,10 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
         check_run_id(nf.run_id)
     if nf.duration is not None and not nf.stream:
         warnings.append("--duration has no effect without --stream (a batch run ends by itself)")
-    if nf.stream and not nf.feeds:
+    if nf.stream and not nf.feeds and not nf.sitemaps:
         warnings.append("--stream with no --feeds: the seeds are read once, then there is nothing to poll")
+    if nf.since and not nf.sitemaps:
+        warnings.append("--since applies to sitemap entries: it has no effect without --sitemaps")
     return warnings
 
 
@@ -265,5 +318,8 @@ def seed_batches(nf: NewsflowOptions, runner: str) -> int:
     size = 0
     for value in split_values(nf.seeds):
         for meta in match_seed_files(list_seed_files(value)):
-            size += meta.size_in_bytes * (GZIP_EXPANSION if meta.path.endswith(".gz") else 1)
+            # A WARC's HTML is dropped at extraction: a run holds its text, a fraction of the
+            # compressed file, so a .warc.gz counts at its stored size (an estimate, not measured).
+            gzipped = meta.path.endswith(".gz") and not is_warc(meta.path)
+            size += meta.size_in_bytes * (GZIP_EXPANSION if gzipped else 1)
     return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))

@@ -59,7 +59,8 @@ def format_feeds(feeds: dict[str, dict], not_due: Sequence[str]) -> list[str]:
         if feed.get("error"):
             state = f"failed: {feed['error']} {feed.get('detail') or ''}".strip()
         elif feed["status"] == "listed":
-            state = f"listed {len(feed.get('feeds') or ())} feed(s)"
+            listed = "sitemap(s)" if feed.get("kind") in ("sitemap", "robots") else "feed(s)"
+            state = f"listed {len(feed.get('feeds') or ())} {listed}"
         else:
             state = f"{feed['status']}, {feed['new_items']} new"
         lines.append(f"    {url:<52} {state}")

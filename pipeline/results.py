@@ -14,7 +14,7 @@ from typing import Protocol
 from schemas.layout import LakeLayout
 
 # Rejects at these stages mean an input could not be had at all (not a judgement of its text).
-INPUT_FAILURE_STAGES = ("read", "feed", "fetch")
+INPUT_FAILURE_STAGES = ("read", "feed", "sitemap", "fetch")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 

@@ -14,7 +14,9 @@ import re
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# 2: published_offset, modified, site_name, image and fetched_at added (files of version 1 lack
+#    them; readers unify by name).
+SCHEMA_VERSION = "2"
 # The date partition of articles with no known publication date.
 NULL_PARTITION = "unknown"
 # Where lakes written before version 2 kept them: renamed to NULL_PARTITION when a run adopts the lake.
@@ -55,6 +57,10 @@ ARTICLE_FILE_SCHEMA = pa.schema(
         pa.field("ingested_at", _UTC_MICROS, nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("authors", pa.list_(pa.string()), nullable=False),
+        # Version 2.
+        pa.field("site_name", pa.string()),
+        pa.field("image", pa.string()),
+        pa.field("fetched_at", _UTC_MICROS),
     ],
     metadata=_METADATA,
 )

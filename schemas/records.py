@@ -14,7 +14,16 @@ import hashlib
 from typing import Any, NamedTuple
 
 # Where the article's text came from.
-TEXT_SOURCES = ("seed_text", "seed_html", "jsonl_text", "jsonl_html", "page", "feed_content", "feed_summary")
+TEXT_SOURCES = (
+    "seed_text",
+    "seed_html",
+    "jsonl_text",
+    "jsonl_html",
+    "warc_html",
+    "page",
+    "feed_content",
+    "feed_summary",
+)
 # Where its published date came from (null date: date_source is null too, or says why a
 # stated date was dropped: ``feed_future``).
 # ``html``: the page's own markup (JSON-LD, publication metas, itemprop); ``text_header``: a date
@@ -72,6 +81,12 @@ class Article:
     run_id: str = ""
     # Every author apart (``author`` joins them with "; "); empty: split from ``author``.
     authors: tuple[str, ...] = ()
+    # The site's own name (og:site_name, JSON-LD publisher), else the feed's or publication's title.
+    site_name: str | None = None
+    # The lead image's absolute URL (og:image, JSON-LD image, else the first large in-article image).
+    image: str | None = None
+    # When the page was fetched (UTC): the fetch of a feed entry's page, or a WARC record's WARC-Date.
+    fetched_at: dt.datetime | None = None
     # Working data, not written.
     html: str | None = None
     # Publication dates stated by the source, most trusted first: (value, date_source).
@@ -103,6 +118,8 @@ class FeedItem:
     content: str | None
     categories: tuple[str, ...]
     authors: tuple[str, ...] = ()
+    # The title of the feed (or a news sitemap's publication name): the site_name when the page has none.
+    feed_title: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +140,9 @@ class FeedPoll:
     retry_after: float | None = None
     # The feeds an OPML list or a page named (status "listed"), polled in the same run.
     feeds: tuple[str, ...] = ()
+    # What the source is: "feed", "sitemap" (a sitemap or sitemap index) or "robots" (a robots.txt
+    # read for its Sitemap: lines).
+    kind: str = "feed"
 
 
 class DedupEntry(NamedTuple):
@@ -224,6 +244,9 @@ def article_row(article: Article) -> dict[str, Any]:
         "ingested_at": article.ingested_at,
         "run_id": article.run_id,
         "authors": list(article.authors or split_authors(article.author)),
+        "site_name": article.site_name,
+        "image": article.image,
+        "fetched_at": article.fetched_at,
     }
 
 

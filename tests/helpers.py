@@ -299,3 +299,43 @@ def dataset_rows(lake: pathlib.Path, name: str) -> list[dict]:
 def run_records(lake: pathlib.Path) -> list[dict]:
     records = [json.loads(p.read_text()) for p in (lake / "runs").glob("*.json")]
     return sorted(records, key=lambda r: (r.get("started_at", ""), r.get("finished_at", "")))
+
+
+def write_warc(path: pathlib.Path, records: list[dict], *, gz: bool | None = None) -> bytes:
+    """A WARC file written with warcio: each record a dict of ``url``, ``body`` and optional
+    ``status`` (200), ``content_type`` (text/html), ``date`` and ``type`` (response; a
+    ``request`` record carries no payload). Returns the bytes written."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=path.name.endswith(".gz") if gz is None else gz)
+    for spec in records:
+        kind = spec.get("type", "response")
+        headers = {"WARC-Date": spec["date"]} if spec.get("date") else None
+        if kind == "request":
+            http = StatusAndHeaders(f"GET {spec['url']} HTTP/1.1", [("Host", "x")], is_http_request=True)
+            record = writer.create_warc_record(
+                spec["url"], "request", http_headers=http, warc_headers_dict=headers
+            )
+        else:
+            status = spec.get("status", 200)
+            http = StatusAndHeaders(
+                f"{status} {'OK' if status == 200 else 'Not Found'}",
+                [("Content-Type", spec.get("content_type", "text/html; charset=utf-8"))],
+                protocol="HTTP/1.1",
+            )
+            record = writer.create_warc_record(
+                spec["url"],
+                "response",
+                payload=io.BytesIO(spec["body"]),
+                length=len(spec["body"]),
+                http_headers=http,
+                warc_headers_dict=headers,
+            )
+        writer.write_record(record)
+    data = buffer.getvalue()
+    path.write_bytes(data)
+    return data

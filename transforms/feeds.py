@@ -3,7 +3,10 @@
 Consumes feed sources (URLs, saved feed files); emits new ``FeedItem`` records on
 ``items``, one ``FeedPoll`` per poll on ``polls`` and a ``Reject`` per failed feed on
 ``rejects``. A source that is an OPML list, or a page announcing its feed, is followed
-one level. Parsing is ``transforms.core.feeds``; scheduling ``transforms.core.schedule``.
+one level. A sitemap is polled like a feed (``transforms.core.sitemaps``): a robots.txt lists
+its ``Sitemap:`` lines, an index its sitemaps (followed to ``SITEMAP_DEPTH`` levels), and a
+URL set's recent entries (``--since``) are new items. Parsing is ``transforms.core.feeds``;
+scheduling ``transforms.core.schedule``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from transforms.core.feed_sources import discover_feeds, document_kind, is_remot
 from transforms.core.feeds import FeedError, item_key, parse_feed
 from transforms.core.http import Fetcher
 from transforms.core.schedule import FeedCursor, advance_cursor
+from transforms.core.sitemaps import (
+    SITEMAP_DEPTH,
+    entry_key,
+    gunzip,
+    is_robots_url,
+    parse_since,
+    parse_sitemap,
+    robots_sitemaps,
+    sitemap_items,
+    sitemap_kind,
+)
 from transforms.lake.files import match, read_bytes
 from transforms.rejects import REJECTS_TAG, rejected
 
@@ -31,6 +45,9 @@ POLLS_TAG = "polls"
 
 
 LISTED_TAG = "listed"
+
+# Cursor kinds of sitemap sources.
+SITEMAP_KINDS = ("sitemap", "robots")
 
 
 def _now() -> dt.datetime:
@@ -80,8 +97,17 @@ class _PollFeedFn(beam.DoFn):
         *,
         expand: bool = True,
         due_within: float | None = None,
+        sitemap_levels: int = SITEMAP_DEPTH,
+        since: str | None = None,
+        sitemaps: frozenset = frozenset(),
     ) -> None:
         self._policy = policy
+        # Sitemap index levels still followed from here (0: an index is not followed).
+        self._sitemap_levels = sitemap_levels
+        # --since: the oldest sitemap entry fetched (None: the last two days).
+        self._since = since
+        # Sources given as sitemaps (--sitemaps), for their kind when their poll fails.
+        self._sitemaps = sitemaps
         # feed URL -> FeedCursor of earlier runs: validators and the entries already seen.
         self._cursors = cursors
         self._run_id = run_id
@@ -97,6 +123,8 @@ class _PollFeedFn(beam.DoFn):
         self._failed = Metrics.counter(self.__class__, "feeds_failed")
         self._listed = Metrics.counter(self.__class__, "feeds_listed")
         self._not_due = Metrics.counter(self.__class__, "feeds_not_due")
+        self._old_entries = Metrics.counter(self.__class__, "sitemap_entries_before_since")
+        self._later_entries = Metrics.counter(self.__class__, "sitemap_entries_left_for_next_poll")
 
     def setup(self) -> None:
         self._fetcher = Fetcher(self._policy)
@@ -139,10 +167,14 @@ class _PollFeedFn(beam.DoFn):
     def poll(self, feed_url: str, cursor, seen: frozenset) -> Iterator:
         polled_at = _now().isoformat()
         result = self._get(feed_url, cursor)
+        kind = self._kind(feed_url, cursor)
         if result.not_modified:
             self._not_modified.inc()
             listed = cursor.feeds if cursor else ()
-            yield from self._list(listed)
+            if kind in SITEMAP_KINDS:
+                yield from self._list_sitemaps(listed)
+            else:
+                yield from self._list(listed)
             yield beam.pvalue.TaggedOutput(
                 POLLS_TAG,
                 FeedPoll(
@@ -152,13 +184,24 @@ class _PollFeedFn(beam.DoFn):
                     etag=result.etag,
                     last_modified=result.last_modified,
                     feeds=listed,
+                    kind=kind,
                 ),
             )
             return
         if result.error:
-            yield from self._failure(feed_url, polled_at, result.error, result.detail, result.retry_after)
+            yield from self._failure(
+                feed_url, polled_at, result.error, result.detail, result.retry_after, kind=kind
+            )
             return
-        content = result.content or b""
+        try:
+            # A gzipped sitemap (.xml.gz) or saved feed, served as a file rather than encoded.
+            content = gunzip(result.content or b"", self._policy.max_bytes)
+        except FeedError as error:
+            yield from self._failure(feed_url, polled_at, error.reason, error.detail, kind=kind)
+            return
+        if is_robots_url(feed_url) or sitemap_kind(content):
+            yield from self._poll_sitemap(feed_url, polled_at, result, content, seen)
+            return
         kind = document_kind(content)
         if kind in ("opml", "html") and self._expand:
             yield from self._expand_source(feed_url, polled_at, result, kind)
@@ -178,7 +221,7 @@ class _PollFeedFn(beam.DoFn):
             new += 1
             self._read.inc()
             self._new.inc()
-            yield dataclasses.replace(item, feed_url=feed_url)
+            yield dataclasses.replace(item, feed_url=feed_url, feed_title=parsed.title)
         yield beam.pvalue.TaggedOutput(
             POLLS_TAG,
             FeedPoll(
@@ -235,15 +278,113 @@ class _PollFeedFn(beam.DoFn):
             for url in listed:
                 yield beam.pvalue.TaggedOutput(LISTED_TAG, url)
 
-    def _failure(self, feed_url, polled_at, reason, detail, retry_after=None) -> Iterator:
+    def _list_sitemaps(self, listed: Sequence[str]) -> Iterator:
+        if self._sitemap_levels > 0:
+            for url in listed:
+                yield beam.pvalue.TaggedOutput(LISTED_TAG, url)
+
+    def _kind(self, feed_url: str, cursor) -> str:
+        """What a source is, before its content says: a sitemap when given or known as one."""
+        if is_robots_url(feed_url):
+            return "robots"
+        if cursor is not None and cursor.kind in SITEMAP_KINDS:
+            return cursor.kind
+        if feed_url in self._sitemaps or "sitemap" in feed_url.lower():
+            return "sitemap"
+        return "feed"
+
+    def _poll_sitemap(
+        self, feed_url: str, polled_at: str, result: _Fetched, content: bytes, seen
+    ) -> Iterator:
+        """A robots.txt's or an index's sitemaps (listed), or a URL set's recent entries (items)."""
+        if is_robots_url(feed_url):
+            kind, detail = "robots", "robots.txt"
+            listed = tuple(robots_sitemaps(content.decode("utf-8", errors="replace"), result.final_url))
+            if not listed:
+                yield from self._failure(
+                    feed_url, polled_at, "no_sitemaps", "a robots.txt that names no sitemap", kind=kind
+                )
+                return
+        else:
+            kind = "sitemap"
+            try:
+                parsed = parse_sitemap(content, result.final_url)
+            except FeedError as error:
+                yield from self._failure(feed_url, polled_at, error.reason, error.detail, kind=kind)
+                return
+            if parsed.kind == "urlset":
+                yield from self._sitemap_entries(feed_url, polled_at, result, parsed, seen)
+                return
+            listed, detail = parsed.sitemaps, "sitemap index"
+            if not listed:
+                yield from self._failure(
+                    feed_url, polled_at, "no_entries", "a sitemap index that lists no sitemap", kind=kind
+                )
+                return
+        if self._sitemap_levels <= 0:
+            yield from self._failure(
+                feed_url, polled_at, "sitemap_depth", f"{detail} nested too deep to follow", kind=kind
+            )
+            return
+        self._listed.inc(len(listed))
+        yield from self._list_sitemaps(listed)
+        yield beam.pvalue.TaggedOutput(
+            POLLS_TAG,
+            FeedPoll(
+                feed_url,
+                "listed",
+                polled_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                detail=f"{detail}: {len(listed)} sitemap(s)",
+                feeds=listed,
+                kind=kind,
+            ),
+        )
+
+    def _sitemap_entries(self, feed_url: str, polled_at: str, result: _Fetched, parsed, seen) -> Iterator:
+        since = parse_since(self._since, _now())
+        parsed = dataclasses.replace(parsed, url=feed_url)
+        items, recent, old, later = sitemap_items(parsed, since, seen)
+        self._old_entries.inc(old)
+        self._later_entries.inc(later)
+        self._skipped.inc(len(recent) - len(items))
+        for item in items:
+            self._read.inc()
+            self._new.inc()
+            yield item
+        label = "news sitemap" if parsed.news else "sitemap"
+        yield beam.pvalue.TaggedOutput(
+            POLLS_TAG,
+            FeedPoll(
+                feed_url,
+                "fetched",
+                polled_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                item_keys=tuple(entry_key(e) for e in recent),
+                item_times=tuple(e.when for e in recent if e.when),
+                new_items=len(items),
+                detail=f"{label}: {len(parsed.entries)} entries, {old} before --since"
+                + (f", {later} left for the next poll" if later else ""),
+                kind="sitemap",
+            ),
+        )
+
+    def _failure(
+        self, feed_url, polled_at, reason, detail, retry_after=None, *, kind: str = "feed"
+    ) -> Iterator:
         self._failed.inc()
         self._read.inc()  # a feed that yields nothing is one input, ending as one reject
         detail = (detail or "")[:500]
         at = self._ingested_at or _now()
-        yield rejected(self.__class__, Reject(feed_url, feed_url, "feed", reason, detail, self._run_id, at))
+        stage = "sitemap" if kind in SITEMAP_KINDS else "feed"
+        yield rejected(self.__class__, Reject(feed_url, feed_url, stage, reason, detail, self._run_id, at))
         yield beam.pvalue.TaggedOutput(
             POLLS_TAG,
-            FeedPoll(feed_url, "failed", polled_at, error=reason, detail=detail, retry_after=retry_after),
+            FeedPoll(
+                feed_url, "failed", polled_at, error=reason, detail=detail, retry_after=retry_after, kind=kind
+            ),
         )
 
 
@@ -257,9 +398,17 @@ class _PollFeedStatefulFn(_PollFeedFn):
     CURSOR = ReadModifyWriteStateSpec("cursor", coders.PickleCoder())
 
     def __init__(
-        self, policy, cursors: dict, run_id: str, min_interval: float, max_interval: float, *, expand: bool
+        self,
+        policy,
+        cursors: dict,
+        run_id: str,
+        min_interval: float,
+        max_interval: float,
+        *,
+        expand: bool,
+        **sitemap_options,
     ) -> None:
-        super().__init__(policy, cursors, run_id, None, expand=expand)
+        super().__init__(policy, cursors, run_id, None, expand=expand, **sitemap_options)
         self._min_interval = min_interval
         self._max_interval = max_interval
 
@@ -307,37 +456,75 @@ class PollFeeds(beam.PTransform):
         poll_now: bool = False,
         stream_intervals: tuple[float, float] | None = None,
         direct: Sequence[str] = (),
+        since: str | None = None,
+        sitemaps: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self._stream = stream_intervals is not None
         # Feeds given directly are polled (or skipped as not due) in their own right.
         self._direct = frozenset(direct)
+        # Level 0 polls the sources given; each next level polls what the one before listed:
+        # OPML lists and pages are followed one level, sitemap indexes SITEMAP_DEPTH levels when
+        # sitemaps are given (a sitemap given as a feed: one level, the graph of a feeds-only run).
+        depth = SITEMAP_DEPTH if sitemaps else 1
+        common = {"since": since, "sitemaps": frozenset(sitemaps)}
+        levels = range(1, depth + 1)
         if stream_intervals:
-            self._first = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals, expand=True)
-            self._listed = _PollFeedStatefulFn(policy, cursors, run_id, *stream_intervals, expand=False)
-        else:
-            self._first = _PollFeedFn(policy, cursors, run_id, ingested_at)
-            due_within = None if poll_now else max_interval
-            self._listed = _PollFeedFn(
-                policy, cursors, run_id, ingested_at, expand=False, due_within=due_within
+            self._first = _PollFeedStatefulFn(
+                policy, cursors, run_id, *stream_intervals, expand=True, sitemap_levels=depth, **common
             )
+            self._levels = [
+                _PollFeedStatefulFn(
+                    policy,
+                    cursors,
+                    run_id,
+                    *stream_intervals,
+                    expand=False,
+                    sitemap_levels=depth - level,
+                    **common,
+                )
+                for level in levels
+            ]
+        else:
+            self._first = _PollFeedFn(policy, cursors, run_id, ingested_at, sitemap_levels=depth, **common)
+            due_within = None if poll_now else max_interval
+            self._levels = [
+                _PollFeedFn(
+                    policy,
+                    cursors,
+                    run_id,
+                    ingested_at,
+                    expand=False,
+                    due_within=due_within,
+                    sitemap_levels=depth - level,
+                    **common,
+                )
+                for level in levels
+            ]
 
     def expand(self, feed_urls):
         first = feed_urls | "FetchAndParseFeeds" >> beam.ParDo(self._first).with_outputs(
             POLLS_TAG, REJECTS_TAG, LISTED_TAG, main=ITEMS_TAG
         )
         direct = self._direct
-        listed = first[LISTED_TAG] | "SkipDirectFeeds" >> beam.Filter(lambda url: url not in direct)
-        if self._stream:
-            listed = listed | "KeyListedFeeds" >> beam.Map(lambda url: (url, 0.0)).with_output_types(
-                tuple[str, float]
+        stages, previous = [first], first
+        for level, fn in enumerate(self._levels, start=1):
+            # The first level keeps the names a one-level graph had.
+            suffix = "" if level == 1 else str(level)
+            listed = previous[LISTED_TAG] | f"SkipDirectFeeds{suffix}" >> beam.Filter(
+                lambda url: url not in direct
             )
-        else:
-            listed = listed | "UniqueListedFeeds" >> beam.Distinct()
-        second = listed | "FetchAndParseListedFeeds" >> beam.ParDo(self._listed).with_outputs(
-            POLLS_TAG, REJECTS_TAG, LISTED_TAG, main=ITEMS_TAG
-        )
+            if self._stream:
+                listed = listed | f"KeyListedFeeds{suffix}" >> beam.Map(
+                    lambda url: (url, 0.0)
+                ).with_output_types(tuple[str, float])
+            else:
+                listed = listed | f"UniqueListedFeeds{suffix}" >> beam.Distinct()
+            previous = listed | f"FetchAndParseListedFeeds{suffix}" >> beam.ParDo(fn).with_outputs(
+                POLLS_TAG, REJECTS_TAG, LISTED_TAG, main=ITEMS_TAG
+            )
+            stages.append(previous)
         return {
-            name: (first[name], second[name]) | f"Flatten{name.title()}" >> beam.Flatten()
+            name: tuple(stage[name] for stage in stages) | f"Flatten{name.title()}" >> beam.Flatten()
             for name in (ITEMS_TAG, POLLS_TAG, REJECTS_TAG)
         }

@@ -65,6 +65,7 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
         date_candidates=((item.published, "feed"),) if item.published else (),
         summary=item.summary,
         guid=item.guid,
+        site_name=item.feed_title,
         fallback=fallback,
         run_id=run_id,
     )
@@ -102,7 +103,10 @@ class _FetchHostFn(beam.DoFn):
             if result.ok and result.content:
                 self._pages.inc()
                 yield dataclasses.replace(
-                    article, html=decode_page(result), url=result.final_url or article.url
+                    article,
+                    html=decode_page(result),
+                    url=result.final_url or article.url,
+                    fetched_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                 )
             else:
                 yield from self._fall_back(article, result.error or "empty_page", result.detail)

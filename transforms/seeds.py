@@ -30,7 +30,21 @@ from transforms.core.seeds import (
     read_jsonl_stream,
     too_large,
 )
+from transforms.core.warc import Skipped, http_charset, is_warc, read_warc
 from transforms.rejects import REJECTS_TAG, rejected
+
+
+def _decode_warc_page(payload: bytes, content_type: str) -> str:
+    """A WARC response's HTML: its HTTP charset when it decodes, else as a fetched page is decoded."""
+    from transforms.core.decode import decode_html
+
+    charset = http_charset(content_type)
+    if charset:
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_html(payload)
 
 
 def list_seed_files(path: str) -> str:
@@ -81,7 +95,9 @@ class _ReadSeedFileFn(beam.DoFn):
 
     def process(self, readable: fileio.ReadableFile) -> Iterator:
         name = os.path.basename(readable.metadata.path)
-        if is_jsonl(name):
+        if is_warc(name):
+            yield from self._emit(self._read_warc(readable, name))
+        elif is_jsonl(name):
             yield from self._emit(self._read_jsonl(readable, name))
         elif in_batch(name, self._batch):
             yield from self._emit(self._read_whole(readable, name))
@@ -119,8 +135,32 @@ class _ReadSeedFileFn(beam.DoFn):
                 name, stream, self._ingested_at, self._batch, max_record_bytes=self._max_record_bytes
             )
 
-    def _emit(self, records: Iterable[Article | Reject]) -> Iterator:
+    def _read_warc(self, readable: fileio.ReadableFile, name: str) -> Iterator:
+        """A WARC file's HTML responses, one record at a time (``transforms.core.warc``)."""
+        from apache_beam.io.filesystem import CompressionTypes
+
+        try:
+            stream = readable.open(compression_type=CompressionTypes.UNCOMPRESSED)
+        except OSError as error:
+            if in_batch(name, self._batch):
+                yield Reject(name, None, "read", "unreadable", str(error))
+            return
+        with stream:
+            yield from read_warc(
+                name,
+                stream,
+                self._ingested_at,
+                self._batch,
+                max_record_bytes=self._max_record_bytes,
+                decode=_decode_warc_page,
+            )
+
+    def _emit(self, records: Iterable[Article | Reject | Skipped]) -> Iterator:
         for record in records:
+            if isinstance(record, Skipped):
+                # Requests, metadata, warcinfo: no input, only counted.
+                Metrics.counter(self.__class__, record.reason).inc()
+                continue
             self._read.inc()
             if isinstance(record, Reject):
                 stamped = dataclasses.replace(record, run_id=self._run_id, rejected_at=self._ingested_at)

@@ -239,3 +239,17 @@ def test_a_utf16_jsonl_stream_is_decoded_whole_under_its_own_name():
     assert len(streamed) == 3 and [r.text for r in streamed] == [r.text for r in whole]
     zipped = list(read_jsonl_stream("w.jsonl.gz", io.BytesIO(gzip.compress(data)), NOW))
     assert [r.source for r in zipped] == ["w.jsonl.gz:1", "w.jsonl.gz:2", "w.jsonl.gz:3"]
+
+
+def test_jsonl_fetched_at_is_read_in_utc_and_optional():
+    line = json.dumps(
+        {"text": "Body", "url": "https://example.com/f", "fetched_at": "2024-01-01T01:00:00+01:00"}
+    )
+    assert parse_jsonl_record(line, "b.jsonl:1", NOW).fetched_at == dt.datetime(
+        2024, 1, 1, tzinfo=dt.timezone.utc
+    )
+    assert parse_jsonl_record(json.dumps({"text": "Body"}), "b.jsonl:2", NOW).fetched_at is None
+    assert (
+        parse_jsonl_record(json.dumps({"text": "B", "fetched_at": "soon"}), "b.jsonl:3", NOW).fetched_at
+        is None
+    )

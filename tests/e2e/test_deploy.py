@@ -100,6 +100,8 @@ def test_metadata_regexes_accept_the_defaults_and_typical_values():
         "run_id": "20261122T040312Z_3f9a1c",
         "duration": "3600",
         "max_poll_interval": "3600",  # no default: adaptive intervals only when asked for
+        "sitemaps": "https://example.org/,https://example.org/news-sitemap.xml",
+        "since": "2d",
     }
     for param in METADATA["parameters"]:
         action = OPTIONS[param["name"]]

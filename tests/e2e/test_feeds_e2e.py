@@ -270,3 +270,17 @@ def test_unbounded_graph_runs_to_its_stop_time_on_the_local_runner(site, tmp_pat
     names = [p.name for p in (lake / "articles").rglob("*.parquet")]
     assert len({n.split("-w")[1].split("-")[0] for n in names}) >= 2, names
     assert site.count("/unbounded.xml") >= 3
+
+
+def test_feed_articles_carry_site_name_and_fetch_time(site, feeds_lake):
+    lake, _ = feeds_lake
+    rows = {r["url"]: r for r in articles_table(lake).to_pylist()}
+    base = site.base_url
+    siege = rows[f"{base}/world/siege-broken"]
+    # The page declares no site name: the feed's title stands in (the Atom feed is "Wire").
+    assert siege["site_name"] == "Wire"
+    assert siege["fetched_at"] is not None and siege["fetched_at"] >= siege["ingested_at"]
+    assert siege["image"] is None
+    gone = rows[f"{base}/gone"]
+    # No page was fetched: the feed's summary stands in, with no fetch time.
+    assert gone["fetched_at"] is None and gone["site_name"] == "Gazette"

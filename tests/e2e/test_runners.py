@@ -24,7 +24,8 @@ import pytest
 from tests.helpers import FETCH_FLAGS, SEEDS, articles_table, dataset_rows, run_cli
 
 # Columns that name the run, not the data: they differ between any two runs.
-RUN_COLUMNS = {"run_id", "ingested_at", "detected_at", "rejected_at"}
+# fetched_at: when this run fetched the page.
+RUN_COLUMNS = {"run_id", "ingested_at", "detected_at", "rejected_at", "fetched_at"}
 # The feeds of the test site whose answers do not change between requests (busy.xml
 # answers 429 once, then the feed; slow.xml and broken.xml only add seconds of waiting).
 FEED_PATHS = [

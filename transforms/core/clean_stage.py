@@ -29,7 +29,7 @@ from transforms.core.urls import canonical_url
 
 # Text sources whose text our extractor made from HTML (the rest is text as given: a scraper's
 # or a feed's); the line model has an operating point for each kind.
-EXTRACTED_SOURCES = frozenset({"page", "seed_html", "jsonl_html"})
+EXTRACTED_SOURCES = frozenset({"page", "seed_html", "jsonl_html", "warc_html"})
 # Bodies shorter than this many words are not articles (a teaser, a caption, an error
 # page's leftovers); news briefs run from about 40 words up.
 MIN_WORDS = 20

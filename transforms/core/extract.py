@@ -49,6 +49,7 @@ from transforms.core.body_blocks import body_chars
 from transforms.core.dates import page_dates, parse_datetime, plausible
 from transforms.core.decode import decode_html
 from transforms.core.extract_body import Explanation, Trail, drop_author_bio, select_body
+from transforms.core.lead_image import lead_image, preferred_site_name
 from transforms.core.page_meta import (
     BAD_INPUT_ERRORS,
     CATEGORY_SPLIT_RE,
@@ -58,6 +59,7 @@ from transforms.core.page_meta import (
     declared_canonical,
     declared_language,
     headline,
+    ld_articles,
     read_metadata,
     scan_page,
     site_name,
@@ -93,6 +95,8 @@ class ExtractedPage:
     date_candidates: tuple[tuple[str, str], ...] = ()
     # The page's last revision as stated (``dateModified``, ``article:modified_time``).
     modified: str | None = None
+    # The lead image, absolute (transforms.core.lead_image).
+    image: str | None = None
     explanation: Explanation | None = None
 
 
@@ -167,6 +171,7 @@ def _extract(
         canonical_url=declared_canonical(facts, url),
         date_candidates=dates.published,
         modified=dates.modified,
+        image=lead_image(facts.meta, ld_articles(facts), tree, url),
         explanation=trail.explanation() if trail else None,
     )
 
@@ -186,6 +191,9 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         modified=article.modified or parse_datetime(page.modified),
         summary=article.summary or page.description,
         canonical_url=canonical_url(_page_canonical(article.url, page.canonical_url)),
+        # The page names its site better than a feed's title does.
+        site_name=preferred_site_name(page.sitename, article.site_name, article.url),
+        image=page.image,
     )
 
 

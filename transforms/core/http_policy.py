@@ -30,6 +30,9 @@ FEED_TYPES = (
     "text/x-opml",
     "application/octet-stream",
     "text/html",
+    # Gzipped sitemaps (.xml.gz) served as files, not with a Content-Encoding.
+    "application/gzip",
+    "application/x-gzip",
 )
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml")

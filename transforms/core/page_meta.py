@@ -175,14 +175,14 @@ def read_metadata(tree: HtmlElement, facts: PageFacts) -> Found:
 def _is_article(facts: PageFacts) -> bool:
     """The page declares an article: ``og:type`` article or a schema.org article object."""
     return any("article" in kind.lower() for kind in facts.meta.get("og:type", ())) or bool(
-        _ld_articles(facts)
+        ld_articles(facts)
     )
 
 
 def _ld_people(facts: PageFacts) -> list[str]:
     """The names of the people the article's JSON-LD gives as its authors."""
     names = []
-    for obj in _ld_articles(facts):
+    for obj in ld_articles(facts):
         people = obj.get("author")
         for person in people if isinstance(people, list) else [people]:
             if isinstance(person, dict) and "Organization" not in ld_types(person):
@@ -255,7 +255,7 @@ def authors(found: str | None, sitename: str | None, facts: PageFacts) -> str | 
     return "; ".join(dict.fromkeys(kept)) or None
 
 
-def _ld_articles(facts: PageFacts) -> list[dict[str, Any]]:
+def ld_articles(facts: PageFacts) -> list[dict[str, Any]]:
     """The JSON-LD objects that describe the article itself (not the page, a video or the site)."""
     return [obj for obj in facts.ld_objects if ld_types(obj) & ARTICLE_TYPES]
 

@@ -39,6 +39,8 @@ class FeedCursor:
     last_success: str | None = None
     # An OPML list's feeds, or the feed a page announced: what a 304 of this source still names.
     feeds: tuple[str, ...] = ()
+    # "feed", "sitemap" (a sitemap or sitemap index) or "robots" (a robots.txt naming sitemaps).
+    kind: str = "feed"
 
     def due(self, now: dt.datetime, max_interval: float | None = None) -> bool:
         """Whether the feed should be polled now.
@@ -111,6 +113,11 @@ def advance_cursor(
     interval backs off exponentially, never shorter than the server's Retry-After.
     """
     cursor = cursor or FeedCursor()
+    # A failed first poll cannot tell a sitemap from a feed: a known kind is kept.
+    kind = poll.get("kind") or "feed"
+    cursor = dataclasses.replace(
+        cursor, kind=cursor.kind if kind == "feed" and poll["status"] == "failed" else kind
+    )
     status = poll["status"]
     if status == "failed":
         failures = cursor.consecutive_failures + 1

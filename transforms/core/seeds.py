@@ -92,6 +92,7 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
             "bad_field", f"categories: expected a list of strings, got {type(categories).__name__}"
         )
     use_text = isinstance(text, str) and bool(text.strip())
+    fetched_at = parse_utc(_clean_str(record.get("fetched_at")))
     if given_id is None:
         given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
     return Article(
@@ -106,7 +107,21 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         text=text if use_text else "",
         html=None if use_text else html,
         categories=tuple(str(c).strip() for c in categories if str(c).strip())[:20],
+        fetched_at=fetched_at,
     )
+
+
+def parse_utc(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 timestamp in UTC (naive: taken as UTC), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)
 
 
 def in_batch(source: str, batch: tuple[int, int] | None) -> bool:

@@ -80,6 +80,16 @@ def fold_polls(layout: LakeLayout, run_id: str, bounds: tuple[float, float], now
     delete(paths)
 
 
+def sitemap_sources(cursors: dict[str, FeedCursor]) -> set[str]:
+    """The cursors that are sitemaps: known as one, or listed by a robots.txt or an index
+    (a child sitemap whose first poll failed could not tell from its content)."""
+    kinds = ("sitemap", "robots")
+    found = {url for url, cursor in cursors.items() if cursor.kind in kinds}
+    for url in list(found):
+        found.update(cursors[url].feeds)
+    return found & set(cursors)
+
+
 def feed_status(polls: list[dict]) -> dict[str, dict]:
     """Each feed's last poll of the run, with the new items of all its polls (a streaming
     run polls a feed many times)."""
@@ -93,5 +103,6 @@ def feed_status(polls: list[dict]) -> dict[str, dict]:
             "detail": poll.get("detail") or "",
             "polled_at": poll.get("polled_at"),
             "feeds": list(poll.get("feeds") or ()),
+            "kind": poll.get("kind") or "feed",
         }
     return status
