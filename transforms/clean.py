@@ -41,6 +41,7 @@ from transforms.core.clean_stage import (
 from transforms.core.lines import line_key, site_line_candidates
 from transforms.core.pool import ChunkPool
 from transforms.core.sites import DOCS_KEY, EMPTY, SiteTable, document_keys, site_table, stats_for_document
+from transforms.progress import tick
 
 __all__ = [
     "REASONS",
@@ -126,6 +127,7 @@ class _CleanFn(beam.DoFn):
             )
             pairs.append((article, stats))
         results = self._pool.map(pairs)
+        tick("clean", len(pairs))
         # One counter update per reason and batch, not per removed line.
         removed: collections.Counter[str] = collections.Counter()
         for _, reasons in results:

@@ -15,6 +15,8 @@ import apache_beam as beam
 from schemas.layout import DATA_DATASETS
 from transforms.lake.commit import write_run_record
 
+__all__ = ["CommitRun"]
+
 
 class _FileTotalsFn(beam.CombineFn):
     """Files and rows written, per dataset and per articles partition."""

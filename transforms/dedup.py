@@ -33,6 +33,8 @@ from transforms.core.dedup import (
     packed_keys,
 )
 
+__all__ = ["DUPLICATES_TAG", "Deduplicate", "ReadDedupIndex"]
+
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
 

@@ -32,6 +32,8 @@ from transforms.core.dedup import (
 )
 from transforms.dedup import DUPLICATES_TAG, _ComponentsFn
 
+__all__ = ["StreamingDeduplicate", "state_candidate"]
+
 
 def state_candidate(entry: DedupEntry) -> DedupEntry:
     """An entry as the cross-window state keeps it: what ``match`` and the votes read, no more."""

@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from schemas.records import Article
 from transforms.batches import PooledBatches
 from transforms.core.enrich import make_enricher
+from transforms.progress import tick
 from transforms.topics import load_topic_classifier
 
 __all__ = ["EnrichArticles"]
@@ -29,6 +30,7 @@ class _CountEnrichedFn(beam.DoFn):
 
     def process(self, enriched: Article) -> Iterator[Article]:
         (self._dated if enriched.published else self._undated).inc()
+        tick("enrich")
         Metrics.counter(self.__class__, f"topic_{enriched.topic}").inc()
         yield enriched
 

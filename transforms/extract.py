@@ -23,6 +23,7 @@ from schemas.records import Article
 from transforms.batches import BATCH_SIZE
 from transforms.core.extract import EXTRACTED, FELL_BACK, REJECTED, make_extractor
 from transforms.core.pool import ChunkPool
+from transforms.progress import tick
 
 __all__ = ["REJECTS_TAG", "ExtractArticles"]
 
@@ -44,6 +45,7 @@ class _ExtractFn(beam.DoFn):
         self._pool = ChunkPool(make_extractor, (), workers=self._workers)
 
     def process(self, batch: list[Article]) -> Iterator:
+        tick("extract", len(batch))
         pages = any(article.html is not None for article in batch)
         for result, outcome in self._pool.map(batch, share=pages):
             if outcome in self._counters:

@@ -21,67 +21,42 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from schemas.records import FeedPoll, Reject
-from transforms.core.feed_sources import discover_feeds, document_kind, is_remote, parse_opml
+from transforms.core.feed_sources import document_kind, is_remote
 from transforms.core.feeds import FeedError, item_key, parse_feed
 from transforms.core.http import Fetcher
 from transforms.core.schedule import FeedCursor, advance_cursor
 from transforms.core.sitemaps import (
     SITEMAP_DEPTH,
-    entry_key,
     gunzip,
     is_robots_url,
-    parse_since,
-    parse_sitemap,
-    robots_sitemaps,
-    sitemap_items,
     sitemap_kind,
 )
+from transforms.feed_listing import LISTED_TAG, POLLS_TAG, SITEMAP_KINDS, Fetched, ListingSources
 from transforms.lake.files import match, read_bytes
 from transforms.rejects import REJECTS_TAG, rejected
 
+__all__ = ["ITEMS_TAG", "LISTED_TAG", "POLLS_TAG", "PollFeeds", "REJECTS_TAG"]
+
 ITEMS_TAG = "items"
-
-POLLS_TAG = "polls"
-
-
-LISTED_TAG = "listed"
-
-# Cursor kinds of sitemap sources.
-SITEMAP_KINDS = ("sitemap", "robots")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Fetched:
-    """A feed source's document, from HTTP or from a file, in the fetcher's terms."""
-
-    content: bytes | None
-    final_url: str
-    encoding: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    not_modified: bool = False
-    error: str | None = None
-    detail: str = ""
-    retry_after: float | None = None
-
-
-def _read_file_source(path: str, etag: str | None) -> _Fetched:
+def _read_file_source(path: str, etag: str | None) -> Fetched:
     """A saved feed polled from its file: unchanged size and time stand for a 304."""
     try:
         meta = match(path)[0]
         stamp = f"{meta.size_in_bytes}-{meta.last_updated_in_seconds}"
         if stamp == etag:
-            return _Fetched(None, path, etag=etag, not_modified=True)
-        return _Fetched(read_bytes(path), path, etag=stamp)
+            return Fetched(None, path, etag=etag, not_modified=True)
+        return Fetched(read_bytes(path), path, etag=stamp)
     except (OSError, IndexError, ValueError) as error:
-        return _Fetched(None, path, error="unreadable", detail=str(error)[:300])
+        return Fetched(None, path, error="unreadable", detail=str(error)[:300])
 
 
-class _PollFeedFn(beam.DoFn):
+class _PollFeedFn(ListingSources, beam.DoFn):
     """Fetches and parses one feed; emits its new entries, its poll record and any reject.
 
     A source that turns out to be an OPML list, or an HTML page announcing its feed, emits
@@ -145,14 +120,14 @@ class _PollFeedFn(beam.DoFn):
             return
         yield from self.poll(feed_url, cursor, self._seen(feed_url, cursor))
 
-    def _get(self, feed_url: str, cursor) -> _Fetched:
+    def _get(self, feed_url: str, cursor) -> Fetched:
         etag = cursor.etag if cursor else None
         if not is_remote(feed_url):
             return _read_file_source(feed_url, etag)
         result = self._fetcher.fetch(
             feed_url, kind="feed", etag=etag, last_modified=cursor.last_modified if cursor else None
         )
-        return _Fetched(
+        return Fetched(
             result.content,
             result.final_url,
             result.encoding,
@@ -235,139 +210,6 @@ class _PollFeedFn(beam.DoFn):
                 new_items=new,
                 ttl_seconds=parsed.ttl_seconds,
                 detail=parsed.bozo_reason or "",
-            ),
-        )
-
-    def _expand_source(self, feed_url: str, polled_at: str, result: _Fetched, kind: str) -> Iterator:
-        """An OPML list's feeds, or the feed a page announces (autodiscovery)."""
-        content = result.content or b""
-        if kind == "opml":
-            try:
-                listed = tuple(parse_opml(content))
-            except FeedError as error:
-                yield from self._failure(feed_url, polled_at, error.reason, error.detail)
-                return
-            if not listed:
-                yield from self._failure(feed_url, polled_at, "no_entries", "an OPML list without feeds")
-                return
-        else:
-            text = content.decode(result.encoding or "utf-8", errors="replace")
-            listed = tuple(discover_feeds(text, result.final_url)[:1])
-            if not listed:
-                yield from self._failure(
-                    feed_url, polled_at, "not_a_feed", "an HTML page that announces no feed"
-                )
-                return
-        self._listed.inc(len(listed))
-        yield from self._list(listed)
-        yield beam.pvalue.TaggedOutput(
-            POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "listed",
-                polled_at,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                detail=f"{kind}: {len(listed)} feed(s)",
-                feeds=listed,
-            ),
-        )
-
-    def _list(self, listed: Sequence[str]) -> Iterator:
-        if self._expand:
-            for url in listed:
-                yield beam.pvalue.TaggedOutput(LISTED_TAG, url)
-
-    def _list_sitemaps(self, listed: Sequence[str]) -> Iterator:
-        if self._sitemap_levels > 0:
-            for url in listed:
-                yield beam.pvalue.TaggedOutput(LISTED_TAG, url)
-
-    def _kind(self, feed_url: str, cursor) -> str:
-        """What a source is, before its content says: a sitemap when given or known as one."""
-        if is_robots_url(feed_url):
-            return "robots"
-        if cursor is not None and cursor.kind in SITEMAP_KINDS:
-            return cursor.kind
-        if feed_url in self._sitemaps or "sitemap" in feed_url.lower():
-            return "sitemap"
-        return "feed"
-
-    def _poll_sitemap(
-        self, feed_url: str, polled_at: str, result: _Fetched, content: bytes, seen
-    ) -> Iterator:
-        """A robots.txt's or an index's sitemaps (listed), or a URL set's recent entries (items)."""
-        if is_robots_url(feed_url):
-            kind, detail = "robots", "robots.txt"
-            listed = tuple(robots_sitemaps(content.decode("utf-8", errors="replace"), result.final_url))
-            if not listed:
-                yield from self._failure(
-                    feed_url, polled_at, "no_sitemaps", "a robots.txt that names no sitemap", kind=kind
-                )
-                return
-        else:
-            kind = "sitemap"
-            try:
-                parsed = parse_sitemap(content, result.final_url)
-            except FeedError as error:
-                yield from self._failure(feed_url, polled_at, error.reason, error.detail, kind=kind)
-                return
-            if parsed.kind == "urlset":
-                yield from self._sitemap_entries(feed_url, polled_at, result, parsed, seen)
-                return
-            listed, detail = parsed.sitemaps, "sitemap index"
-            if not listed:
-                yield from self._failure(
-                    feed_url, polled_at, "no_entries", "a sitemap index that lists no sitemap", kind=kind
-                )
-                return
-        if self._sitemap_levels <= 0:
-            yield from self._failure(
-                feed_url, polled_at, "sitemap_depth", f"{detail} nested too deep to follow", kind=kind
-            )
-            return
-        self._listed.inc(len(listed))
-        yield from self._list_sitemaps(listed)
-        yield beam.pvalue.TaggedOutput(
-            POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "listed",
-                polled_at,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                detail=f"{detail}: {len(listed)} sitemap(s)",
-                feeds=listed,
-                kind=kind,
-            ),
-        )
-
-    def _sitemap_entries(self, feed_url: str, polled_at: str, result: _Fetched, parsed, seen) -> Iterator:
-        since = parse_since(self._since, _now())
-        parsed = dataclasses.replace(parsed, url=feed_url)
-        items, recent, old, later = sitemap_items(parsed, since, seen)
-        self._old_entries.inc(old)
-        self._later_entries.inc(later)
-        self._skipped.inc(len(recent) - len(items))
-        for item in items:
-            self._read.inc()
-            self._new.inc()
-            yield item
-        label = "news sitemap" if parsed.news else "sitemap"
-        yield beam.pvalue.TaggedOutput(
-            POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "fetched",
-                polled_at,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                item_keys=tuple(entry_key(e) for e in recent),
-                item_times=tuple(e.when for e in recent if e.when),
-                new_items=len(items),
-                detail=f"{label}: {len(parsed.entries)} entries, {old} before --since"
-                + (f", {later} left for the next poll" if later else ""),
-                kind="sitemap",
             ),
         )
 

@@ -19,7 +19,10 @@ from schemas.records import Article, Reject, stable_id
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy, FetchResult
 from transforms.core.markup import content_text
+from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
+
+__all__ = ["FetchArticles", "decode_page"]
 
 ARTICLES_TAG = "articles"
 
@@ -93,6 +96,7 @@ class _FetchHostFn(beam.DoFn):
     def process(self, host_items, run_id: str, ingested_at: dt.datetime | None) -> Iterator:
         _, items = host_items
         for item in items:
+            tick("read")
             # A streaming job stamps each article with the time it is fetched.
             stamp = ingested_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
             article = item_article(item, run_id=run_id, ingested_at=stamp)

@@ -13,6 +13,8 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import Reject
 
+__all__ = ["REJECTS_TAG", "rejected"]
+
 REJECTS_TAG = "rejects"
 
 

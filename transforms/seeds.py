@@ -31,7 +31,10 @@ from transforms.core.seeds import (
     too_large,
 )
 from transforms.core.warc import Skipped, http_charset, is_warc, read_warc
+from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
+
+__all__ = ["ReadSeeds", "list_seed_files", "match_seed_files"]
 
 
 def _decode_warc_page(payload: bytes, content_type: str) -> str:
@@ -162,6 +165,7 @@ class _ReadSeedFileFn(beam.DoFn):
                 Metrics.counter(self.__class__, record.reason).inc()
                 continue
             self._read.inc()
+            tick("read")
             if isinstance(record, Reject):
                 stamped = dataclasses.replace(record, run_id=self._run_id, rejected_at=self._ingested_at)
                 yield rejected(self.__class__, stamped)

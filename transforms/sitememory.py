@@ -23,6 +23,8 @@ from apache_beam.metrics import Metrics
 
 from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
 
+__all__ = ["ReadSiteMemory"]
+
 _LOGGER = logging.getLogger(__name__)
 
 

@@ -37,6 +37,9 @@ from apache_beam.utils.windowed_value import PaneInfo
 
 from schemas.layout import join_path
 from transforms.lake.files import INPROGRESS_SUFFIX, ensure_folder, rows_to_table, write_table
+from transforms.progress import tick
+
+__all__ = ["WriteParquet", "WrittenFile", "file_name", "window_tag"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,6 +117,8 @@ class _WritePartitionFn(beam.DoFn):
             hidden = join_path(folder, "." + posixpath.basename(final) + INPROGRESS_SUFFIX)
             write_table(hidden, rows_to_table(chunk, self._schema))
             self._files.inc()
+            if self._dataset == "articles":
+                tick("written", len(chunk))
             yield partition, hidden, final, len(chunk)
 
 
