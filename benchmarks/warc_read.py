@@ -27,9 +27,9 @@ from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
 from schemas.records import Article  # noqa: E402
+from transforms.core.extract import extract_article  # noqa: E402
 from transforms.core.seeds import parse_seed_file  # noqa: E402
 from transforms.core.warc import read_warc  # noqa: E402
-from transforms.core.extract import extract_article  # noqa: E402
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
