@@ -10,25 +10,20 @@ CLI passes in does all the printing. Exit codes: see ``pipeline.results``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import gc
 import signal
-from collections.abc import Callable
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
-    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
-    StandardOptions,
 )
 
+from pipeline.launch import Hooks, Launch
 from pipeline.metrics import counter, stage_seconds
 from pipeline.options import NewsflowOptions, option_values, poll_bounds
 from pipeline.plan import (
-    DEFAULT_RUNNER,
-    LOCAL_RUNNERS,
     RunPlan,
     check_options,
     make_plan,
@@ -62,46 +57,6 @@ from transforms.lake.files import os_reason, read_json
 from transforms.lake.index import compact_index, compact_site_memory
 from transforms.lake.lock import LakeBusyError, RunLock
 from transforms.lake.marker import claim_state, open_lake
-
-
-@dataclasses.dataclass(frozen=True)
-class Hooks:
-    """Callables the launcher runs at its commit points: fault injection for the crash tests.
-
-    ``before_commit`` runs inside the pipeline's commit step, just before the run record is
-    written; ``after_commit`` in the launcher, just after it. Production runs none.
-    """
-
-    before_commit: Callable[[], None] | None = None
-    after_commit: Callable[[], None] | None = None
-
-
-@dataclasses.dataclass
-class Launch:
-    """One ``newsflow run`` invocation: its options, parsed once, and where its lake is."""
-
-    argv: tuple[str, ...]
-    options: PipelineOptions
-    layout: LakeLayout
-    reporter: Reporter
-    hooks: Hooks = Hooks()
-
-    @property
-    def nf(self) -> NewsflowOptions:
-        return self.options.view_as(NewsflowOptions)
-
-    @property
-    def multi_processing(self) -> bool:
-        """Beam's own multi-process local mode: its workers are processes already."""
-        return self.options.view_as(DirectOptions).direct_running_mode == "multi_processing"
-
-    @property
-    def runner(self) -> str:
-        return self.options.view_as(StandardOptions).runner or DEFAULT_RUNNER
-
-    @property
-    def local(self) -> bool:
-        return self.runner in LOCAL_RUNNERS
 
 
 def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> int:

@@ -294,3 +294,54 @@ def clean_view(source: str, text: str, cleaned, title: str | None, reject: str |
                 why += f" [{score:.2f}]"
             out.append(f"{number:>5}  removed {why:<23}| {shown}")
     return "\n".join(out)
+
+
+def inspect_lines(layout, lake: str) -> list[str]:
+    """``newsflow inspect``: the lake's counts, files, partitions, last runs, and each feed's and
+    sitemap's health."""
+    from transforms.lake.cursors import load_feed_cursors, sitemap_sources
+    from transforms.lake.summary import count_files, lake_summary, last_runs, partition_files
+
+    summary = lake_summary(layout)
+    files = partition_files(layout)
+    partitions = {
+        partition: f"{rows} rows in {files.get(partition, 0)} files"
+        for partition, rows in summary["partitions"].items()
+    }
+    lines = [f"newsflow lake {lake}"]
+    lines += format_counts(None, summary["written"], summary["duplicates"], summary["rejects"])
+    lines.append(f"  files       {format_files(count_files(layout))}")
+    lines += format_partitions(partitions)
+    runs = last_runs(layout)
+    if runs:
+        lines.append("  last runs:")
+        for run in runs:
+            counts = run.get("counts", {})
+            verdict = "balanced" if run.get("balanced") else "NOT BALANCED"
+            when = run.get("finished_at", run.get("started_at", "?"))
+            lines.append(
+                f"    {run['run_id']}  {run.get('mode', '?'):<12} {when}"
+                f"  read {counts.get('read')}  written {counts.get('written')}  {verdict}"
+            )
+    cursors = load_feed_cursors(layout)
+    sitemaps = sitemap_sources(cursors)
+    for title, group in (("feed", set(cursors) - sitemaps), ("sitemap", sitemaps)):
+        if group:
+            lines += _health_lines(title, {url: cursors[url] for url in group})
+    return lines
+
+
+def _health_lines(title: str, cursors: dict) -> list[str]:
+    """Each source's health: its last status, failures in a row, last success and next poll."""
+    lines = [f"  {title} health:"]
+    for url, cursor in sorted(cursors.items()):
+        health = (
+            "ok" if cursor.consecutive_failures == 0 else f"{cursor.consecutive_failures} failures in a row"
+        )
+        lines.append(
+            f"    {url:<52} {cursor.last_status or '?':<12} {health};"
+            f" last success {cursor.last_success or 'never'}; next poll {cursor.next_poll_at or 'now'}"
+        )
+        if cursor.last_error:
+            lines.append(f"      last error: {cursor.last_error}")
+    return lines

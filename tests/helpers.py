@@ -112,7 +112,7 @@ def run_cli_crashing(at: str, *args: str, timeout: float = 300) -> subprocess.Co
     script = (
         "import os, sys\n"
         "from pipeline import cli\n"
-        "from pipeline.launcher import Hooks\n"
+        "from pipeline.launch import Hooks\n"
         "die = lambda: os._exit(137)\n"
         f"sys.exit(cli.main(sys.argv[1:], hooks=Hooks(**{{{at!r}: die}})))\n"
     )

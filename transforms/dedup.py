@@ -33,13 +33,13 @@ from transforms.core.dedup import (
     packed_keys,
 )
 
-__all__ = ["DUPLICATES_TAG", "Deduplicate", "ReadDedupIndex"]
+__all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
 
 
-class _ComponentsFn(beam.CombineFn):
+class ComponentsFn(beam.CombineFn):
     """Collects link edges and resolves them to a map node -> set root."""
 
     def create_accumulator(self) -> set:
@@ -224,7 +224,7 @@ class Deduplicate(beam.PTransform):
             keys
             | "GroupByKeyBucket" >> beam.GroupByKey()
             | "LinkSharedKeys" >> beam.FlatMap(_link_bucket)
-            | "ResolveComponents" >> beam.CombineGlobally(_ComponentsFn())
+            | "ResolveComponents" >> beam.CombineGlobally(ComponentsFn())
         )
         # Entries outside every linked set (and index entries no new article links to)
         # have nothing to decide: they stop here.

@@ -30,7 +30,7 @@ from transforms.core.dedup import (
     resolve_cluster,
     star_edges,
 )
-from transforms.dedup import DUPLICATES_TAG, _ComponentsFn
+from transforms.dedup import DUPLICATES_TAG, ComponentsFn
 
 __all__ = ["StreamingDeduplicate", "state_candidate"]
 
@@ -44,8 +44,6 @@ def _window_keys(article: Article) -> list[tuple[str, str]]:
     entry = dedup_entry(article)
     return [(key, entry.node) for key in dedup_keys(entry)]
 
-
-# Streaming: the same decisions over an unbounded, windowed stream.
 
 # How long a kept article goes on catching its copies: 30 days, the span set for the
 # unbounded graph (feeds repeat items for a week or two, syndicated copies follow within
@@ -349,7 +347,7 @@ class StreamingDeduplicate(beam.PTransform):
             | "EmitWindowKeys" >> beam.FlatMap(_window_keys)
             | "GroupWindowKeys" >> beam.GroupByKey()
             | "LinkWindowKeys" >> beam.FlatMap(lambda key_nodes: star_edges(key_nodes[1]))
-            | "ResolveWindowComponents" >> beam.CombineGlobally(_ComponentsFn()).without_defaults()
+            | "ResolveWindowComponents" >> beam.CombineGlobally(ComponentsFn()).without_defaults()
             | "SpreadWindowRoots" >> beam.FlatMap(lambda roots: sorted(roots.items()))
             | "WindowRootsForLateness" >> open_late()
         )
