@@ -9,7 +9,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from pipeline.options import NewsflowOptions
 from pipeline.plan import DEFAULT_RUNNER, LOCAL_RUNNERS
-from pipeline.report import Reporter
+from pipeline.results import Reporter
 from schemas.layout import LakeLayout
 
 
