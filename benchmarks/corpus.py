@@ -44,9 +44,6 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
-import gzip
-import html
-import http.server
 import json
 import pathlib
 import random
@@ -81,7 +78,6 @@ MIN_REWORD_CHARS = 4
 # The longest run of consecutive boilerplate lines taken as one widget block.
 MAX_BLOCK_LINES = 6
 COMMENTS_RATE = 0.15
-FEED_SECTIONS = 10
 CORPUS_START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 
 _SITE_WORDS = (
@@ -500,156 +496,6 @@ def generate(n: int = DEFAULT_DOCS, seed: int = DEFAULT_SEED, pool: Pool | None 
             yield doc
 
 
-# --- saved pages -------------------------------------------------------------------------
-
-_SECTIONS = ("World", "Politics", "Business", "Tech", "Science", "Health", "Sport", "Culture", "Opinion")
-# Inline analytics and consent scripts: real pages carry 10-100 KB of them, and both
-# extractors have to parse past them.
-_SCRIPT = (
-    "window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"
-    "gtag('js',new Date());gtag('config','G-@N@');(function(w,d,s,l,i){w[l]=w[l]||[];"
-    "w[l].push({'gtm.start':new Date().getTime(),event:'gtm.js'});var f=d.getElementsByTagName(s)[0],"
-    "j=d.createElement(s);j.async=true;j.src='https://www.googletagmanager.com/gtm.js?id='+i;"
-    "f.parentNode.insertBefore(j,f);})(window,document,'script','dataLayer','GTM-@N@');\n"
-)
-_STYLE = ".c@N@{margin:0 auto;padding:@N@px;font:16px/1.5 Georgia,serif;color:#222}\n"
-_LAYOUTS = (
-    ("article", "div", "entry-content"),
-    ("div", "section", "article-body"),
-    ("article", "div", "story-text"),
-    ("main", "div", "post-content"),
-)
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _mega_menu(rng: random.Random, titles: tuple[str, ...]) -> str:
-    """The site's navigation: every section with its sub-sections and a few featured stories."""
-    menu = []
-    for section in _SECTIONS:
-        slug = section.lower()
-        subs = "".join(
-            f'<li class="menu-item"><a class="menu-link" href="/{slug}/{i}/">{_e(section)} {i}</a></li>'
-            for i in range(rng.randint(8, 16))
-        )
-        featured = "".join(
-            f'<li><a href="/{slug}/story-{rng.randrange(10**5)}"><img src="/img/{rng.randrange(10**6)}.jpg" '
-            f'alt="" loading="lazy" width="120" height="80"><span>{_e(t)}</span></a></li>'
-            for t in rng.sample(titles, 3)
-        )
-        menu.append(
-            f'<li class="menu-section"><a href="/{slug}/">{section}</a><div class="dropdown">'
-            f'<ul class="sub-menu">{subs}</ul><ul class="featured">{featured}</ul></div></li>'
-        )
-    return "".join(menu)
-
-
-def _teasers(rng: random.Random, titles: tuple[str, ...], count: int) -> str:
-    return "".join(
-        f'<div class="card"><a href="/story/{rng.randrange(10**6)}"><picture><source '
-        f'srcset="/img/{rng.randrange(10**6)}.webp" type="image/webp">'
-        f'<img src="/img/{rng.randrange(10**6)}.jpg" '
-        f'alt=""></picture><h3 class="card-title">{_e(t)}</h3></a><span class="card-meta">'
-        f"{rng.randint(1, 23)} hours ago</span></div>"
-        for t in rng.sample(titles, count)
-    )
-
-
-def page_html(doc: Doc, rng: random.Random, titles: tuple[str, ...]) -> str:
-    """A saved news page: the body inside a template with the usual surroundings and page weight
-    (navigation menus, teaser grids, inline scripts and styles, an embedded JSON state), about
-    100-250 KB like the real pages of html_dev (median 280 KB)."""
-    outer, inner, css = _LAYOUTS[doc.site.template]
-    iso = doc.published.isoformat()
-    ld = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": doc.title,
-        "datePublished": iso,
-        "author": {"@type": "Person", "name": doc.author},
-        "publisher": {"@type": "Organization", "name": doc.site.host.removeprefix("www.")},
-    }
-    # Many sites embed the page's data for their client-side app (Next.js, Nuxt): the text again.
-    state = {
-        "props": {"page": {"id": doc.id, "title": doc.title, "body": doc.paragraphs, "ads": list(range(40))}}
-    }
-    nav = "".join(f'<li><a href="/{s.lower()}/">{s}</a></li>' for s in _SECTIONS)
-    ticker = "".join(
-        f'<li><a href="/story/{i}">{_e(t)}</a></li>' for i, t in enumerate(rng.sample(titles, 6))
-    )
-    icons = "".join(
-        f'<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M{rng.randint(1, 9)} '
-        + " ".join(f"L{rng.randint(0, 24)} {rng.randint(0, 24)}" for _ in range(30))
-        + 'Z"/></svg>'
-        for _ in range(rng.randint(10, 25))
-    )
-    paragraphs = doc.paragraphs
-    parts = []
-    for i, paragraph in enumerate(paragraphs):
-        parts.append(f"<p>{_e(paragraph)}</p>")
-        if i == 1:
-            parts.append('<div class="ad-slot" data-ad="mpu"><span>Advertisement</span></div>')
-        if i == len(paragraphs) // 2:
-            parts.append(
-                '<aside class="newsletter"><h4>Sign up for our morning briefing</h4>'
-                '<p>Get the day\'s top stories in your inbox.</p><form><input type="email" '
-                'placeholder="Your email"><button>Sign up</button></form></aside>'
-            )
-            parts.extend(f'<p class="inline-widget">{_e(line)}</p>' for line in doc.site.middle)
-    most_read = "".join(
-        f'<li><a href="/read/{i}">{_e(t)}</a></li>' for i, t in enumerate(rng.sample(titles, 5))
-    )
-    footer_blocks = "".join(
-        '<div class="widget">' + "".join(f"<p>{_e(line)}</p>" for line in block) + "</div>"
-        for block in doc.site.footer
-    )
-    comments = "".join(f'<li class="comment"><p>{_e(c)}</p></li>' for c in doc.comments)
-    header_block = "".join(f"<p>{_e(line)}</p>" for line in doc.site.header)
-    scripts = "".join(_SCRIPT.replace("@N@", str(rng.randrange(10**6))) for _ in range(rng.randint(30, 120)))
-    styles = "".join(_STYLE.replace("@N@", str(i)) for i in range(rng.randint(200, 600)))
-    footer_links = "".join(
-        f'<li><a href="/{s.lower()}/{i}/">{s} {i}</a></li>'
-        for s in _SECTIONS
-        for i in range(rng.randint(4, 10))
-    )
-    description = doc.body[0][0] if doc.body and doc.body[0] else doc.title
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(doc.title)} | {_e(doc.site.host)}</title>"
-        f'<meta name="description" content="{_e(description)}">'
-        f'<meta property="og:title" content="{_e(doc.title)}">'
-        f'<meta property="og:type" content="article">'
-        f'<meta property="article:published_time" content="{iso}">'
-        f'<link rel="canonical" href="{_e(doc.url)}">'
-        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
-        f"<style>{styles}</style><script>{scripts}</script></head>\n<body>"
-        f'<div class="icons" hidden>{icons}</div>'
-        f'<header class="site-header"><div class="logo"><a href="/">{_e(doc.site.host)}</a></div>'
-        f'<nav class="main-nav"><ul class="menu">{_mega_menu(rng, titles)}</ul></nav>'
-        f'<div class="support">{header_block}</div>'
-        f'<div class="ticker"><span>Breaking</span><ul>{ticker}</ul></div></header>\n'
-        f'<{outer} class="story"><h1 class="headline">{_e(doc.title)}</h1>'
-        f'<div class="byline">By <a rel="author" href="/author/">{_e(doc.author)}</a> '
-        f'<time datetime="{iso}">{doc.published:%B %d, %Y}</time></div>'
-        f'<ul class="share"><li><a href="#">Facebook</a></li><li><a href="#">Twitter</a></li>'
-        f'<li><a href="#">Email</a></li></ul>'
-        f'<{inner} class="{css}">{"".join(parts)}</{inner}>'
-        f'<div class="tags">Filed under: <a href="/tag/news">News</a></div></{outer}>\n'
-        f'<aside class="sidebar"><h3>Most read</h3><ol>{most_read}</ol></aside>'
-        f'<section class="recommended"><h2>More stories</h2>'
-        f'<div class="grid">{_teasers(rng, titles, 12)}</div></section>'
-        f'<section class="comments"><h3>Comments</h3>{footer_blocks}<ol>{comments}</ol></section>'
-        f'<footer class="site-footer"><ul>{nav}</ul><ul class="links">{footer_links}</ul>'
-        f"<p>&copy; {doc.published.year} "
-        f"{_e(doc.site.host)}. All rights reserved.</p><p>Terms of use | Privacy policy | Cookie settings</p>"
-        f"</footer>"
-        f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
-        f"</body></html>\n"
-    )
-
-
 # --- writing -----------------------------------------------------------------------------
 
 
@@ -666,6 +512,8 @@ def write_corpus(
     pool: Pool | None = None,
 ) -> dict:
     """Writes ``articles.jsonl``, ``truth.json``, ``html/`` and ``html_truth.json``; returns the summary."""
+    from corpus_pages import page_html
+
     out.mkdir(parents=True, exist_ok=True)
     pool = pool or load_pool()
     pages_dir = out / "html"
@@ -710,125 +558,6 @@ def prefix_truth(truth: dict, ids: set[str]) -> list[dict]:
     return [p for p in truth["planted"] if p["id"] in ids]
 
 
-# --- the feed server ---------------------------------------------------------------------
-
-
-def rss_feed(title: str, link: str, items: list[dict]) -> bytes:
-    entries = "".join(
-        f"<item><title>{_e(i['title'])}</title><link>{_e(i['link'])}</link>"
-        f'<guid isPermaLink="true">{_e(i["link"])}</guid><pubDate>{i["pubDate"]}</pubDate>'
-        f"<description>{_e(i['description'])}</description></item>"
-        for i in items
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
-        f"<title>{_e(title)}</title><link>{_e(link)}</link><description>{_e(title)}</description>"
-        f"{entries}</channel></rss>\n"
-    ).encode()
-
-
-class CorpusServer:
-    """The corpus's pages and RSS feeds on 127.0.0.1 (port 0): ``/feeds/section-<k>.xml``
-    (``FEED_SECTIONS`` feeds sharing the pages out in turn), ``/pages/<id>.html``, ``/robots.txt``."""
-
-    def __init__(self, corpus: pathlib.Path, pages: int | None = None, sections: int = FEED_SECTIONS) -> None:
-        self.corpus = corpus
-        truth = json.loads((corpus / "html_truth.json").read_text(encoding="utf-8"))["pages"]
-        names = sorted(truth)[:pages] if pages is not None else sorted(truth)
-        records = {}
-        with (corpus / "articles.jsonl").open(encoding="utf-8") as jsonl:
-            wanted = {truth[name]["id"] for name in names}
-            for line in jsonl:
-                record = json.loads(line)
-                if record["id"] in wanted:
-                    records[record["id"]] = record
-                    if len(records) == len(wanted):
-                        break
-        self.page_names = names
-        self._records = records
-        self._truth = truth
-        self._sections = sections
-        self._feeds: dict[str, bytes] = {}
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        self._thread.daemon = True
-        self._build_feeds()
-
-    def _build_feeds(self) -> None:
-        items: dict[int, list[dict]] = {k: [] for k in range(self._sections)}
-        for n, name in enumerate(self.page_names):
-            record = self._records[self._truth[name]["id"]]
-            published = dt.datetime.fromisoformat(record["published"])
-            items[n % self._sections].append(
-                {
-                    "title": record["title"],
-                    "link": f"{self.base_url}/pages/{name}",
-                    "pubDate": published.strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                    "description": self._truth[name]["paragraphs"][0][:300],
-                }
-            )
-        for k, entries in items.items():
-            if entries:
-                path = f"/feeds/section-{k}.xml"
-                self._feeds[path] = rss_feed(f"Section {k}", self.base_url + path, entries)
-
-    @property
-    def feed_urls(self) -> list[str]:
-        return [self.base_url + path for path in sorted(self._feeds)]
-
-    def start(self) -> CorpusServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> CorpusServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _answer(self, path: str) -> tuple[int, str, bytes]:
-        if path == "/robots.txt":
-            return 200, "text/plain", b"User-agent: *\nAllow: /\n"
-        if path in self._feeds:
-            return 200, "application/rss+xml", self._feeds[path]
-        if path.startswith("/pages/"):
-            name = path[len("/pages/") :]
-            if name in self._truth and "/" not in name:
-                return 200, "text/html; charset=utf-8", (self.corpus / "html" / name).read_bytes()
-        return 404, "text/plain", b"not found"
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
-                status, content_type, body = server._answer(self.path.split("?", 1)[0])
-                gzipped = "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 1024
-                if gzipped:
-                    body = gzip.compress(body, compresslevel=5)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                if gzipped:
-                    self.send_header("Content-Encoding", "gzip")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
-                pass
-
-        return Handler
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -845,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         print(json.dumps(write_corpus(args.out, args.docs, html_pages=args.html, seed=args.seed), indent=1))
         return 0
+    from corpus_server import CorpusServer
+
     with CorpusServer(args.corpus) as server:
         print("\n".join(server.feed_urls), flush=True)
         with contextlib.suppress(KeyboardInterrupt):

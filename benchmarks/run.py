@@ -41,15 +41,12 @@ for _path in (str(ROOT), str(HERE)):
         sys.path.insert(0, _path)
 
 import corpus  # noqa: E402
+from cli_args import QUICK_DEV_PAGES, parse_args  # noqa: E402
+from corpus_server import CorpusServer  # noqa: E402
 from measure import log, machine, measure, newsflow_cmd, read_json, worker_cmd  # noqa: E402
 from report import format_report, targets  # noqa: E402
 from score import lake_dedup, lake_ids, lake_partitions, profile_summary, run_record, score_dedup  # noqa: E402
 
-DEFAULT_SCALES = (10_000, 50_000, 100_000)
-QUICK_HTML_PAGES = 30
-QUICK_DEV_PAGES = 8
-DEFAULT_FEED_PAGES = 300
-QUICK_FEED_PAGES = 12
 STARTUP_DOCS = 5
 
 
@@ -251,7 +248,7 @@ class Bench:
         pages = min(self.args.feed_pages, self.args.html_pages)
         lake = self.path("lake-fetch")
         shutil.rmtree(lake, ignore_errors=True)
-        with corpus.CorpusServer(self.corpus_dir, pages=pages) as server:
+        with CorpusServer(self.corpus_dir, pages=pages) as server:
             feeds = self.path("feeds.txt")
             feeds.write_text("\n".join(server.feed_urls) + "\n")
             log(f"fetch path: {pages} pages in {len(server.feed_urls)} feeds from {server.base_url}")
@@ -380,52 +377,6 @@ class Bench:
             corpus.prefix_truth(self.truth, ids), run.pop("_pairs"), run.pop("_present")
         )
         self.results["pipeline_at_scale"] = run
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--docs", type=int, default=corpus.DEFAULT_DOCS, help="Corpus size for the main runs."
-    )
-    parser.add_argument(
-        "--scale",
-        default=",".join(map(str, DEFAULT_SCALES)),
-        help="Dedup-only sizes, comma-separated (default 10000,50000,100000; --quick: docs/2,docs).",
-    )
-    parser.add_argument(
-        "--html-pages", type=int, default=None, help="Saved pages (default 1000; --quick 30)."
-    )
-    parser.add_argument("--feed-pages", type=int, default=None, help="Pages behind the feeds (default 300).")
-    parser.add_argument("--passes", type=int, default=None, help="HTML timing passes (default 3; --quick 1).")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("/tmp/newsflow-bench"))
-    parser.add_argument("--quick", action="store_true", help="Small sizes: checks the benchmark works.")
-    parser.add_argument(
-        "--pipeline-at-scale",
-        action="store_true",
-        help="Also run newsflow run over the largest scale (its peak RSS at 100,000 docs).",
-    )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="Profile what each missed target measures (cProfile; tracemalloc for memory).",
-    )
-    parser.add_argument("--keep", dest="fresh", action="store_false", help="Do not wipe --out first.")
-    args = parser.parse_args(argv)
-    args.argv = argv
-    if args.quick:
-        default_scales = f"{max(1, args.docs // 2)},{args.docs}"
-        args.scale = default_scales if args.scale == ",".join(map(str, DEFAULT_SCALES)) else args.scale
-        args.html_pages = QUICK_HTML_PAGES if args.html_pages is None else args.html_pages
-        args.feed_pages = QUICK_FEED_PAGES if args.feed_pages is None else args.feed_pages
-        args.passes = 1 if args.passes is None else args.passes
-    args.html_pages = corpus.DEFAULT_HTML_PAGES if args.html_pages is None else args.html_pages
-    args.feed_pages = DEFAULT_FEED_PAGES if args.feed_pages is None else args.feed_pages
-    args.passes = 3 if args.passes is None else args.passes
-    args.html_pages = min(args.html_pages, args.docs)
-    args.scales = sorted({int(s) for s in args.scale.split(",") if s.strip()})
-    if not args.scales or max([args.docs, *args.scales]) > corpus.MAX_DOCS:
-        parser.error(f"sizes must be between 1 and {corpus.MAX_DOCS}")
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:
