@@ -73,19 +73,8 @@ class ListingSources:
                     feed_url, polled_at, "not_a_feed", "an HTML page that announces no feed"
                 )
                 return
-        self._listed.inc(len(listed))
-        yield from self._list(listed)
-        yield beam.pvalue.TaggedOutput(
-            POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "listed",
-                polled_at,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                detail=f"{kind}: {len(listed)} feed(s)",
-                feeds=listed,
-            ),
+        yield from self._listing(
+            feed_url, polled_at, result, listed, f"{kind}: {len(listed)} feed(s)", "feed"
         )
 
     def _list(self, listed: Sequence[str]) -> Iterator:
@@ -139,20 +128,8 @@ class ListingSources:
                 feed_url, polled_at, "sitemap_depth", f"{detail} nested too deep to follow", kind=kind
             )
             return
-        self._listed.inc(len(listed))
-        yield from self._list_sitemaps(listed)
-        yield beam.pvalue.TaggedOutput(
-            POLLS_TAG,
-            FeedPoll(
-                feed_url,
-                "listed",
-                polled_at,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                detail=f"{detail}: {len(listed)} sitemap(s)",
-                feeds=listed,
-                kind=kind,
-            ),
+        yield from self._listing(
+            feed_url, polled_at, result, listed, f"{detail}: {len(listed)} sitemap(s)", kind
         )
 
     def _sitemap_entries(self, feed_url: str, polled_at: str, result: Fetched, parsed, seen) -> Iterator:
@@ -181,5 +158,25 @@ class ListingSources:
                 detail=f"{label}: {len(parsed.entries)} entries, {old} before --since"
                 + (f", {later} left for the next poll" if later else ""),
                 kind="sitemap",
+            ),
+        )
+
+    def _listing(
+        self, feed_url: str, polled_at: str, result: Fetched, listed: tuple, detail: str, kind: str
+    ) -> Iterator:
+        """The sources a listing names (for the next poll step) and its poll record."""
+        self._listed.inc(len(listed))
+        yield from (self._list_sitemaps if kind in SITEMAP_KINDS else self._list)(listed)
+        yield beam.pvalue.TaggedOutput(
+            POLLS_TAG,
+            FeedPoll(
+                feed_url,
+                "listed",
+                polled_at,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                detail=detail,
+                feeds=listed,
+                kind=kind,
             ),
         )

@@ -130,8 +130,9 @@ def _iso_utc(parsed: Any) -> str | None:
         return None
 
 
-def _iso_from_text(value: Any) -> str | None:
-    """ISO 8601 UTC from an RFC 3339 string (JSON Feed dates)."""
+def iso_from_text(value: Any) -> str | None:
+    """ISO 8601 UTC from an RFC 3339 / W3C datetime string (JSON Feed dates, sitemap dates:
+    ``2026-11-20``, ``2026-11-20T07:30:00+01:00``, ``…Z``); None when it is not one."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -245,7 +246,7 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
                 guid=guid,
                 title=title,
                 author=author,
-                published=_iso_from_text(entry.get("date_published") or entry.get("date_modified")),
+                published=iso_from_text(entry.get("date_published") or entry.get("date_modified")),
                 summary=html_to_text(_clean(entry.get("summary"))),
                 content=_clean(entry.get("content_html")) or _clean(entry.get("content_text")),
                 categories=unique(t for t in tags if isinstance(t, str)),

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from lxml import etree
 
 from schemas.records import FeedItem
-from transforms.core.feeds import FeedError, screen_dtd, unique
+from transforms.core.feeds import FeedError, iso_from_text, screen_dtd, unique
 
 # The sitemap protocol's limit on URLs per file; entries past it are not read.
 MAX_SITEMAP_URLS = 50_000
@@ -126,22 +126,6 @@ def prefer_news(urls: Iterable[str]) -> list[str]:
     return ranked[:MAX_CHILD_SITEMAPS]
 
 
-def _iso_utc(value: str | None) -> str | None:
-    """A W3C datetime (``2026-11-20``, ``2026-11-20T07:30:00+01:00``, ``…Z``) as ISO 8601 UTC."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc).isoformat()
-
-
 def _text(element, path: str, namespaces: dict | None = None) -> str | None:
     found = element.find(path, namespaces) if namespaces else element.find(path)
     if found is None or found.text is None:
@@ -186,11 +170,11 @@ def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
             news = True
             fields = {
                 "title": _text(item, f"{{{_NEWS_NS}}}title"),
-                "published": _iso_utc(_text(item, f"{{{_NEWS_NS}}}publication_date")),
+                "published": iso_from_text(_text(item, f"{{{_NEWS_NS}}}publication_date")),
                 "publication": _text(item, f"{{{_NEWS_NS}}}publication/{{{_NEWS_NS}}}name"),
                 "language": _text(item, f"{{{_NEWS_NS}}}publication/{{{_NEWS_NS}}}language"),
             }
-        entries.append(SitemapEntry(loc, lastmod=_iso_utc(_text(node, "{*}lastmod")), **fields))
+        entries.append(SitemapEntry(loc, lastmod=iso_from_text(_text(node, "{*}lastmod")), **fields))
     return ParsedSitemap(url, kind, entries=tuple(entries), news=news)
 
 
@@ -207,7 +191,7 @@ def parse_since(value: str | None, now: dt.datetime) -> dt.datetime:
     if duration:
         amount, unit = float(duration.group(1)), duration.group(2).lower()
         return now - dt.timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
-    stamp = _iso_utc(value)
+    stamp = iso_from_text(value)
     if stamp is None:
         raise ValueError(f"--since {value!r}: give a duration (2d, 36h, 90m) or an ISO date or time")
     return dt.datetime.fromisoformat(stamp)
