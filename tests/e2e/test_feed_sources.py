@@ -215,6 +215,12 @@ def test_stream_polls_every_interval_and_prints_a_line_per_cycle(feed_server, tm
                 break
             time.sleep(0.5)
         assert landed is not None, "the appended item did not reach the lake within 35 s"
+        # One more poll after the item landed: a cycle that writes nothing (a Ctrl-C during a
+        # cycle lets it finish, so it still prints its line).
+        polls = feed_server.count("/live.xml")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and feed_server.count("/live.xml") <= polls:
+            time.sleep(0.2)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
