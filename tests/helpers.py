@@ -339,3 +339,26 @@ def write_warc(path: pathlib.Path, records: list[dict], *, gz: bool | None = Non
     data = buffer.getvalue()
     path.write_bytes(data)
     return data
+
+
+# A user's own taxonomy (the format of schemas/taxonomy.json), for the topic tests.
+KITCHEN_TAXONOMY = {
+    "name": "kitchen and garden",
+    "fallback": "misc",
+    "topics": [
+        {
+            "slug": "cooking",
+            "iptc_label": "cooking",
+            "description": "Recipes and kitchens.",
+            "terms": {"recipe": 3, "oven": 2, "bake*": 2, "olive oil": 3},
+        },
+        {"slug": "gardening", "terms": {"seedling": 3, "compost": 3, "oil": 1, "tomato plant": 3}},
+    ],
+}
+
+
+def write_taxonomy(tmp_path: pathlib.Path, document, name: str = "taxonomy.json") -> str:
+    """A taxonomy document (a dict, or raw text) written to a file; its path."""
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document), encoding="utf-8")
+    return str(path)
