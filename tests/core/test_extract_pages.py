@@ -1,0 +1,340 @@
+"""Extraction on short hand-written pages: metadata, charsets, layouts (div/br, tables, lists), quoted
+posts, fragments, truncated and bad input."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import trafilatura
+
+from schemas.records import Article
+from tests.helpers import NOW
+from transforms.core.clean_stage import clean_document
+from transforms.core.decode import decode_html
+from transforms.core.extract import extract_article, extract_document
+from transforms.core.extract_body import restore_headings
+
+HANDMADE = """<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<title>Harbour bridge reopens after repairs | The Daily Example</title>
+<link rel="canonical" href="/news/2024/03/harbour-bridge-reopens">
+<meta property="og:url" content="https://example.org/news/2024/03/harbour-bridge-reopens?utm=x">
+<meta property="og:title" content="Harbour bridge reopens after repairs">
+<meta property="og:site_name" content="The Daily Example">
+<meta property="og:description" content="The crossing closed for eight months is open again.">
+<meta property="article:published_time" content="2024-03-01T07:45:00+00:00">
+<meta property="article:modified_time" content="2024-03-05T10:00:00+00:00">
+<meta name="author" content="https://example.org/staff">
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Harbour bridge reopens after repairs",
+ "datePublished": "2024-03-01T07:45:00+00:00", "author": [{"@type": "Person", "name": "Ada Lovelace"},
+ {"@type": "Organization", "name": "The Daily Example"}]}
+</script>
+</head>
+<body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article>
+<h1>Harbour bridge reopens after repairs</h1>
+<p>The harbour bridge reopened to traffic on Friday morning after eight months of repairs to its
+steel deck, the city council said, ending long detours for thousands of commuters.</p>
+<p>Advertisement</p>
+<p>Engineers replaced more than two hundred corroded plates and repainted the main span, work that
+the council said had cost about 40 million pounds and finished three weeks ahead of schedule.</p>
+<blockquote class="twitter-tweet"><p>Bridge open! Best news all year.</p>&mdash; Someone (@x)</blockquote>
+<p>Sign up for our morning newsletter to get the news in your inbox.</p>
+<p>Local businesses on both banks welcomed the reopening, saying trade had fallen sharply while the
+crossing was closed and customers had to drive around the estuary.</p>
+<p>Ada Lovelace is a reporter for The Daily Example covering transport and infrastructure.</p>
+</article>
+<footer>Copyright 2024 The Daily Example. All rights reserved.</footer>
+</body>
+</html>
+"""
+
+
+def test_handmade_page_metadata_and_body():
+    page = extract_article(
+        HANDMADE.encode("utf-8"), "https://example.org/news/2024/03/harbour-bridge-reopens", explain=True
+    )
+    assert page is not None
+    assert page.title == "Harbour bridge reopens after repairs"
+    assert page.author == "Ada Lovelace"
+    assert page.published == "2024-03-01T07:45:00+00:00"  # published, not modified
+    assert page.modified == "2024-03-05T10:00:00+00:00"
+    assert page.sitename == "The Daily Example"
+    assert page.language == "en"
+    assert page.description == "The crossing closed for eight months is open again."
+    # The canonical link wins over og:url, and is made absolute against the page URL.
+    assert page.canonical_url == "https://example.org/news/2024/03/harbour-bridge-reopens"
+    paragraphs = page.text.split("\n\n")
+    assert paragraphs[0] == "Harbour bridge reopens after repairs"
+    assert paragraphs[1].startswith("The harbour bridge reopened")
+    assert paragraphs[-1].startswith("Local businesses on both banks")
+    # The quoted post is body; the closing bio of the byline's author is not (a page-level
+    # repair, with its reason). Lines such as "Advertisement" are the clean stage's to judge.
+    assert "Bridge open! Best news all year." in paragraphs
+    assert "Advertisement" in paragraphs
+    assert "is a reporter" not in page.text and "Copyright" not in page.text
+    assert page.explanation.dropped == (
+        (
+            "author_bio",
+            "Ada Lovelace is a reporter for The Daily Example covering transport and infrastructure.",
+        ),
+    )
+
+
+def test_og_url_is_the_canonical_fallback():
+    html = HANDMADE.replace('<link rel="canonical" href="/news/2024/03/harbour-bridge-reopens">', "")
+    page = extract_article(html, None)
+    assert page is not None
+    assert page.canonical_url == "https://example.org/news/2024/03/harbour-bridge-reopens?utm=x"
+
+
+def test_str_input_works_like_bytes():
+    from_str = extract_article(HANDMADE, "https://example.org/a")
+    from_bytes = extract_article(HANDMADE.encode("utf-8"), "https://example.org/a")
+    assert from_str == from_bytes
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        "",
+        "   \n ",
+        None,
+        b"\x00" * 4096,
+        random.Random(7).randbytes(20_000),
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n" + random.Random(8).randbytes(5_000),
+        b"\x89PNG\r\n\x1a\n" + random.Random(9).randbytes(5_000),
+        b'{"title": "not a page", "items": [1, 2, 3]}',
+        b"Plain text with no markup at all, repeated to look substantial. " * 40,
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>x</title></item></channel></rss>',
+        b"<html><head><title>Empty</title></head><body></body></html>",
+        b"<html><body><nav><a href='/'>Home</a></nav><p>Cookies.</p></body></html>",
+        b"<div>" * 50_000 + b"deep" + b"</div>" * 50_000,
+        b"<html><body>" + b"<p>word word word word.</p>" * 1_000_000 + b"</body></html>",  # over the size cap
+        12345,
+    ],
+    ids=lambda d: repr(d[:24]) if isinstance(d, (bytes, str)) else repr(d),
+)
+def test_bad_input_gives_none_without_raising(data):
+    assert extract_article(data, "https://example.com/x") is None
+
+
+FRENCH = (
+    "<html lang='fr'><head><meta charset='{charset}'><title>Réforme</title></head><body><article>"
+    "<h1>Réforme des retraites</h1>"
+    + "<p>Le ministre a annoncé une réforme très contestée à l’Assemblée nationale, où les débats "
+    "ont été longs et houleux jusqu’à l’aube, selon des élus de tous les bords.</p>"
+    * 4
+    + "</article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [("iso-8859-1", "cp1252"), ("windows-1252", "cp1252"), ("utf-8", "utf-8"), ("utf-8", "utf-8-sig")],
+)
+def test_declared_charset_decodes(charset, encoding):
+    page = extract_article(FRENCH.format(charset=charset).encode(encoding), None)
+    assert page is not None
+    assert "réforme très contestée à l’Assemblée" in page.text
+    assert page.language == "fr"
+
+
+def test_japanese_page_in_shift_jis():
+    html = (
+        "<html lang='ja'><head><meta http-equiv='Content-Type' content='text/html; charset=Shift_JIS'>"
+        "<title>東京の天気</title></head><body><article><h1>東京の天気</h1>"
+        + "<p>東京では週末にかけて雨が降り、気温は平年より低くなる見込みだと気象庁が発表しました。</p>" * 6
+        + "</article></body></html>"
+    ).encode("shift_jis")
+    page = extract_article(html, None)
+    assert page is not None
+    assert "気象庁が発表しました" in page.text
+    assert page.language == "ja"
+
+
+def test_decode_html_prefers_valid_utf8_over_a_wrong_declaration():
+    assert decode_html("<meta charset='iso-8859-1'><p>déjà vu</p>".encode()) == (
+        "<meta charset='iso-8859-1'><p>déjà vu</p>"
+    )
+
+
+def test_decode_html_survives_a_stray_byte_and_a_cut_character():
+    assert "déjà" in decode_html(b"<meta charset='utf-8'><p>d\xc3\xa9j\xc3\xa0 \x92 vu</p>" + b" " * 2000)
+    assert decode_html("<p>déjà</p>".encode()[:-6]) == "<p>déj"
+
+
+# --- Mechanisms, on short hand-written pages ---------------------------------------------
+
+FLOOD = [
+    "The river burst its banks overnight after three days of heavy rain, flooding the lower town and "
+    "forcing more than two hundred people to leave their homes before dawn, the fire service said.",
+    "Volunteers filled sandbags in the market square until the early hours while the council opened the "
+    "sports hall as a shelter and arranged buses for residents of the two care homes on the riverside.",
+    "The water began to fall by mid-morning, but forecasters warned that more rain was expected at the "
+    "weekend and that the ground was too wet to absorb it, so the danger was not over yet.",
+    "Shopkeepers on the high street said it would take weeks to dry out their premises, and several asked "
+    "why the flood wall promised after the last flood, ten years ago, had never been built.",
+    "The council leader said the wall had been delayed by a dispute over its cost and promised a public "
+    "meeting next week, at which engineers would explain what could still be done before winter.",
+]
+
+
+def test_font_and_br_layout_is_not_truncated():
+    # An old layout: the story in <font> runs split by <br>, no <p> around most of it. Precision
+    # mode keeps the first two runs; the page's own prose says the body is longer, and recall
+    # mode, which reads it whole, is taken instead.
+    html = (
+        "<html><body><div id='nav'><a href='/'>Home</a></div><center><font face='arial'><b>Flood</b>"
+        f"<p>{FLOOD[0]}</font><font face='arial'>{FLOOD[1]}</font><br><font>{FLOOD[2]}</font><br>"
+        f"<font>{FLOOD[3]}</font><br><font>{FLOOD[4]}</font></center></body></html>"
+    )
+    page = extract_article(html, None, explain=True)
+    assert page is not None
+    for paragraph in FLOOD:
+        assert paragraph in page.text
+    assert page.explanation.decisions[0].startswith("body: recall extraction")
+    assert "precision extraction" in page.explanation.decisions[0]  # the candidate it replaced
+    assert not trafilatura.extract(html) or FLOOD[4] not in trafilatura.extract(html)
+
+
+def test_layout_table_body_is_read_cell_by_cell():
+    # A menu cell beside the story cell, paragraphs separated by <br><br>: the story's
+    # paragraphs stay apart and the menu is not glued to the headline.
+    html = (
+        "<html><head><title>Flood</title></head><body><table width='100%'><tr>"
+        "<td width='20%'><a href='/'>Home</a><br><a href='/news'>News</a><br>"
+        "<a href='/contact'>Contact us</a></td>"
+        "<td><font size='4'><b>River floods the lower town</b></font><br><br>"
+        + "<br><br>".join(FLOOD)
+        + "</td></tr></table></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    paragraphs = page.text.split("\n\n")
+    assert "River floods the lower town" in paragraphs
+    for paragraph in FLOOD:
+        assert paragraph in paragraphs
+
+
+def test_div_and_br_body_keeps_every_block():
+    html = (
+        "<html><body><div id='header'><a href='/'>Island News</a></div><div id='main'><div class='story'>"
+        f"<h2>Flood</h2><div>{FLOOD[0]}</div><div>{FLOOD[1]}<br>{FLOOD[2]}</div><div>{FLOOD[3]}</div>"
+        f"<div>{FLOOD[4]}</div></div></div><div id='footer'>Island News</div></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    paragraphs = page.text.split("\n\n")
+    assert paragraphs[0] == "Flood"
+    assert f"{FLOOD[1]}\n{FLOOD[2]}" in paragraphs  # a <br> is a line break inside its block
+    assert FLOOD[4] in paragraphs
+
+
+def test_data_table_rows_are_one_line_each():
+    rows = "".join(
+        f"<tr><td>{city}</td><td>{level} m</td></tr>" for city, level in [("Leeds", 3.1), ("York", 4.2)]
+    )
+    html = (
+        f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p><table>{rows}</table><p>{FLOOD[1]}</p>"
+        "</article></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    assert "Leeds 3.1 m\n\nYork 4.2 m" in page.text
+
+
+def test_list_in_the_body_stays_one_item_a_line():
+    items = [
+        "Friday 3 May: Leeds, Brudenell Social Club",
+        "Saturday 4 May: York, Fibbers",
+        "Sunday 5 May: Hull, The Welly",
+    ]
+    html = (
+        f"<html><body><article><h1>Tour dates</h1><p>{FLOOD[0]}</p><p>The band will play:</p><ul>"
+        + "".join(f"<li>{item}</li>" for item in items)
+        + f"</ul><p>{FLOOD[1]}</p></article></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    paragraphs = page.text.split("\n\n")
+    start = paragraphs.index(items[0])
+    assert paragraphs[start : start + 3] == items
+    assert paragraphs[-1] == FLOOD[1]
+
+
+def test_quoted_posts_of_every_network_stay():
+    embeds = (
+        '<blockquote class="twitter-tweet"><p>The water is at the door now.</p>&mdash; Ann (@a)</blockquote>'
+        '<blockquote class="instagram-media"><p>Sandbags on the quay this morning.</p></blockquote>'
+        '<blockquote class="tiktok-embed"><p>Boats in the market square.</p></blockquote>'
+    )
+    html = f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p>{embeds}<p>{FLOOD[1]}</p></article></body>"
+    page = extract_article(html, None)
+    assert page is not None
+    for post in (
+        "The water is at the door now.",
+        "Sandbags on the quay this morning.",
+        "Boats in the market square.",
+    ):
+        assert post in page.text
+
+
+def test_a_fragment_without_html_frame_is_parsed():
+    # Pages saved or exported without <html><body> (a CMS fragment) parse as documents.
+    html = "\n<table><tr><td><h2>Flood</h2>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</td></tr></table>"
+    assert trafilatura.load_html(html) is None  # what bare trafilatura makes of it
+    page = extract_article(html, None, explain=True)
+    assert page is not None
+    assert FLOOD[0] in page.text and FLOOD[4] in page.text
+    assert page.explanation.decisions[0].startswith("fragment:")
+
+
+def test_explanation_only_when_asked():
+    html = f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article></body></html>"
+    assert extract_article(html, None).explanation is None
+    explained = extract_article(html, None, explain=True)
+    assert explained.explanation.decisions[0].startswith("body: precision extraction")
+    assert explained.text == extract_article(html, None).text
+
+
+def test_japanese_article_is_long_enough_for_the_clean_stage():
+    html = (
+        "<html lang='ja'><head><meta charset='utf-8'><title>東京の天気</title></head><body><article>"
+        "<h1>東京の天気</h1><p>東京では週末にかけて雨が降り、気温は平年より低くなる見込みだと気象庁が発表しました。</p>"
+        "<p>気象庁によると、低気圧が本州の南を東に進むため、関東地方では土曜日の朝から雨が降り出す見込みです。</p>"
+        "<p>日曜日の最高気温は十二度前後と、三月上旬並みの寒さになると予想されています。</p></article></body></html>"
+    )
+    article = Article(id="ja", source="ja.html", text_source="page", ingested_at=NOW, html=html)
+    cleaned, _ = clean_document(extract_document(article))
+    assert isinstance(cleaned, Article)  # not a too_short reject: CJK text is counted by characters
+    assert "気象庁によると" in cleaned.text
+
+
+def test_section_headings_between_kept_blocks_are_put_back():
+    # Where precision mode dropped a short standalone line, a heading that stands between two
+    # kept blocks of the page is put back; one above a reading list after the body is not.
+    html = (
+        "<html><body><article><h1>Flood</h1>"
+        f"<p>{FLOOD[0]}</p><p>{FLOOD[1]}</p><h2>What happens next</h2><p>{FLOOD[2]}</p>"
+        f"<p>{FLOOD[3]}</p><h3>Residents ask about the wall</h3><p>{FLOOD[4]}</p></article>"
+        "<aside><h2>More from Island News</h2><p>Ferry timetable changes for the winter season, "
+        "with fewer crossings on Sundays.</p></aside></body></html>"
+    )
+    tree = trafilatura.load_html(html)
+    restored, count = restore_headings(FLOOD, tree)
+    assert count == 2
+    assert (
+        restored
+        == FLOOD[:2] + ["What happens next"] + FLOOD[2:4] + ["Residents ask about the wall"] + FLOOD[4:]
+    )
+    assert restore_headings(FLOOD[:1], tree) == (FLOOD[:1], 0)
+    page = extract_article(html, None)
+    assert "What happens next" in page.text.split("\n\n")
+    assert "More from Island News" not in page.text
