@@ -14,8 +14,11 @@ import subprocess
 import sys
 
 import pyarrow.dataset as ds
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
+
+from transforms.core.clean import Cleaned
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -362,3 +365,36 @@ def write_taxonomy(tmp_path: pathlib.Path, document, name: str = "taxonomy.json"
     path = tmp_path / name
     path.write_text(document if isinstance(document, str) else json.dumps(document), encoding="utf-8")
     return str(path)
+
+
+# The cleaner's tests. Lines the old rules removed and the line model keeps (strict: when a
+# model removes the line again, the test fails and the mark goes); a war report to wrap them.
+MODEL_KEEPS = pytest.mark.xfail(strict=True, reason="the line model keeps this boilerplate line")
+
+ARMY_BODY = (
+    "The Syrian army said on Monday that its troops had reached the outskirts of the city after a week of "
+    "heavy fighting, according to a statement carried by the state news agency."
+)
+ARMY_BODY2 = (
+    "Officials in Damascus told reporters that the offensive would continue until the highway to the east "
+    "was secured, and that engineers were clearing mines along the road."
+)
+ARMY_BODY3 = (
+    "The ministry added that reinforcements had been sent from Palmyra, and that civilians in the besieged "
+    "districts would receive food and medicine by the end of the week."
+)
+
+
+def kept_texts(cleaned: Cleaned) -> list[str]:
+    return cleaned.text.split("\n\n") if cleaned.text else []
+
+
+def reason_of(cleaned: Cleaned, text: str) -> str | None:
+    reasons = [r.reason for r in cleaned.removed if r.text == text]
+    return reasons[0] if reasons else None
+
+
+def army_article(*middle: str, tail: tuple[str, ...] = ()) -> str:
+    return "\n\n".join(
+        ("Army Pushes East Toward Besieged City", ARMY_BODY, *middle, ARMY_BODY2, ARMY_BODY3, *tail)
+    )
