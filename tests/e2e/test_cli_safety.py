@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 
-import duckdb
-import pandas as pd
-import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tests.helpers import (
@@ -19,21 +14,12 @@ from tests.helpers import (
     SEEDS,
     articles_table,
     dataset_rows,
+    read_count,
     run_cli,
     run_records,
     story,
+    write_seed,
 )
-
-
-def write_seed(folder, name: str, topic: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(f"A {topic} story\n\n" + "\n\n".join(story(topic)), encoding="utf-8")
-
-
-def read_count(result) -> int:
-    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("read "))
-    return int(line.split()[1])
-
 
 # --- 1. every value given is used --------------------------------------------------------
 
@@ -234,199 +220,3 @@ def test_a_taken_id_is_a_duplicate_and_an_oversized_record_a_reject(tmp_path):
 
 
 # --- 13, 15, 16. one-line errors, honest exit codes, warnings ------------------------------
-
-
-def test_unusable_outputs_and_taxonomies_are_one_line_errors(tmp_path):
-    a_file = tmp_path / "file.txt"
-    a_file.write_text("x")
-    checks = [
-        (["run", "--seeds", str(SEEDS), "--output", str(a_file)], 2, "is a file"),
-        (["compact", str(a_file)], 2, "is a file"),
-        (
-            [
-                "run",
-                "--seeds",
-                str(SEEDS),
-                "--output",
-                str(tmp_path / "l1"),
-                "--taxonomy",
-                str(tmp_path / "no.json"),
-            ],
-            2,
-            "taxonomy",
-        ),
-        (
-            ["run", "--seeds", str(SEEDS), "--output", str(tmp_path / "l2"), "--taxonomy", str(a_file)],
-            2,
-            "taxonomy",
-        ),
-        (["clean", str(tmp_path / "missing.txt")], 1, "missing.txt"),
-        (["rn", "--seeds", str(SEEDS)], 2, "did you mean run"),
-    ]
-    for args, code, words in checks:
-        result = run_cli(*args)
-        assert result.returncode == code, (args, result.stderr)
-        assert words in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
-
-
-def test_a_read_only_output_is_a_one_line_error(tmp_path):
-    # /sys refuses new folders, to root as well.
-    result = run_cli("run", "--seeds", str(SEEDS), "--output", "/sys/newsflow-lake")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: cannot write to the lake /sys/newsflow-lake")
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_silent_no_ops_are_warnings_and_hidden_files_are_not_seeds(tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    result = run_cli("run", "--seeds", str(empty), "--output", str(tmp_path / "l1"), "--duration", "5")
-    assert "warning: --seeds" in result.stderr and "matches no seed file" in result.stderr
-    assert "warning: --duration has no effect without --stream" in result.stderr
-    glob_miss = run_cli("run", "--seeds", str(tmp_path / "*.nothing"), "--output", str(tmp_path / "l2"))
-    assert "matches no seed file" in glob_miss.stderr
-    seeds = tmp_path / "seeds"
-    write_seed(seeds, "visible.txt", "harbour")
-    write_seed(seeds, ".hidden.txt", "secret")
-    write_seed(seeds / ".git", "config.txt", "vcs")
-    lake = tmp_path / "lake"
-    result = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
-    assert result.returncode == 0 and read_count(result) == 1
-    streamed = run_cli(
-        "run", "--seeds", str(seeds), "--output", str(tmp_path / "l3"), "--stream", "--duration", "1"
-    )
-    assert "warning: --stream with no --feeds" in streamed.stderr
-
-
-def test_a_runner_that_cannot_start_offline_is_a_one_line_error(tmp_path):
-    result = run_cli(
-        "run",
-        "--seeds",
-        str(SEEDS),
-        "--output",
-        str(tmp_path / "lake"),
-        "--runner",
-        "PrismRunner",
-        timeout=300,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.startswith("error:")
-    assert not list((tmp_path / "lake").rglob("*.parquet"))  # nothing half-written stays
-
-
-# --- 17, 18. verbosity, version, extract's guard flags --------------------------------------
-
-
-def test_normal_output_is_quiet_and_flags_change_it(tmp_path):
-    seeds = tmp_path / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    shutil.copy(RESOURCES / "html_dev" / "Reuters_3.html.gz", seeds / "reuters.html.gz")
-    normal = run_cli("run", "--seeds", str(seeds), "--output", str(tmp_path / "l1"))
-    assert normal.returncode == 0 and normal.stderr == "", normal.stderr
-    quiet = run_cli("run", "--seeds", str(seeds), "--output", str(tmp_path / "l2"), "--quiet")
-    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
-    verbose = run_cli("-v", "run", "--seeds", str(seeds), "--output", str(tmp_path / "l3"))
-    assert verbose.returncode == 0 and "INFO" in verbose.stderr
-    assert run_cli("--version").stdout.startswith("newsflow ")
-
-
-def test_extract_takes_the_allowed_hosts_of_run_with_a_port(feed_server):
-    from tests.helpers import page
-
-    url = feed_server.route("/story", page("Harbour", story("harbour")), content_type="text/html")
-    blocked = run_cli("extract", url, "--ignore_robots")
-    assert "blocked_private_address" in blocked.stdout and blocked.returncode == 1
-    other_port = run_cli("extract", url, "--allowed_hosts", "127.0.0.1:1", "--ignore_robots")
-    assert "blocked_private_address" in other_port.stdout
-    allowed = run_cli("extract", url, "--allowed_hosts", f"127.0.0.1:{feed_server.port}", "--ignore_robots")
-    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
-    assert json.loads(allowed.stdout)["title"] == "Harbour"
-
-
-# --- 21, 22. what a person reads -------------------------------------------------------------
-
-
-def test_summary_shows_this_runs_files_and_at_most_twenty_partitions(tmp_path):
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    records = [
-        {
-            "id": f"r{day}",
-            "published": f"2017-09-{day:02d}T10:00:00Z",
-            "text": "\n\n".join(story(f"day {day} dam")),
-        }
-        for day in range(1, 26)
-    ]
-    (seeds / "month.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    lake = tmp_path / "lake"
-    first = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
-    assert first.returncode == 0, first.stderr[-2000:]
-    partition_lines = [line for line in first.stdout.splitlines() if line.strip().startswith("date=")]
-    assert len(partition_lines) == 20 and "… and 5 more partitions" in first.stdout
-    second = run_cli("run", "--seeds", str(SEEDS), "--output", str(lake))
-    files_line = next(line for line in second.stdout.splitlines() if line.strip().startswith("files "))
-    lake_line = next(line for line in second.stdout.splitlines() if line.strip().startswith("lake "))
-    assert files_line.split()[1:3] == ["articles", "2,"] and "(this run)" in files_line
-    assert lake_line.split()[1:3] == ["articles", "27,"]
-
-
-def test_clean_shows_each_line_and_decodes_like_run(tmp_path):
-    text = run_cli("clean", str(SEEDS / "000_b3fd492040c0f746.txt"))
-    assert text.returncode == 0
-    lines = text.stdout.splitlines()
-    assert lines[0].startswith("== 000_b3fd492040c0f746.txt:")
-    assert any(" kept " in line for line in lines) and any(" removed " in line for line in lines)
-    as_json = run_cli("clean", "--json", str(SEEDS / "000_b3fd492040c0f746.txt"))
-    assert json.loads(as_json.stdout)["removed"]
-    mixed = tmp_path / "mixed.jsonl"
-    german = "Zoë Müller sprach über die Brücke.\n\n" + "\n\n".join(story("Brücke"))
-    french = "Café crème à Besançon, déjà vu.\n\n" + "\n\n".join(story("Besançon"))
-    utf8 = json.dumps({"id": "a", "text": german}, ensure_ascii=False)
-    latin = json.dumps({"id": "b", "text": french}, ensure_ascii=False)
-    mixed.write_bytes(utf8.encode("utf-8") + b"\n" + latin.encode("latin-1") + b"\n")
-    shown = run_cli("clean", "--json", str(mixed))
-    texts = [json.loads(line)["text"] for line in shown.stdout.splitlines()]
-    assert "Zoë Müller" in texts[0] and "Café crème à Besançon" in texts[1], texts
-    lake = tmp_path / "lake"
-    assert run_cli("run", "--seeds", str(mixed), "--output", str(lake)).returncode == 0
-    stored = {r["id"]: r["text"] for r in articles_table(lake, ["id", "text"]).to_pylist()}
-    assert [stored["a"], stored["b"]] == texts  # decoded exactly as run decodes
-
-
-# --- 23. every reader reads the lake as is ------------------------------------------------
-
-
-def test_pandas_and_every_documented_reader_read_the_lake(tmp_path):
-    lake = tmp_path / "lake"
-    assert run_cli("run", "--seeds", str(SEEDS), "--output", str(lake)).returncode == 0
-    articles = str(lake / "articles")
-    frame = pd.read_parquet(articles)  # as is
-    assert len(frame) == 5 and set(frame["date"].astype(str)) == {"2017-09-05", "unknown"}
-    # The README's recipes: one line per reader, the date typed, null when unknown.
-    typed = pd.read_parquet(articles).assign(
-        date=lambda f: pd.to_datetime(f["date"].astype(str), errors="coerce")
-    )
-    assert typed["date"].notna().sum() == 1
-    duck = duckdb.sql(
-        f"SELECT TRY_CAST(date AS DATE) AS date, topic, id FROM read_parquet('{articles}/**/*.parquet', "
-        "hive_partitioning = true, hive_types_autocast = false)"
-    )
-    assert (
-        duck.types[0] == "DATE"
-        and sorted(str(r[0]) for r in duck.fetchall()) == ["2017-09-05"] + ["None"] * 4
-    )
-    pl_frame = (
-        pl.scan_parquet(
-            f"{articles}/**/*.parquet",
-            hive_partitioning=True,
-            hive_schema={"date": pl.String, "topic": pl.String},
-        )
-        .with_columns(pl.col("date").str.to_date(strict=False))
-        .collect()
-    )
-    assert pl_frame.schema["date"] == pl.Date and pl_frame["date"].null_count() == 4
-    from schemas.parquet import PARTITION_SCHEMA
-
-    table = ds.dataset(articles, partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive")).to_table()
-    assert table.num_rows == 5
