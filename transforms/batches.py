@@ -27,16 +27,21 @@ BATCH_SIZE = 256
 
 
 class _PooledFn(beam.DoFn):
-    def __init__(self, factory: Callable[..., Callable[[list], list]], args: tuple, workers: int) -> None:
+    def __init__(
+        self, factory: Callable[..., Callable[[list], list]], args: tuple, workers: int, share_after: int
+    ) -> None:
         self._factory = factory
         self._args = args
         self._workers = workers
+        self._share_after = share_after
         self._pool: ChunkPool | None = None
 
     def setup(self) -> None:
         # Once per worker: the stage's models load here (and once in each helper process,
         # started when a batch is first large enough to share).
-        self._pool = ChunkPool(self._factory, self._args, workers=self._workers)
+        self._pool = ChunkPool(
+            self._factory, self._args, workers=self._workers, share_after=self._share_after
+        )
 
     def process(self, batch: list) -> Iterator[Any]:
         yield from self._pool.map(batch)
@@ -55,16 +60,18 @@ class PooledBatches(beam.PTransform):
         args: tuple = (),
         workers: int = 1,
         batch_size: int = BATCH_SIZE,
+        share_after: int = 0,
     ) -> None:
         super().__init__()
         self._factory = factory
         self._args = args
         self._workers = workers
         self._batch_size = batch_size
+        self._share_after = share_after
 
     def expand(self, elements):
         return (
             elements
             | "Batch" >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
-            | "Apply" >> beam.ParDo(_PooledFn(self._factory, self._args, self._workers))
+            | "Apply" >> beam.ParDo(_PooledFn(self._factory, self._args, self._workers, self._share_after))
         )

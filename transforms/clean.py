@@ -65,6 +65,9 @@ REJECTS_TAG = "rejects"
 # Documents cleaned at once: the line model's numpy cost per call spreads over many lines, and
 # two processes share a batch well; few enough to keep a bundle's latency and memory small.
 CLEAN_BATCH = 256
+# Documents cleaned in-process before batches are shared: a helper process costs about two
+# seconds to start (imports, the line model) and cleaning about a millisecond a document.
+SHARE_AFTER_DOCS = 1000
 
 
 # --- Beam wrapper below ---
@@ -105,16 +108,22 @@ def _memory_row(site_key_count: tuple[tuple[str, str], tuple[int, float]], fallb
 
 
 class _CleanFn(beam.DoFn):
-    def __init__(self, min_words: int, site_min_docs: int, workers: int) -> None:
+    def __init__(self, min_words: int, site_min_docs: int, workers: int, share_after: int) -> None:
         self._min_words = min_words
         self._site_min_docs = site_min_docs
         self._workers = workers
+        self._share_after = share_after
         self._pool: ChunkPool | None = None
         self._cleaned = Metrics.counter(self.__class__, "cleaned")
 
     def setup(self) -> None:
         # The line model, once per worker process (and once in each helper process).
-        self._pool = ChunkPool(make_cleaner, (self._min_words, self._site_min_docs), workers=self._workers)
+        self._pool = ChunkPool(
+            make_cleaner,
+            (self._min_words, self._site_min_docs),
+            workers=self._workers,
+            share_after=self._share_after,
+        )
 
     def process(
         self, articles: list[Article], run_sites: dict[str, SiteTable], memory: dict[str, SiteTable]
@@ -166,9 +175,11 @@ class CleanArticles(beam.PTransform):
         memory: beam.PCollection | None = None,
         seen_at: dt.datetime | None = None,
         workers: int = 1,
+        share_after: int = SHARE_AFTER_DOCS,
     ) -> None:
         super().__init__()
         self._workers = workers
+        self._share_after = share_after
         self._site_min_docs = site_min_docs
         self._min_words = min_words
         self._memory = memory
@@ -194,7 +205,7 @@ class CleanArticles(beam.PTransform):
             min_batch_size=CLEAN_BATCH, max_batch_size=CLEAN_BATCH
         )
         cleaned = batches | "CleanText" >> beam.ParDo(
-            _CleanFn(self._min_words, self._site_min_docs - 1, self._workers),
+            _CleanFn(self._min_words, self._site_min_docs - 1, self._workers, self._share_after),
             run_sites=beam.pvalue.AsDict(run_sites),
             memory=beam.pvalue.AsDict(memory),
         ).with_outputs(REJECTS_TAG, main="articles")

@@ -31,18 +31,22 @@ REJECTS_TAG = "rejects"
 # Pages per batch: trafilatura takes tens of milliseconds a page, so a small batch keeps both
 # processes busy without holding many pages in memory.
 PAGE_BATCH = 32
+# Documents extracted in-process before page batches are shared: a helper costs about a second
+# to start, trafilatura tens of milliseconds a page.
+SHARE_AFTER_PAGES = 64
 
 
 class _ExtractFn(beam.DoFn):
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, share_after: int) -> None:
         self._workers = workers
+        self._share_after = share_after
         self._pool: ChunkPool | None = None
         self._counters = {
             outcome: Metrics.counter(self.__class__, outcome) for outcome in (EXTRACTED, FELL_BACK, REJECTED)
         }
 
     def setup(self) -> None:
-        self._pool = ChunkPool(make_extractor, (), workers=self._workers)
+        self._pool = ChunkPool(make_extractor, (), workers=self._workers, share_after=self._share_after)
 
     def process(self, batch: list[Article]) -> Iterator:
         tick("extract", len(batch))
@@ -64,9 +68,10 @@ class ExtractArticles(beam.PTransform):
     """HTML to text and metadata with trafilatura; text documents pass through. ``workers``
     processes share each batch of pages on a local run (1: this one)."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, share_after: int = SHARE_AFTER_PAGES) -> None:
         super().__init__()
         self._workers = workers
+        self._share_after = share_after
 
     def expand(self, articles):
         batch = PAGE_BATCH if self._workers > 1 else BATCH_SIZE
@@ -74,5 +79,7 @@ class ExtractArticles(beam.PTransform):
             articles
             | "BatchForExtraction" >> beam.BatchElements(min_batch_size=batch, max_batch_size=batch)
             | "ExtractHtml"
-            >> beam.ParDo(_ExtractFn(self._workers)).with_outputs(REJECTS_TAG, main="articles")
+            >> beam.ParDo(_ExtractFn(self._workers, self._share_after)).with_outputs(
+                REJECTS_TAG, main="articles"
+            )
         )

@@ -73,3 +73,14 @@ def _alive(pid: int) -> bool:
             return handle.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_pool_waits_until_enough_items_were_done_in_process():
+    pool = ChunkPool(tag_with_pid, (0,), workers=2, share_after=2 * MIN_SHARED_BATCH)
+    try:
+        first = pool.map(list(range(2 * MIN_SHARED_BATCH)))
+        assert {pid for _, pid in first} == {os.getpid()}
+        later = pool.map(list(range(2 * MIN_SHARED_BATCH)))
+        assert len({pid for _, pid in later}) == 2
+    finally:
+        pool.close()

@@ -133,7 +133,7 @@ def test_enrich_articles_on_two_processes_gives_the_one_process_output():
     expected = [view(enrich(a, identifier=identifier, classifier=classifier)) for a in articles]
     for workers in (1, 2):
         with local_pipeline() as p:
-            out = p | beam.Create(articles) | EnrichArticles(workers=workers) | beam.Map(view)
+            out = p | beam.Create(articles) | EnrichArticles(workers=workers, share_after=0) | beam.Map(view)
             assert_that(out, equal_to(expected), label=f"workers_{workers}")
 
 
@@ -154,7 +154,7 @@ def test_clean_articles_on_two_processes_gives_the_one_process_output():
 
     for workers in (1, 2):
         with local_pipeline() as p:
-            out = p | beam.Create(docs) | CleanArticles(site_min_docs=3, workers=workers)
+            out = p | beam.Create(docs) | CleanArticles(site_min_docs=3, workers=workers, share_after=0)
             assert_that(
                 out.articles | beam.Map(lambda a: (a.id, SITE_LINE in a.text, a.boilerplate_lines > 0)),
                 equal_to([(f"c{n:02d}", False, True) for n in range(40)]),

@@ -10,8 +10,9 @@ others, and the results come back in input order, so the output is the same as o
 
 ``factory(*args)`` builds the batch function once per process (models load there, as in a
 DoFn's ``setup``); it must be importable without Beam, which ``transforms/core`` guarantees.
-Processes start on the first batch large enough to share, so small runs never pay for
-them. A worker process that dies is logged once; the batch is then done in-process.
+Processes start on the first batch large enough to share once ``share_after`` items have
+been done in-process, so small runs never pay for them. A worker process that dies is logged
+once; the batch is then done in-process.
 """
 
 from __future__ import annotations
@@ -73,11 +74,19 @@ class ChunkPool:
     """``factory(*args)`` applied to batches, on ``workers`` processes (this one included)."""
 
     def __init__(
-        self, factory: Callable[..., Callable[[list], list]], args: tuple = (), workers: int = 1
+        self,
+        factory: Callable[..., Callable[[list], list]],
+        args: tuple = (),
+        workers: int = 1,
+        share_after: int = 0,
     ) -> None:
         self._factory = factory
         self._args = args
         self._workers = max(1, workers)
+        # Items done in this process before batches are shared: starting a helper costs a
+        # second or two of imports and model loading, which a small run never earns back.
+        self._share_after = share_after
+        self._seen = 0
         self._local = factory(*args)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -88,7 +97,13 @@ class ChunkPool:
     def map(self, items: Sequence[Any], share: bool = True) -> list:
         """The batch function's results for ``items``, in order (``share=False``: in this process,
         for a batch too light to be worth shipping)."""
-        if not share or self._workers == 1 or len(items) < MIN_SHARED_BATCH:
+        self._seen += len(items)
+        if (
+            not share
+            or self._workers == 1
+            or len(items) < MIN_SHARED_BATCH
+            or self._seen <= self._share_after
+        ):
             return self._local(list(items))
         chunks = split_evenly(items, self._workers)
         try:
