@@ -30,24 +30,11 @@ from transforms.core.seeds import (
     read_jsonl_stream,
     too_large,
 )
-from transforms.core.warc import Skipped, http_charset, is_warc, read_warc
+from transforms.core.warc import Skipped, is_warc, read_warc
 from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
 
 __all__ = ["ReadSeeds", "list_seed_files", "match_seed_files"]
-
-
-def _decode_warc_page(payload: bytes, content_type: str) -> str:
-    """A WARC response's HTML: its HTTP charset when it decodes, else as a fetched page is decoded."""
-    from transforms.core.decode import decode_html
-
-    charset = http_charset(content_type)
-    if charset:
-        try:
-            return payload.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return decode_html(payload)
 
 
 def list_seed_files(path: str) -> str:
@@ -99,9 +86,9 @@ class _ReadSeedFileFn(beam.DoFn):
     def process(self, readable: fileio.ReadableFile) -> Iterator:
         name = os.path.basename(readable.metadata.path)
         if is_warc(name):
-            yield from self._emit(self._read_warc(readable, name))
+            yield from self._emit(self._read_stream(readable, name, read_warc))
         elif is_jsonl(name):
-            yield from self._emit(self._read_jsonl(readable, name))
+            yield from self._emit(self._read_stream(readable, name, read_jsonl_stream))
         elif in_batch(name, self._batch):
             yield from self._emit(self._read_whole(readable, name))
 
@@ -124,7 +111,9 @@ class _ReadSeedFileFn(beam.DoFn):
             name, data, self._ingested_at, self._batch, max_record_bytes=self._max_record_bytes
         )
 
-    def _read_jsonl(self, readable: fileio.ReadableFile, name: str) -> Iterator[Article | Reject]:
+    def _read_stream(self, readable: fileio.ReadableFile, name: str, reader) -> Iterator:
+        """A JSONL or WARC file read record by record by ``reader`` (``read_jsonl_stream``,
+        ``read_warc``), from the bytes as stored (the readers decompress with their own caps)."""
         from apache_beam.io.filesystem import CompressionTypes
 
         try:
@@ -134,28 +123,8 @@ class _ReadSeedFileFn(beam.DoFn):
                 yield Reject(name, None, "read", "unreadable", str(error))
             return
         with stream:
-            yield from read_jsonl_stream(
+            yield from reader(
                 name, stream, self._ingested_at, self._batch, max_record_bytes=self._max_record_bytes
-            )
-
-    def _read_warc(self, readable: fileio.ReadableFile, name: str) -> Iterator:
-        """A WARC file's HTML responses, one record at a time (``transforms.core.warc``)."""
-        from apache_beam.io.filesystem import CompressionTypes
-
-        try:
-            stream = readable.open(compression_type=CompressionTypes.UNCOMPRESSED)
-        except OSError as error:
-            if in_batch(name, self._batch):
-                yield Reject(name, None, "read", "unreadable", str(error))
-            return
-        with stream:
-            yield from read_warc(
-                name,
-                stream,
-                self._ingested_at,
-                self._batch,
-                max_record_bytes=self._max_record_bytes,
-                decode=_decode_warc_page,
             )
 
     def _emit(self, records: Iterable[Article | Reject | Skipped]) -> Iterator:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from schemas.records import Article, Reject, stable_id
-from transforms.core.decode import InputError, decode_bytes
+from transforms.core.decode import InputError, decode_html
 from transforms.core.seeds import MAX_RECORD_BYTES, in_batch, parse_utc, too_large
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -104,14 +104,14 @@ def http_charset(content_type: str) -> str | None:
 
 
 def decode_payload(payload: bytes, content_type: str) -> str:
-    """An HTML payload's text: the HTTP charset when it decodes, else detection."""
+    """A WARC response's HTML: its HTTP charset when it decodes, else as a fetched page is decoded."""
     charset = http_charset(content_type)
     if charset:
         try:
             return payload.decode(charset)
         except (LookupError, UnicodeDecodeError):
             pass
-    return decode_bytes(payload)
+    return decode_html(payload)
 
 
 def _response(
