@@ -12,7 +12,7 @@ import urllib.parse
 
 from lxml import etree
 
-from transforms.core.feeds import _HTML_START, FeedError, screen_dtd, unique
+from transforms.core.feeds import _HTML_START, FeedError, parse_untrusted_xml, unique
 
 _TRAILING_COMMENT = re.compile(r"\s+#")
 
@@ -35,12 +35,8 @@ def parse_opml(data: bytes) -> list[str]:
     Raises ``FeedError`` (``malformed_xml`` or ``not_opml``) for other documents.
     """
     # No entity expansion, no DTD or network access: an OPML file is untrusted input too.
-    screen_dtd(data)
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-    )
     try:
-        root = etree.fromstring(data, parser=parser)
+        root = parse_untrusted_xml(data)
     except etree.XMLSyntaxError as error:
         raise FeedError("malformed_xml", str(error)[:200]) from None
     if root is None or etree.QName(root).localname.lower() != "opml":

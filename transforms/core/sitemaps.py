@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from lxml import etree
 
 from schemas.records import FeedItem
-from transforms.core.feeds import FeedError, iso_from_text, screen_dtd, unique
+from transforms.core.feeds import FeedError, iso_from_text, parse_untrusted_xml, unique
 
 # The sitemap protocol's limit on URLs per file; entries past it are not read.
 MAX_SITEMAP_URLS = 50_000
@@ -141,12 +141,8 @@ def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
     """
     if not data or not data.strip():
         raise FeedError("empty", "no content")
-    screen_dtd(data)
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-    )
     try:
-        root = etree.fromstring(data, parser=parser)
+        root = parse_untrusted_xml(data)
     except etree.XMLSyntaxError as error:
         raise FeedError("malformed_xml", f"sitemap: {error}"[:300]) from None
     kind = etree.QName(root).localname if root is not None else ""
