@@ -94,6 +94,9 @@ class Article:
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
+    # 1-based numbers of the extracted text's lines that were list items of the page's body:
+    # the cleaner's line model does not remove them alone (a page's own list is not a menu).
+    list_lines: tuple[int, ...] = ()
     # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
@@ -212,7 +215,9 @@ def without_working_data(article: Article) -> Article:
     The removed lines, the raw header and the date candidates are about a quarter of an
     enriched article's bytes; nothing after enrichment reads them.
     """
-    return dataclasses.replace(article, removed=(), header="", date_candidates=(), html=None, fallback=None)
+    return dataclasses.replace(
+        article, removed=(), header="", date_candidates=(), html=None, fallback=None, list_lines=()
+    )
 
 
 def article_row(article: Article) -> dict[str, Any]:

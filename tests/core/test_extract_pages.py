@@ -3,6 +3,7 @@ posts, fragments, truncated and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -267,6 +268,41 @@ def test_list_in_the_body_stays_one_item_a_line():
     start = paragraphs.index(items[0])
     assert paragraphs[start : start + 3] == items
     assert paragraphs[-1] == FLOOD[1]
+
+
+NOMINEES = ["Blur", "J Hus", "Little Simz", "Raye", "Young Fathers", "Arlo Parks", "Central Cee", "Dave"]
+
+
+def _nominees_page() -> str:
+    return (
+        f"<html><body><article><h1>Brit Awards</h1><p>{FLOOD[0]}</p><h2>Album of the year</h2><ul>"
+        + "".join(f"<li>{name}</li>" for name in NOMINEES)
+        + f"</ul><p>{FLOOD[1]}</p></article></body></html>"
+    )
+
+
+def test_list_items_of_the_body_survive_the_clean_stage():
+    # Short name lines look like a menu to the line model, which reads lines without markup;
+    # the page marks them as a list inside the article, so only a rule may remove them.
+    extracted = extract_document(
+        Article(id="a", source="s", text_source="page", ingested_at=NOW, html=_nominees_page())
+    )
+    lines = extracted.text.split("\n")
+    assert [lines[n - 1] for n in extracted.list_lines] == NOMINEES
+    cleaned, account = clean_document(extracted)
+    assert cleaned.text.split("\n\n")[-len(NOMINEES) - 1 : -1] == NOMINEES
+    assert cleaned.list_lines == ()  # line numbers of the text before cleaning
+    # The same text without the page's markup: the model alone removes the names.
+    unmarked, _ = clean_document(dataclasses.replace(extracted, list_lines=()))
+    assert not set(NOMINEES) & set(unmarked.text.split("\n\n"))
+
+
+def test_a_rule_still_removes_a_list_item():
+    html = _nominees_page().replace("<li>Dave</li>", "<li>Subscribe to our newsletter</li>")
+    extracted = extract_document(Article(id="a", source="s", text_source="page", ingested_at=NOW, html=html))
+    cleaned, account = clean_document(extracted)
+    assert "Subscribe to our newsletter" not in cleaned.text
+    assert "Central Cee" in cleaned.text
 
 
 def test_quoted_posts_of_every_network_stay():

@@ -42,6 +42,8 @@ _BLOCK_TAGS = frozenset(
     + ("pre", "code", "dd", "dt", "figcaption", "caption")
 )
 _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
+# A list's items (trafilatura's own tag and HTML's).
+_ITEM_TAGS = ("item", "li", "dd", "dt")
 WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
 
@@ -57,6 +59,14 @@ def body_blocks(body: HtmlElement) -> list[str]:
     paragraphs: list[str] = []
     _collect_blocks(body, paragraphs)
     return paragraphs
+
+
+def list_item_keys(body: HtmlElement) -> frozenset[str]:
+    """The ``text_key`` of every list item of an extracted body: the lines the page itself marks
+    as a list the article holds (tour dates, nominees, feature bullets), which the cleaner's line
+    model, reading lines without markup, would take for a menu."""
+    keys = (text_key("".join(item.itertext())) for item in body.iter(*_ITEM_TAGS))
+    return frozenset(key for key in keys if key)
 
 
 def _collect_blocks(element: HtmlElement, paragraphs: list[str]) -> None:

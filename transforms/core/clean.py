@@ -102,11 +102,13 @@ def decide_many(
     rule_threshold: np.ndarray | float,
     first: np.ndarray,
     prose: np.ndarray | None = None,
+    protected: np.ndarray | None = None,
 ) -> np.ndarray:
     """``decide`` for the lines of several documents at once (``first`` marks each document's
     first line; the thresholds may differ per line). ``prose`` marks the lines long enough to
     be article prose: in a document where every line would go, those the model alone removes
-    (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph)."""
+    (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph).
+    ``protected`` marks lines that only a rule may remove (the list items of an extracted body)."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
     doc = np.cumsum(first) - 1
     n_docs = int(doc[-1]) + 1 if doc.size else 0
@@ -121,7 +123,10 @@ def decide_many(
     starts = keep & (first | ~np.concatenate(([False], keep[:-1])))
     run = np.cumsum(starts) * keep
     weak = np.bincount(run[keep & (scores < low)], minlength=int(run.max(initial=0)) + 1)
-    return gone | (keep & mixed & (weak[run] == 0))
+    gone = gone | (keep & mixed & (weak[run] == 0))
+    if protected is not None:
+        gone &= ~(protected & ~removed & ~ruled)
+    return gone
 
 
 def decide(
@@ -153,6 +158,8 @@ class CleanInput:
     site: SiteStats = NO_SITE
     site_min_docs: int = 0
     extracted: bool = False
+    # 1-based numbers of the lines only a rule may remove: the list items of an extracted body.
+    protected: frozenset[int] = frozenset()
 
 
 def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -> list[Cleaned]:
@@ -207,7 +214,18 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         first = np.zeros(len(reasons), dtype=bool)
         first[np.cumsum(sizes) - sizes] = True
         prose = np.concatenate([doc.chars for doc in docs]) >= LONG_CHARS
-        gone = decide_many(scores, by_rules, ruled, points[:, 0], points[:, 1], points[:, 2], first, prose)
+        protected = _protected_lines(inputs, preps)
+        gone = decide_many(
+            scores,
+            by_rules,
+            ruled,
+            points[:, 0],
+            points[:, 1],
+            points[:, 2],
+            first,
+            prose,
+            protected,
+        )
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()
         start = 0
@@ -216,6 +234,16 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
             start += size
     empty = Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
     return [out.get(id(prep), empty) for prep in preps]
+
+
+def _protected_lines(inputs: Sequence[CleanInput], preps: list[Prepared]) -> np.ndarray | None:
+    """The mask of protected lines over the lines of the documents that have any, or None."""
+    if not any(i.protected for i in inputs):
+        return None
+    return np.array(
+        [n in i.protected for i, prep in zip(inputs, preps, strict=True) for n in prep.doc.line_nos],
+        dtype=bool,
+    )
 
 
 def _cleaned(prep: Prepared, gone: list[bool], scores: list[float]) -> Cleaned:

@@ -82,7 +82,14 @@ def clean_documents(
     """``clean_document`` for several documents at once (the line model scores them in one
     batch); each result is the one ``clean_document`` gives the document alone."""
     inputs = [
-        CleanInput(article.text, article.title, site, site_min_docs, article.text_source in EXTRACTED_SOURCES)
+        CleanInput(
+            article.text,
+            article.title,
+            site,
+            site_min_docs,
+            extracted := article.text_source in EXTRACTED_SOURCES,
+            frozenset(article.list_lines) if extracted else frozenset(),
+        )
         for article, site in articles
     ]
     cleaned_all = clean_many(inputs, scorer)
@@ -109,6 +116,7 @@ def _result(article: Article, cleaned: Cleaned, min_words: int) -> Article | Rej
         header=header_of(article.text),
         boilerplate_lines=len(cleaned.removed),
         removed=tuple((r.reason, r.text) for r in cleaned.removed),
+        list_lines=(),  # numbers of the text before cleaning
     )
 
 

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 import trafilatura
 
 from schemas.records import Article, Reject
-from transforms.core.body_blocks import body_chars
+from transforms.core.body_blocks import body_chars, text_key
 from transforms.core.dates import page_dates, parse_datetime, plausible
 from transforms.core.decode import decode_html
 from transforms.core.extract_body import Explanation, Trail, drop_author_bio, select_body
@@ -97,6 +97,8 @@ class ExtractedPage:
     modified: str | None = None
     # The lead image, absolute (transforms.core.lead_image).
     image: str | None = None
+    # 1-based numbers of the text's lines (split on "\n") that are list items of the body.
+    list_lines: tuple[int, ...] = ()
     explanation: Explanation | None = None
 
 
@@ -139,14 +141,14 @@ def _extract(
     if tree is None:
         return None
     facts = scan_page(tree)
-    paragraphs = select_body(tree, url, facts, trail)
-    if paragraphs is None:
+    body = select_body(tree, url, facts, trail)
+    if body is None:
         return None
     found = read_metadata(tree, facts)
     sitename = site_name(found.sitename, facts)
     title = headline(found.title, sitename)
     author = authors(found.author, sitename, facts)
-    paragraphs = drop_author_bio(paragraphs, author, trail)
+    paragraphs = drop_author_bio(body.paragraphs, author, trail)
     if body_chars(paragraphs) < MIN_BODY_CHARS:
         if trail:
             trail.decisions.append(f"no article: {body_chars(paragraphs)} characters of body")
@@ -172,8 +174,20 @@ def _extract(
         date_candidates=dates.published,
         modified=dates.modified,
         image=lead_image(facts.meta, ld_articles(facts), tree, url),
+        list_lines=list_lines(paragraphs, body.items),
         explanation=trail.explanation() if trail else None,
     )
+
+
+def list_lines(paragraphs: list[str], items: frozenset[str]) -> tuple[int, ...]:
+    """The 1-based line numbers, in ``"\n\n".join(paragraphs)``, of the blocks that are list items."""
+    numbers, line_no = [], 1
+    for paragraph in paragraphs:
+        size = paragraph.count("\n") + 1
+        if items and text_key(paragraph) in items:
+            numbers.extend(range(line_no, line_no + size))
+        line_no += size + 1  # the blank line between blocks
+    return tuple(numbers)
 
 
 def with_page(article: Article, page: ExtractedPage) -> Article:
@@ -194,6 +208,7 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         # The page names its site better than a feed's title does.
         site_name=preferred_site_name(page.sitename, article.site_name, article.url),
         image=page.image,
+        list_lines=page.list_lines,
     )
 
 

@@ -1,6 +1,7 @@
 """The article body of a parsed page: trafilatura's extractions compared, repaired where the page says so.
 
-Pure Python, no Beam. ``select_body(tree, url, facts, trail)`` returns the body's blocks or None:
+Pure Python, no Beam. ``select_body(tree, url, facts, trail)`` returns the body (its blocks, and
+which of them are list items) or None:
 
 1. Precision mode (without trafilatura's fallback cascade: a third of its time) is the first
    candidate. When it covers too little of the page's own prose (the long text runs of any
@@ -25,7 +26,7 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from transforms.core.body_blocks import body_blocks, body_chars, normalize_block, text_key
+from transforms.core.body_blocks import body_blocks, body_chars, list_item_keys, normalize_block, text_key
 from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
 # TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS: tuned on
@@ -101,11 +102,19 @@ class _Candidate:
     # Blocks appended from the page's schema.org live-blog updates, and section headings put back.
     live_updates: int = 0
     headings: int = 0
+    # ``text_key`` of the blocks that are list items in the extracted body.
+    items: frozenset[str] = frozenset()
 
 
-def select_body(
-    tree: HtmlElement, url: str | None, facts: PageFacts, trail: Trail | None
-) -> list[str] | None:
+@dataclasses.dataclass(frozen=True)
+class Body:
+    """The chosen body: its blocks, and the ``text_key`` of those that are list items."""
+
+    paragraphs: list[str]
+    items: frozenset[str] = frozenset()
+
+
+def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Trail | None) -> Body | None:
     """The body's blocks: precision mode; recall, then balanced mode where the body looks truncated."""
     chosen = _candidate(tree, url, "precision", facts)
     tried = [chosen]
@@ -123,7 +132,7 @@ def select_body(
         chosen.paragraphs, chosen.headings = restore_headings(chosen.paragraphs, tree)
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
-    return chosen.paragraphs if chosen is not None else None
+    return Body(chosen.paragraphs, chosen.items) if chosen is not None else None
 
 
 def restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
@@ -233,13 +242,14 @@ def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: PageFacts) 
     )
     if doc is None or doc.body is None:
         return None
+    items = list_item_keys(doc.body)
     paragraphs = body_blocks(doc.body)
     if not paragraphs:
         return None
     # A live blog's updates complete each candidate before it is measured: a precision body
     # with the updates from schema.org is whole, not truncated.
     paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
-    return _Candidate(mode, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added)
+    return _Candidate(mode, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added, items=items)
 
 
 def _coverage(paragraphs: list[str], prose: list[str]) -> float:
