@@ -238,6 +238,21 @@ def test_div_and_br_body_keeps_every_block():
     assert FLOOD[4] in paragraphs
 
 
+def test_precision_mode_finding_nothing_gets_its_cascade():
+    # Each paragraph a <div> ending in a link: fast precision mode finds no body at all;
+    # with its cascade (readability, jusText) it reads the whole article.
+    html = (
+        "<html><body><div id='nav'><a href='/a'>Jobs</a> <a href='/b'>Blog</a></div><div class='article'>"
+        "<h1>Flood</h1>"
+        + "".join(f"<div>{p} <a href='/x{i}'>more</a></div>" for i, p in enumerate(FLOOD))
+        + "</div></body></html>"
+    )
+    assert trafilatura.bare_extraction(html, favor_precision=True, fast=True) is None
+    page = extract_article(html, None, explain=True)
+    assert page.explanation.decisions[0].startswith("body: precision_cascade extraction")
+    assert all(p in page.text for p in FLOOD)
+
+
 def test_data_table_rows_are_one_line_each():
     rows = "".join(
         f"<tr><td>{city}</td><td>{level} m</td></tr>" for city, level in [("Leeds", 3.1), ("York", 4.2)]

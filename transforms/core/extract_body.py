@@ -4,7 +4,8 @@ Pure Python, no Beam. ``select_body(tree, url, facts, trail)`` returns the body 
 which of them are list items) or None:
 
 1. Precision mode (without trafilatura's fallback cascade: a third of its time) is the first
-   candidate. When it covers too little of the page's own prose (the long text runs of any
+   candidate; where it finds nothing or a fragment of the page's prose, precision mode with the
+   cascade replaces it. When it covers too little of the page's own prose (the long text runs of any
    block, not only ``<p>``), it may be truncated: a recall-mode extraction with the cascade is
    the second candidate, kept only when it covers clearly more of that prose and scores better
    (more sentence-like text, less link text); balanced mode is the last resort.
@@ -37,7 +38,8 @@ TRUNCATED_COVERAGE = 0.7
 # Another candidate replaces the current one only when it holds at least this much more of the
 # prose (and scores better).
 COVERAGE_GAIN = 0.1
-# Below this share of the prose after precision and recall, balanced mode is tried too.
+# Below this share of the prose, precision mode runs again with its cascade (at once) and
+# balanced mode is tried too (after recall).
 RESCUE_COVERAGE = 0.2
 # In a candidate's score, a character of link text (a block that is a link's text on the page)
 # costs this many characters of sentence-like text.
@@ -117,6 +119,10 @@ class Body:
 def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Trail | None) -> Body | None:
     """The body's blocks: precision mode; recall, then balanced mode where the body looks truncated."""
     chosen = _candidate(tree, url, "precision", facts)
+    if chosen is None or chosen.coverage < RESCUE_COVERAGE:
+        # A fragment of the page's prose, or nothing: precision mode again with its referee
+        # cascade (readability, jusText), which finds bodies in layouts it misses.
+        chosen = _candidate(tree, url, "precision", facts, cascade=True) or chosen
     tried = [chosen]
     # Truncation suspected (or nothing found): recall mode reaches text in other containers,
     # <div>/<br> and table layouts; it also keeps more boilerplate, hence the comparison.
@@ -228,7 +234,12 @@ def _describe(candidate: _Candidate) -> str:
     )
 
 
-def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: PageFacts) -> _Candidate | None:
+def _candidate(
+    tree: HtmlElement, url: str | None, mode: str, facts: PageFacts, *, cascade: bool | None = None
+) -> _Candidate | None:
+    """One trafilatura extraction in ``mode``; the cascade runs in every mode but precision unless
+    asked for."""
+    cascade = mode != "precision" if cascade is None else cascade
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -238,7 +249,7 @@ def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: PageFacts) 
         # Precision mode without the referee cascade (readability and jusText over a copy of
         # the whole page: a third of trafilatura's time). Where its body looks truncated, recall
         # mode and then balanced mode, cascade and all, are tried instead.
-        fast=mode == "precision",
+        fast=not cascade,
     )
     if doc is None or doc.body is None:
         return None
@@ -249,7 +260,8 @@ def _candidate(tree: HtmlElement, url: str | None, mode: str, facts: PageFacts) 
     # A live blog's updates complete each candidate before it is measured: a precision body
     # with the updates from schema.org is whole, not truncated.
     paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
-    return _Candidate(mode, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added, items=items)
+    name = "precision_cascade" if cascade and mode == "precision" else mode
+    return _Candidate(name, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added, items=items)
 
 
 def _coverage(paragraphs: list[str], prose: list[str]) -> float:
