@@ -122,7 +122,9 @@ def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Tra
     if chosen is None or chosen.coverage < RESCUE_COVERAGE:
         # A fragment of the page's prose, or nothing: precision mode again with its referee
         # cascade (readability, jusText), which finds bodies in layouts it misses.
-        chosen = _candidate(tree, url, "precision", facts, cascade=True) or chosen
+        rescued = _candidate(tree, url, "precision", facts, cascade=True)
+        if rescued is not None and (chosen is None or rescued.coverage > chosen.coverage):
+            chosen = rescued
     tried = [chosen]
     # Truncation suspected (or nothing found): recall mode reaches text in other containers,
     # <div>/<br> and table layouts; it also keeps more boilerplate, hence the comparison.
