@@ -15,7 +15,7 @@ INSTALL_REQUIRES = [
     "charset-normalizer>=3.3,<4",
     "feedparser>=6.0.11,<7",
     "requests>=2.32,<3",
-    "py3langid>=0.3,<1",
+    "py3langid>=0.4,<0.5",
     "python-dateutil>=2.8,<3",
     "rich>=13,<16",
     # WARC seeds (.warc, .warc.gz: CC-NEWS backfills), read record by record.

@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 import subprocess
 import sys
 from dataclasses import replace
@@ -9,7 +10,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.records import DedupEntry, Duplicate
 from tests.helpers import EDITS, fingerprinted, local_pipeline, seed_body
 from transforms.core.dedup import connected_components, dedup_entry, deduplicate, resolve_cluster
-from transforms.core.fingerprints import NEAR_THRESHOLD, content_hash, minhash, similarity
+from transforms.core.fingerprints import (
+    NEAR_THRESHOLD,
+    content_hash,
+    fingerprints,
+    minhash,
+    shingles,
+    similarity,
+)
 from transforms.core.urls import canonical_url, url_key
 from transforms.dedup import Deduplicate
 
@@ -42,6 +50,38 @@ def test_canonical_url_drops_tracking_fragment_and_trailing_slash():
 def test_content_hash_ignores_case_spacing_and_punctuation():
     assert content_hash("Hello,  World!\n\nNext line.") == content_hash("hello world next line")
     assert content_hash("Hello world") != content_hash("Hello there world")
+
+
+# Fingerprints the lake and the dedup index store: a change of the code must not change them
+# (values from the code before issue 14's faster shingling).
+STORED_FINGERPRINTS = [
+    ("003", "078ae01e6e7fdf78f6de35f9995afdcaea8392b2", "29cace675be82d93d6b010557f614f076fa873e3"),
+    (
+        "Ünïcode ＡＢＣ ﬁne  straße, ΣΑΣ — 東京都は新しい計画を発表した; x_y 1½",
+        "1d534592e7e05ef6ed1e834cc4e657301d7c36fd",
+        "b95c64af4ebe4f06de90ef0db117ac1f9541f15d",
+    ),
+    (
+        "one two three four",
+        "e21ad05e3a894c71923d305800b0955eff36d92f",
+        "5a5be7366e2f7a95f0cd68465fbb5bbe549b6d49",
+    ),
+    ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+]
+
+
+def test_fingerprints_are_the_stored_ones():
+    for text, digest, signature in STORED_FINGERPRINTS:
+        text = body(text) if text == "003" else text
+        found_digest, found_signature = fingerprints(text)
+        assert found_digest == digest == content_hash(text)
+        assert hashlib.sha1(found_signature).hexdigest() == signature
+        assert found_signature == minhash(text)
+    assert shingles("Ünïcode ＡＢＣ ﬁne  straße, ΣΑΣ — 東京") == [
+        "ünïcode abc fine strasse σασ",
+        "abc fine strasse σασ 東京",
+    ]
+    assert shingles("one two, three!") == ["one two three"]
 
 
 def test_minhash_is_stable_across_processes():

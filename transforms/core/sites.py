@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from transforms.core.clean import SiteStats
-from transforms.core.lines import is_site_candidate, line_key
+from transforms.core.lines import site_line_candidates
 
 # The key of the row that counts a site's documents.
 DOCS_KEY = ""
@@ -45,15 +45,9 @@ EMPTY = SiteTable()
 
 
 def document_keys(text: str) -> set[str]:
-    """The line keys a document adds to its site's counts (its short lines, once each)."""
-    keys = set()
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if line and is_site_candidate(line):
-            key = line_key(line)
-            if key:
-                keys.add(key)
-    return keys
+    """The line keys a document adds to its site's counts (its short lines, once each): their
+    ``line_key``s, the lines normalised in one batch (``site_line_candidates``)."""
+    return site_line_candidates(text)
 
 
 def site_table(rows: Iterable[tuple[str, int]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:

@@ -1,0 +1,57 @@
+"""Language identification: the numpy walk gives py3langid's own scores, bit for bit."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
+
+from tests.helpers import RESOURCES, SEEDS
+from transforms.core.language import detect_language, load_language_identifier
+
+
+@pytest.fixture(scope="module")
+def identifiers() -> tuple[LanguageIdentifier, LanguageIdentifier]:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True), load_language_identifier()
+
+
+def _texts() -> list[str | bytes]:
+    texts: list[str | bytes] = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    texts += [path.read_text(encoding="utf-8") for path in sorted((RESOURCES / "cjk").glob("*.txt"))]
+    items = json.loads((RESOURCES / "topic_dev.json").read_text(encoding="utf-8"))["items"]
+    texts += [f"{item['title']}\n{item.get('text') or ''}" for item in items[::10]]
+    texts += ["", "a", "ab", "The", "ÉTÉ À PARIS", "Neue Gleise für die Linie 4", "12 34 56"]
+    # Random bytes over a few letters reach the automaton's deep states; over all 256 values,
+    # invalid UTF-8 (py3langid walks such bytes as given).
+    rng = random.Random(14)
+    for _ in range(300):
+        texts.append(bytes(rng.choice(b"aeiou tnsh\xc3\xa9") for _ in range(rng.randint(0, 60))))
+        texts.append(bytes(rng.randrange(256) for _ in range(rng.randint(0, 30))))
+    return texts
+
+
+def test_the_walk_counts_the_features_of_py3langids_walk_in_its_order(identifiers):
+    theirs, ours = identifiers
+    for text in _texts():
+        data = theirs._encode(text)
+        expected = visit_counts(theirs.tk_nextmove, theirs._rowbase, theirs.tk_output, data) or {}
+        features, counts = ours.feature_counts(data)
+        assert features.tolist() == list(expected) and counts.tolist() == list(expected.values())
+
+
+def test_the_scores_are_py3langids_to_the_bit(identifiers):
+    theirs, ours = identifiers
+    assert ours._walk_depth == 6  # py3langid 0.4's model: byte n-grams of up to 6 bytes
+    for text in _texts():
+        assert np.array_equal(theirs._decide(text), ours._decide(text))
+        assert theirs.classify(text) == ours.classify(text)
+
+
+def test_detect_language(identifiers):
+    _, ours = identifiers
+    assert detect_language((RESOURCES / "cjk" / "ja_article.txt").read_text(encoding="utf-8"), ours) == "ja"
+    assert detect_language("Die Bahn baut neue Gleise für die Linie 4 in der Stadt Köln.", ours) == "de"
+    assert detect_language("Too short", ours) is None

@@ -1,0 +1,113 @@
+"""Language identification of a text: py3langid's model, its byte walk done with numpy.
+
+    detect_language("Rebels shelled the city overnight ...", load_language_identifier()) -> "en"
+
+py3langid walks a text's bytes one at a time through an Aho-Corasick automaton over its byte
+n-grams and counts the feature each state it visits stands for: a Python loop, about half of
+the identification's time. Here the walk runs for every position at once. In such an automaton
+the state after a byte is the longest suffix of the text so far that is a prefix of one of its
+n-grams, so it depends on the last ``depth`` bytes alone (the deepest state's length, 6 in
+py3langid 0.4's model): starting from the root at each position and taking ``depth`` steps over
+the bytes before it gives every state of the sequential walk. The features are counted in the
+order the sequential walk first meets them, so the scores are the same numbers to the bit
+(tests/core/test_language.py checks both against py3langid's own walk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+# Language identification is unreliable on fewer characters than this.
+MIN_LANGUAGE_CHARS = 40
+# langid's probability below which we do not name a language.
+MIN_LANGUAGE_PROB = 0.5
+# langid's cost grows with the text (a pure-Python pass over its bytes) and the opening of an
+# article tells its language: on the long documents of lines_train (1,154 over 3,000
+# characters, 12 languages), the first 800 characters name the same language as the first
+# 5,000 for every one, at an eighth of the time.
+LANGUAGE_SAMPLE_CHARS = 800
+# Rows of the automaton's table visited at once when measuring its depth (2 MB of states).
+_DEPTH_SLICE = 2048
+
+
+def automaton_depth(moves: np.ndarray, state_rows: np.ndarray) -> int:
+    """The length of the automaton's deepest state. ``moves`` holds one row of 256 next states
+    per distinct row, ``state_rows`` each state's row. Breadth-first from the root, the level
+    at which a state is first reached is the length of the n-gram prefix it stands for."""
+    seen = np.zeros(len(state_rows), dtype=bool)
+    seen[0] = True
+    frontier, depth = np.zeros(1, dtype=np.intp), 0
+    while True:
+        reached = np.zeros(len(state_rows), dtype=bool)
+        rows = np.unique(state_rows[frontier])
+        # In slices: a whole level's next states at once would take tens of megabytes.
+        for start in range(0, len(rows), _DEPTH_SLICE):
+            reached[moves[rows[start : start + _DEPTH_SLICE]]] = True
+        frontier = np.flatnonzero(reached & ~seen)
+        if not len(frontier):
+            return depth
+        seen[frontier] = True
+        depth += 1
+
+
+class ArrayLanguageIdentifier(LanguageIdentifier):
+    """py3langid's ``LanguageIdentifier`` with the byte walk over numpy arrays, and the
+    feature weights held as float32 (py3langid stores float16 and converts the rows a text
+    uses at every call, exactly: the same numbers, without the conversion each time)."""
+
+    __slots__ = ["_walk_depth", "_walk_moves", "_walk_output", "_walk_rows"]
+
+    def __init__(self, nb_ptc, nb_pc, nb_classes, tk_nextmove, tk_output, *args, **kwargs):
+        super().__init__(
+            nb_ptc.astype(np.float32), nb_pc, nb_classes, tk_nextmove, tk_output, *args, **kwargs
+        )
+        self._full_model = (self.nb_ptc, self.nb_pc, self.nb_classes)
+        # A view of py3langid's own table (9.8 million entries), not a copy.
+        self._walk_moves = np.asarray(memoryview(tk_nextmove))
+        self._walk_rows = np.asarray(self._rowbase, dtype=np.intp)
+        self._walk_output = np.asarray(tk_output, dtype=np.intp)
+        self._walk_depth = automaton_depth(
+            self._walk_moves.reshape(-1, 256), np.asarray(self.tk_row, dtype=np.intp)
+        )
+
+    def feature_counts(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """The features the walk over ``data`` visits and how often, in the order it first
+        visits them (py3langid's ``visit_counts``, whose dict keeps that order)."""
+        text = np.frombuffer(data, dtype=np.uint8).astype(np.intp)
+        states = np.zeros(len(text), dtype=np.intp)
+        for lag in range(self._walk_depth - 1, -1, -1):
+            if lag >= len(text):
+                continue
+            at = self._walk_rows.take(states[lag:])
+            at += text[: len(text) - lag]
+            states[lag:] = self._walk_moves.take(at)
+        features = self._walk_output.take(states)
+        features = features[features >= 0]
+        if not len(features):
+            return features, features
+        order = np.argsort(features, kind="stable")
+        ranked = features[order]
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        counts = np.diff(np.append(starts, len(ranked)))
+        first_seen = np.argsort(order[starts], kind="stable")
+        return ranked[starts][first_seen], counts[first_seen]
+
+    def _raw_score(self, text):
+        features, counts = self.feature_counts(text)
+        if not len(features):
+            return super()._raw_score(text)
+        return np.log1p(counts.astype(np.float32)) @ self.nb_ptc[features] + self.nb_pc
+
+
+def load_language_identifier() -> ArrayLanguageIdentifier:
+    return ArrayLanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, identifier) -> str | None:
+    """ISO 639-1 code of the text's language, or None when unsure."""
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    if len(sample.strip()) < MIN_LANGUAGE_CHARS:
+        return None
+    code, prob = identifier.classify(sample)
+    return code if prob >= MIN_LANGUAGE_PROB else None
