@@ -29,8 +29,6 @@ for _path in (str(ROOT), str(HERE)):
 
 import plain  # noqa: E402
 
-# Documents per clean call: the batch CleanArticles gives the line model (transforms/clean.py).
-CLEAN_BATCH = 256
 NOW = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
 
 
@@ -38,6 +36,7 @@ def run_stages(data: bytes, stage: dict) -> tuple[list, dict[str, float]]:
     """The stage functions over a JSONL corpus: the enriched articles (or rejects) and the CPU
     seconds of each stage."""
     from schemas.records import Reject, without_working_data
+    from transforms.clean import CLEAN_BATCH  # the batch CleanArticles gives the line model
     from transforms.core.clean import NO_SITE
     from transforms.core.clean_stage import clean_documents, site_of
     from transforms.core.enrich import enrich
