@@ -129,7 +129,7 @@ def _init_plain_worker() -> None:
     import transforms.clean  # noqa: F401 - the stage modules, imported before the clock starts
     import transforms.extract  # noqa: F401
     from transforms.core.clean import default_scorer
-    from transforms.core.enrich import load_language_identifier
+    from transforms.core.language import load_language_identifier
     from transforms.topics import load_topic_classifier
 
     _stage.update(

@@ -34,7 +34,7 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.core.enrich import detect_language, load_language_identifier  # noqa: E402
+from transforms.core.language import detect_language, load_language_identifier  # noqa: E402
 from transforms.topics import assign_topic, load_taxonomy, load_topic_classifier  # noqa: E402
 
 RESOURCES = ROOT / "tests" / "resources"

@@ -113,9 +113,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """
     from schemas.records import Reject, article_row
     from transforms.core.clean_stage import clean_document
-    from transforms.core.enrich import enrich, load_language_identifier
+    from transforms.core.enrich import enrich
     from transforms.core.extract import extract_document
     from transforms.core.http_policy import FetchPolicy
+    from transforms.core.language import load_language_identifier
     from transforms.topics import load_topic_classifier
 
     policy = FetchPolicy(

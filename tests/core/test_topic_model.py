@@ -20,7 +20,8 @@ from schemas.parquet import ARTICLE_FILE_SCHEMA
 from schemas.records import Article, article_row
 from tests.helpers import KITCHEN_TAXONOMY, ROOT, local_pipeline, write_taxonomy
 from transforms.core.categories import packaged_category_table
-from transforms.core.enrich import enrich, load_language_identifier
+from transforms.core.enrich import enrich
+from transforms.core.language import load_language_identifier
 from transforms.core.topic_features import FeatureSpace, document_features
 from transforms.core.topic_model import (
     Combination,

@@ -9,7 +9,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.records import Article
 from tests.helpers import RESOURCES, local_pipeline, seed_text
 from transforms.clean import CleanArticles
-from transforms.core.enrich import enrich, load_language_identifier
+from transforms.core.enrich import enrich
+from transforms.core.language import load_language_identifier
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
 from transforms.topics import load_topic_classifier
