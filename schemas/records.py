@@ -97,6 +97,9 @@ class Article:
     # 1-based numbers of the extracted text's lines that were list items of the page's body:
     # the cleaner's line model does not remove them alone (a page's own list is not a menu).
     list_lines: tuple[int, ...] = ()
+    # 1-based numbers of the extracted text's lines that were headings of the page's body: the
+    # line model does not remove one alone while the block after it stays (a section heading).
+    heading_lines: tuple[int, ...] = ()
     # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
@@ -216,7 +219,14 @@ def without_working_data(article: Article) -> Article:
     enriched article's bytes; nothing after enrichment reads them.
     """
     return dataclasses.replace(
-        article, removed=(), header="", date_candidates=(), html=None, fallback=None, list_lines=()
+        article,
+        removed=(),
+        header="",
+        date_candidates=(),
+        html=None,
+        fallback=None,
+        list_lines=(),
+        heading_lines=(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.helpers import (
@@ -17,6 +18,7 @@ from tests.helpers import (
     reason_of,
 )
 from transforms.clean import REASONS, clean_text
+from transforms.core.clean import decide_many
 
 # Acceptance targets on text_dev (micro-averaged over labelled lines).
 MIN_BODY_KEPT = 0.98
@@ -272,3 +274,17 @@ def test_no_title_when_the_text_starts_with_prose() -> None:
     cleaned = clean_text(f"{ARMY_BODY}\n\n{ARMY_BODY2}")
     assert cleaned.title is None
     assert kept_texts(cleaned) == [ARMY_BODY, ARMY_BODY2]
+
+
+def test_a_marked_heading_goes_only_with_the_block_it_heads() -> None:
+    # Two documents: [heading, heading, block, heading, teaser] and [heading, prose]. The model
+    # scores every heading as boilerplate; the marks keep those over a kept block.
+    scores = np.array([0.99, 0.99, 0.1, 0.99, 0.99, 0.99, 0.1])
+    headings = np.array([True, True, False, True, False, True, False])
+    first = np.array([True, False, False, False, False, True, False])
+    removed = np.zeros(7, dtype=bool)
+    removed[5] = True  # a rule removed the second document's heading: it stays removed
+    gone = decide_many(scores, removed, np.zeros(7, dtype=bool), 0.5, 0.2, 0.5, first, headings=headings)
+    assert gone.tolist() == [False, False, False, True, True, True, False]
+    unmarked = decide_many(scores, removed, np.zeros(7, dtype=bool), 0.5, 0.2, 0.5, first)
+    assert unmarked.tolist() == [True, True, False, True, True, True, False]

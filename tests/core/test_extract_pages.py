@@ -389,3 +389,28 @@ def test_section_headings_between_kept_blocks_are_put_back():
     page = extract_article(html, None)
     assert "What happens next" in page.text.split("\n\n")
     assert "More from Island News" not in page.text
+
+
+def _sections_page(headings: list[str]) -> str:
+    return (
+        f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p><h2>{headings[0]}</h2><p>{FLOOD[1]}</p>"
+        f"<h2>{headings[1]}</h2><h3>{headings[2]}</h3><p>{FLOOD[2]}</p><p>{FLOOD[3]}</p></article></body></html>"
+    )
+
+
+def test_section_headings_of_the_body_survive_the_clean_stage():
+    # One-word headings look like menu entries to the line model; the page marks them as
+    # headings of the article, so they stay with the blocks they head (a heading over a
+    # subheading too).
+    headings = ["Background", "Glossary", "Architecture"]
+    extracted = extract_document(
+        Article(id="a", source="s", text_source="page", ingested_at=NOW, html=_sections_page(headings))
+    )
+    lines = extracted.text.split("\n")
+    assert [lines[n - 1] for n in extracted.heading_lines] == ["Flood", *headings]
+    cleaned, _ = clean_document(extracted)
+    assert cleaned.text.split("\n\n") == [FLOOD[0], headings[0], FLOOD[1], *headings[1:], *FLOOD[2:4]]
+    assert cleaned.heading_lines == ()  # line numbers of the text before cleaning
+    # The same text without the page's markup: the model alone removes two of them.
+    unmarked, _ = clean_document(dataclasses.replace(extracted, heading_lines=()))
+    assert {"Glossary", "Architecture"}.isdisjoint(unmarked.text.split("\n\n"))

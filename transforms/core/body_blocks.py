@@ -42,8 +42,9 @@ _BLOCK_TAGS = frozenset(
     + ("pre", "code", "dd", "dt", "figcaption", "caption")
 )
 _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
-# A list's items (trafilatura's own tag and HTML's).
+# A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
+_HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
 WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
 
@@ -65,7 +66,17 @@ def list_item_keys(body: HtmlElement) -> frozenset[str]:
     """The ``text_key`` of every list item of an extracted body: the lines the page itself marks
     as a list the article holds (tour dates, nominees, feature bullets), which the cleaner's line
     model, reading lines without markup, would take for a menu."""
-    keys = (text_key("".join(item.itertext())) for item in body.iter(*_ITEM_TAGS))
+    return _keys(body, _ITEM_TAGS)
+
+
+def heading_keys(body: HtmlElement) -> frozenset[str]:
+    """The ``text_key`` of every heading of an extracted body: the article's section headings
+    (and the headings of what extraction kept around it, which go with the blocks they head)."""
+    return _keys(body, _HEADING_TAGS)
+
+
+def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:
+    keys = (text_key("".join(element.itertext())) for element in body.iter(*tags))
     return frozenset(key for key in keys if key)
 
 

@@ -73,6 +73,8 @@ __all__ = [
 ]
 
 REASONS = boilerplate.REASONS
+# Nested headings kept over the block they head (h2 over h3 over a paragraph, and one more).
+HEADING_LEVELS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,12 +105,15 @@ def decide_many(
     first: np.ndarray,
     prose: np.ndarray | None = None,
     protected: np.ndarray | None = None,
+    headings: np.ndarray | None = None,
 ) -> np.ndarray:
     """``decide`` for the lines of several documents at once (``first`` marks each document's
     first line; the thresholds may differ per line). ``prose`` marks the lines long enough to
     be article prose: in a document where every line would go, those the model alone removes
     (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph).
-    ``protected`` marks lines that only a rule may remove (the list items of an extracted body)."""
+    ``protected`` marks lines that only a rule may remove (the list items of an extracted body);
+    ``headings`` marks lines that only a rule may remove while the line after them stays (the
+    headings of an extracted body: a section heading goes with the block it heads)."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
     doc = np.cumsum(first) - 1
     n_docs = int(doc[-1]) + 1 if doc.size else 0
@@ -126,6 +131,14 @@ def decide_many(
     gone = gone | (keep & mixed & (weak[run] == 0))
     if protected is not None:
         gone &= ~(protected & ~removed & ~ruled)
+    if headings is not None:
+        last = np.concatenate((first[1:], [True]))
+        heading = headings & ~removed & ~ruled
+        for _ in range(HEADING_LEVELS):  # a heading over a subheading over a block
+            heads_kept = heading & ~last & ~np.concatenate((gone[1:], [True]))
+            if not (gone & heads_kept).any():
+                break
+            gone &= ~heads_kept
     return gone
 
 
@@ -160,6 +173,8 @@ class CleanInput:
     extracted: bool = False
     # 1-based numbers of the lines only a rule may remove: the list items of an extracted body.
     protected: frozenset[int] = frozenset()
+    # 1-based numbers of the body's headings: only a rule, or the block after them going, removes them.
+    headings: frozenset[int] = frozenset()
 
 
 def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -> list[Cleaned]:
@@ -214,7 +229,8 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         first = np.zeros(len(reasons), dtype=bool)
         first[np.cumsum(sizes) - sizes] = True
         prose = np.concatenate([doc.chars for doc in docs]) >= LONG_CHARS
-        protected = _protected_lines(inputs, preps)
+        protected = _marked_lines([i.protected for i in inputs], preps)
+        headings = _marked_lines([i.headings for i in inputs], preps)
         gone = decide_many(
             scores,
             by_rules,
@@ -225,6 +241,7 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
             first,
             prose,
             protected,
+            headings,
         )
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()
@@ -236,12 +253,13 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
     return [out.get(id(prep), empty) for prep in preps]
 
 
-def _protected_lines(inputs: Sequence[CleanInput], preps: list[Prepared]) -> np.ndarray | None:
-    """The mask of protected lines over the lines of the documents that have any, or None."""
-    if not any(i.protected for i in inputs):
+def _marked_lines(marks: list[frozenset[int]], preps: list[Prepared]) -> np.ndarray | None:
+    """The mask of the marked line numbers over the lines of the documents that have any lines,
+    or None when no document marks any."""
+    if not any(marks):
         return None
     return np.array(
-        [n in i.protected for i, prep in zip(inputs, preps, strict=True) for n in prep.doc.line_nos],
+        [n in lines for lines, prep in zip(marks, preps, strict=True) for n in prep.doc.line_nos],
         dtype=bool,
     )
 

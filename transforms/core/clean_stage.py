@@ -89,6 +89,7 @@ def clean_documents(
             site_min_docs,
             extracted := article.text_source in EXTRACTED_SOURCES,
             frozenset(article.list_lines) if extracted else frozenset(),
+            frozenset(article.heading_lines) if extracted else frozenset(),
         )
         for article, site in articles
     ]
@@ -117,6 +118,7 @@ def _result(article: Article, cleaned: Cleaned, min_words: int) -> Article | Rej
         boilerplate_lines=len(cleaned.removed),
         removed=tuple((r.reason, r.text) for r in cleaned.removed),
         list_lines=(),  # numbers of the text before cleaning
+        heading_lines=(),
     )
 
 

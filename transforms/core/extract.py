@@ -99,6 +99,8 @@ class ExtractedPage:
     image: str | None = None
     # 1-based numbers of the text's lines (split on "\n") that are list items of the body.
     list_lines: tuple[int, ...] = ()
+    # ... and the lines that are its headings.
+    heading_lines: tuple[int, ...] = ()
     explanation: Explanation | None = None
 
 
@@ -174,17 +176,19 @@ def _extract(
         date_candidates=dates.published,
         modified=dates.modified,
         image=lead_image(facts.meta, ld_articles(facts), tree, url),
-        list_lines=list_lines(paragraphs, body.items),
+        list_lines=marked_lines(paragraphs, body.items),
+        heading_lines=marked_lines(paragraphs, body.headings),
         explanation=trail.explanation() if trail else None,
     )
 
 
-def list_lines(paragraphs: list[str], items: frozenset[str]) -> tuple[int, ...]:
-    """The 1-based line numbers, in ``"\n\n".join(paragraphs)``, of the blocks that are list items."""
+def marked_lines(paragraphs: list[str], keys: frozenset[str]) -> tuple[int, ...]:
+    """The 1-based line numbers, in ``"\n\n".join(paragraphs)``, of the blocks whose ``text_key``
+    is one of ``keys`` (the body's list items, or its headings)."""
     numbers, line_no = [], 1
     for paragraph in paragraphs:
         size = paragraph.count("\n") + 1
-        if items and text_key(paragraph) in items:
+        if keys and text_key(paragraph) in keys:
             numbers.extend(range(line_no, line_no + size))
         line_no += size + 1  # the blank line between blocks
     return tuple(numbers)
@@ -209,6 +213,7 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         site_name=preferred_site_name(page.sitename, article.site_name, article.url),
         image=page.image,
         list_lines=page.list_lines,
+        heading_lines=page.heading_lines,
     )
 
 

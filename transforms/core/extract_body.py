@@ -27,7 +27,14 @@ from typing import Any
 import trafilatura
 from lxml.html import HtmlElement
 
-from transforms.core.body_blocks import body_blocks, body_chars, list_item_keys, normalize_block, text_key
+from transforms.core.body_blocks import (
+    body_blocks,
+    body_chars,
+    heading_keys,
+    list_item_keys,
+    normalize_block,
+    text_key,
+)
 from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
 # TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS: tuned on
@@ -38,9 +45,10 @@ TRUNCATED_COVERAGE = 0.7
 # Another candidate replaces the current one only when it holds at least this much more of the
 # prose (and scores better).
 COVERAGE_GAIN = 0.1
-# Below this share of the prose, precision mode runs again with its cascade (at once) and
-# balanced mode is tried too (after recall).
+# Below this share of the prose, balanced mode is tried too (after recall).
 RESCUE_COVERAGE = 0.2
+# Below this share of the prose, precision mode runs again with its referee cascade first.
+CASCADE_COVERAGE = 0.2
 # In a candidate's score, a character of link text (a block that is a link's text on the page)
 # costs this many characters of sentence-like text.
 LINK_PENALTY = 4.0
@@ -104,22 +112,24 @@ class _Candidate:
     # Blocks appended from the page's schema.org live-blog updates, and section headings put back.
     live_updates: int = 0
     headings: int = 0
-    # ``text_key`` of the blocks that are list items in the extracted body.
+    # ``text_key`` of the blocks that are list items and headings in the extracted body.
     items: frozenset[str] = frozenset()
+    heading_keys: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
 class Body:
-    """The chosen body: its blocks, and the ``text_key`` of those that are list items."""
+    """The chosen body: its blocks, and the ``text_key`` of those that are list items and headings."""
 
     paragraphs: list[str]
     items: frozenset[str] = frozenset()
+    headings: frozenset[str] = frozenset()
 
 
 def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Trail | None) -> Body | None:
     """The body's blocks: precision mode; recall, then balanced mode where the body looks truncated."""
     chosen = _candidate(tree, url, "precision", facts)
-    if chosen is None or chosen.coverage < RESCUE_COVERAGE:
+    if chosen is None or chosen.coverage < CASCADE_COVERAGE:
         # A fragment of the page's prose, or nothing: precision mode again with its referee
         # cascade (readability, jusText), which finds bodies in layouts it misses.
         rescued = _candidate(tree, url, "precision", facts, cascade=True)
@@ -136,11 +146,16 @@ def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Tra
         if chosen is None or chosen.coverage < RESCUE_COVERAGE:
             tried.append(_candidate(tree, url, "balanced", facts))
             chosen = _better(chosen, tried[-1], tree, facts)
-    if chosen is not None:
-        chosen.paragraphs, chosen.headings = restore_headings(chosen.paragraphs, tree)
+    if chosen is None:
+        if trail:
+            _explain_body(chosen, [c for c in tried if c is not None], trail)
+        return None
+    restored, chosen.headings = restore_headings(chosen.paragraphs, tree)
+    put_back = {text_key(p) for p in restored} - {text_key(p) for p in chosen.paragraphs}
+    chosen.paragraphs = restored
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
-    return Body(chosen.paragraphs, chosen.items) if chosen is not None else None
+    return Body(chosen.paragraphs, chosen.items, chosen.heading_keys | put_back)
 
 
 def restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
@@ -255,7 +270,7 @@ def _candidate(
     )
     if doc is None or doc.body is None:
         return None
-    items = list_item_keys(doc.body)
+    items, headings = list_item_keys(doc.body), heading_keys(doc.body)
     paragraphs = body_blocks(doc.body)
     if not paragraphs:
         return None
@@ -263,7 +278,14 @@ def _candidate(
     # with the updates from schema.org is whole, not truncated.
     paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
     name = "precision_cascade" if cascade and mode == "precision" else mode
-    return _Candidate(name, paragraphs, _coverage(paragraphs, facts.prose), live_updates=added, items=items)
+    return _Candidate(
+        name,
+        paragraphs,
+        _coverage(paragraphs, facts.prose),
+        live_updates=added,
+        items=items,
+        heading_keys=headings,
+    )
 
 
 def _coverage(paragraphs: list[str], prose: list[str]) -> float:
