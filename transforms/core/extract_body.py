@@ -47,8 +47,9 @@ TRUNCATED_COVERAGE = 0.7
 COVERAGE_GAIN = 0.1
 # Below this share of the prose, balanced mode is tried too (after recall).
 RESCUE_COVERAGE = 0.2
-# Below this share of the prose, precision mode runs again with its referee cascade first.
-CASCADE_COVERAGE = 0.2
+# Below this share of the prose, precision mode runs again with its referee cascade first (it
+# reads table and <font>/<br> layouts fast mode cuts short; a whole body found so skips recall).
+CASCADE_COVERAGE = 0.5
 # In a candidate's score, a character of link text (a block that is a link's text on the page)
 # costs this many characters of sentence-like text.
 LINK_PENALTY = 4.0
