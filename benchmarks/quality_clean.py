@@ -49,11 +49,12 @@ from benchmarks.clean_dev import (  # noqa: E402
     tally,
 )
 from benchmarks.clean_round1 import ROUND1_COMMIT, run_round1  # noqa: E402
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
 from transforms.core.clean import CleanInput, clean_many, prepare  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
-VALIDATION = ROOT.parent.parent / "shared" / "data" / "boilerplate" / "lines_validation.jsonl.gz"
+VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
 # The last commit with the rule cleaner (phrase rules and a comment-thread change point).
 BASELINE_COMMIT = "93355ba"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as

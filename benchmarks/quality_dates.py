@@ -31,16 +31,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from schemas.records import Article, Reject  # noqa: E402
 from transforms.core.clean_stage import clean_document  # noqa: E402
 from transforms.core.dates import local_day, resolve_date  # noqa: E402
 from transforms.core.extract import extract_document  # noqa: E402
 
-# ../shared/data beside the checkout (a worktree sits one level deeper: the nearest one wins).
-SHARED_DATA = next(
-    (parent / "shared" / "data" for parent in ROOT.parents if (parent / "shared" / "data").is_dir()),
-    ROOT.parent / "shared" / "data",
-)
 DATA = SHARED_DATA / "dates"
 # Later than every page's publication: nothing is dropped as "in the future" by accident.
 INGESTED_AT = dt.datetime(2026, 12, 31, tzinfo=dt.timezone.utc)

@@ -43,17 +43,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from schemas.records import Article, Reject  # noqa: E402
 from transforms.core.clean_stage import clean_document  # noqa: E402
 from transforms.core.decode import decode_html  # noqa: E402
 from transforms.core.extract import extract_document  # noqa: E402
 
 DEFAULT_DIR = ROOT / "tests" / "resources" / "html_dev"
-# ../shared/data beside the checkout (a worktree sits one level deeper: the nearest one wins).
-SHARED_DATA = next(
-    (parent / "shared" / "data" for parent in ROOT.parents if (parent / "shared" / "data").is_dir()),
-    ROOT.parent / "shared" / "data",
-)
 SHINGLE_N = 4
 TIMING_PASSES = 2
 WORST_SHOWN = 8

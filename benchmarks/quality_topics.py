@@ -34,16 +34,14 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.core.language import detect_language, load_language_identifier  # noqa: E402
 from transforms.topics import assign_topic, load_taxonomy, load_topic_classifier  # noqa: E402
 
 RESOURCES = ROOT / "tests" / "resources"
 DEV_FILE = RESOURCES / "topic_dev.json"
 HTML_TRUTH = RESOURCES / "html_dev" / "ground_truth.json"
-TOPIC_DATA = next(
-    (p / "shared" / "data" / "topic" for p in ROOT.parents if (p / "shared" / "data" / "topic").is_dir()),
-    ROOT.parent / "shared" / "data" / "topic",
-)
+TOPIC_DATA = SHARED_DATA / "topic"
 VALIDATION = TOPIC_DATA / "topic_validation.jsonl.gz"
 TRAIN = TOPIC_DATA / "topic_train.jsonl.gz"
 SPEED_PASSES = 5

@@ -15,11 +15,12 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from benchmarks.shared_data import SHARED_EVAL
 from transforms.core.clean import SiteStats
 from transforms.core.lines import HEAD_TOKENS, DocLines, Vocabulary, is_site_candidate, line_key, tokenize
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-EVAL = ROOT.parent.parent / "shared" / "eval"
+EVAL = SHARED_EVAL
 # Extra weight of the hand-labelled dev documents (seeds, text_dev) against silver lines
 # (round 1's value: they are the documents the cleaner must keep fitting).
 DEV_WEIGHT = 250.0

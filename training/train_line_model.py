@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:
 from line_model_data import Doc, build_vocabulary, load_dev, load_lines, site_stats  # noqa: E402
 from line_model_scoring import choose_operating_point, report, rule_report  # noqa: E402
 
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.core.clean import SiteStats, batch_features, prepare  # noqa: E402
 from transforms.core.lines import (  # noqa: E402
     BASE_FEATURES,
@@ -68,7 +69,7 @@ from transforms.core.lines import (  # noqa: E402
     rows_of,
 )
 
-DATA = ROOT.parent.parent / "shared" / "data" / "boilerplate"
+DATA = SHARED_DATA / "boilerplate"
 SEED = 20260311
 FOLDS = 3
 # The dev documents' weight (``line_model_data.DEV_WEIGHT``) is this many times higher in the

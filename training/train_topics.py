@@ -53,6 +53,7 @@ from sklearn.preprocessing import normalize
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.core.categories import packaged_category_table  # noqa: E402
 from transforms.core.topic_features import (  # noqa: E402
     MAX_BODY_CHARS,
@@ -71,11 +72,7 @@ from transforms.core.topic_model import (  # noqa: E402
 )
 from transforms.core.topics import Taxonomy, packaged_taxonomy, parse_taxonomy  # noqa: E402
 
-# ../shared/data beside the main checkout (/work/main -> /work/shared), also from a worktree.
-DATA = next(
-    (p / "shared" / "data" / "topic" for p in ROOT.parents if (p / "shared" / "data" / "topic").is_dir()),
-    ROOT.parent / "shared" / "data" / "topic",
-)
+DATA = SHARED_DATA / "topic"
 DEFAULT_TRAIN = DATA / "topic_train.jsonl.gz"
 DEFAULT_OUT = ROOT / "schemas" / "models" / "topics.npz"
 SEED = 0

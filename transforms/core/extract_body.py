@@ -37,8 +37,8 @@ from transforms.core.body_blocks import (
 )
 from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
-# TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS: tuned on
-# ../shared/data/boilerplate/pages_train (html_dev as extra dev data), see the README's
+# TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, CASCADE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS:
+# tuned on ../shared/data/boilerplate/pages_train (html_dev as extra dev data), see the README's
 # quality section; never on the validation pages.
 # The first candidate may be truncated when it holds less than this share of the page's prose.
 TRUNCATED_COVERAGE = 0.7
