@@ -26,6 +26,17 @@ def test_comment_form_ends_the_article() -> None:
     assert reason_of(cleaned, "Great reporting, but the real story is elsewhere.") == "comment_thread"
 
 
+def test_a_bare_comment_column_heading_does_not_end_the_article() -> None:
+    # A data table's "Comment" column (one cell a line in extracted text) is no comment form:
+    # the rows after it stay. "Comments" over the same rows still starts the thread.
+    rows = ("Status", "Comment", "Enqueued", ARMY_BODY2, "Started", ARMY_BODY3)
+    text = "\n\n".join(("Army Pushes East Toward Besieged City", ARMY_BODY, *rows))
+    cleaned = clean_text(text, extracted=True)
+    assert {ARMY_BODY2, ARMY_BODY3} <= set(kept_texts(cleaned))
+    plural = clean_text(text.replace("\n\nComment\n\n", "\n\nComments\n\n"), extracted=True)
+    assert reason_of(plural, ARMY_BODY3) == "comment_thread"
+
+
 @MODEL_KEEPS
 def test_unmarked_comment_thread_is_cut() -> None:
     thread = (
