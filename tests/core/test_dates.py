@@ -212,6 +212,18 @@ def test_each_page_date_source_in_its_order():
     assert guessed.date_candidates == (("2024-02-28", "htmldate"),)
 
 
+def test_json_ld_wrapped_in_cdata_or_a_comment_is_read():
+    # XHTML-era CMSes wrap the script's JSON in CDATA (or a comment); its date still comes first.
+    meta = '<meta property="article:published_time" content="2024-03-09T07:45:00+00:00">'
+    for start, end in (("<![CDATA[", "]]>"), ("//<![CDATA[", "//]]>"), ("<!--", "-->")):
+        json_ld = (
+            f'<script type="application/ld+json">{start}{{"@type": "NewsArticle",'
+            f' "datePublished": "2024-03-01T07:45:00+01:00"}}{end}</script>'
+        )
+        page = extract_article(PAGE.format(extra=json_ld + meta, body=""), None)
+        assert page.published == "2024-03-01T07:45:00+01:00", (start, page.date_candidates)
+
+
 def test_a_modified_date_never_wins():
     # The page states only when it was last changed: that is no publication date, and
     # htmldate is not shown it either.

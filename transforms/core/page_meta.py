@@ -35,6 +35,9 @@ BAD_INPUT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, Recursio
 PROSE_RUN_CHARS = 60
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
+# The XHTML-era wrappers some CMSes put around a script's JSON ("<![CDATA[ {...} ]]>", also
+# behind "//" or as an HTML comment): not JSON, so they are cut before parsing.
+_JSON_WRAPPER_RE = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 _URLISH_RE = re.compile(r"https?:|www\.|^\S+\.(?:com|org|net|co\.uk)\S*$", re.IGNORECASE)
 # Keyword lists are comma-separated; a category may hold ", " itself ("Waste, Fraud & Abuse") but
 # a CMS that joins several writes them without a space ("Opinion,Reported Opinion").
@@ -103,7 +106,7 @@ def link_texts(tree: HtmlElement, facts: PageFacts) -> frozenset[str]:
 
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(_JSON_WRAPPER_RE.sub("", text))
     except ValueError:
         return None  # sites ship broken JSON-LD; it is optional metadata
 
