@@ -23,7 +23,14 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8,<10", "duckdb>=1.1,<3", "polars>=1.0,<3", "pandas>=2.1,<4", "ruff>=0.6"],
+    "test": [
+        "pytest>=8,<10",
+        "pytest-xdist>=3.6,<4",
+        "duckdb>=1.1,<3",
+        "polars>=1.0,<3",
+        "pandas>=2.1,<4",
+        "ruff>=0.6",
+    ],
     "gcp": ["apache-beam[gcp]==2.77.0"],
     "aws": ["apache-beam[aws]==2.77.0"],
     # Training the shipped models (training/); the package reads the weights with numpy alone.

@@ -12,6 +12,12 @@ from tests.feedserver import FeedServer
 from tests.helpers import ATOM, RESOURCES, RSS, SEEDS, atom, gold_body, page, rss
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The heavy tests first: with two workers (pyproject's addopts) they overlap with the rest of
+    # the suite instead of being its tail. A stable sort: the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 @pytest.fixture
 def seeds_dir() -> pathlib.Path:
     return SEEDS

@@ -69,6 +69,7 @@ def test_score_dedup_counts_recall_and_false_merges():
     assert scores["false_merge_rate"] == pytest.approx(2 / 7, abs=1e-4)
 
 
+@pytest.mark.heavy
 def test_benchmark_smoke_run(tmp_path):
     out = tmp_path / "bench"
     result = subprocess.run(

@@ -60,6 +60,24 @@ def last_record(lake) -> dict:
     return max(records, key=lambda r: (r["started_at"], r.get("finished_at", "")))
 
 
+@pytest.fixture(scope="module")
+def clean_lake(tmp_path_factory):
+    """The lake of one uninterrupted run over ``write_corpus(count)``, run once a module for each
+    count: what a crashed run's repaired lake must match, and a lake to read only."""
+    lakes = {}
+
+    def lake_of(count: int):
+        if count not in lakes:
+            folder = tmp_path_factory.mktemp(f"clean{count}")
+            write_corpus(folder / "seeds", count)
+            result = run_cli("run", "--seeds", str(folder / "seeds"), "--output", str(folder / "lake"))
+            assert result.returncode == 0, result.stderr[-2000:]
+            lakes[count] = folder / "lake"
+        return lakes[count]
+
+    return lake_of
+
+
 def test_the_same_job_twice_writes_no_new_rows(tmp_path):
     lake = tmp_path / "lake"
     first = run_cli("run", "--seeds", str(SEEDS), "--output", str(lake))
@@ -152,7 +170,7 @@ def _expect_consistent(lake, expected_rows: int) -> None:
 
 
 @pytest.mark.parametrize("crash_at", ["before_commit", "after_commit"])
-def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at):
+def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at, clean_lake):
     seeds = tmp_path / "seeds"
     write_corpus(seeds, 300)
     lake = tmp_path / "lake"
@@ -161,9 +179,7 @@ def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at):
     assert (lake / "state" / "run.lock").exists()  # died holding the lock: stale, taken over below
     good = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
     assert good.returncode == 0, good.stderr[-3000:]
-    baseline = tmp_path / "baseline"
-    assert run_cli("run", "--seeds", str(seeds), "--output", str(baseline)).returncode == 0
-    expected = len(lake_ids(baseline))
+    expected = len(lake_ids(clean_lake(300)))
     _expect_consistent(lake, expected)
     if crash_at == "before_commit":
         # The crashed run's files were removed and everything written again by the rerun.
@@ -175,7 +191,7 @@ def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at):
         assert len(list((lake / "runs").glob("*.json"))) == 2
 
 
-def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
+def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, clean_lake):
     seeds = tmp_path / "seeds"
     write_corpus(seeds, 600)
     lake = tmp_path / "lake"
@@ -200,9 +216,7 @@ def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
         pq.read_metadata(path)
     result = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
     assert result.returncode == 0, result.stderr[-3000:]
-    baseline = tmp_path / "baseline"
-    assert run_cli("run", "--seeds", str(seeds), "--output", str(baseline)).returncode == 0
-    _expect_consistent(lake, len(lake_ids(baseline)))
+    _expect_consistent(lake, len(lake_ids(clean_lake(600))))
     assert not [p for p in lake.rglob("*") if p.name.endswith(".inprogress")]
 
 
@@ -258,11 +272,8 @@ def test_index_entries_expire_after_the_horizon(tmp_path):
     assert last_record(lake)["dedup_index"]["entries_loaded"] == 0
 
 
-def test_index_stays_compact(tmp_path):
-    seeds = tmp_path / "seeds"
-    write_corpus(seeds, 600)
-    lake = tmp_path / "lake"
-    assert run_cli("run", "--seeds", str(seeds), "--output", str(lake)).returncode == 0
+def test_index_stays_compact(clean_lake):
+    lake = clean_lake(600)
     (segment,) = (lake / "state" / "dedup").glob("*.parquet")
     table = pq.read_table(segment)
     assert table.num_rows == len(lake_ids(lake)) and "text" not in table.column_names
