@@ -34,10 +34,10 @@ BAD_INPUT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, Recursio
 # are menus, buttons, captions and link lists; a paragraph split by links still has long runs.
 PROSE_RUN_CHARS = 60
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
-# An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
 # The XHTML-era wrappers some CMSes put around a script's JSON ("<![CDATA[ {...} ]]>", also
 # behind "//" or as an HTML comment): not JSON, so they are cut before parsing.
 _JSON_WRAPPER_RE = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
+# An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
 _URLISH_RE = re.compile(r"https?:|www\.|^\S+\.(?:com|org|net|co\.uk)\S*$", re.IGNORECASE)
 # Keyword lists are comma-separated; a category may hold ", " itself ("Waste, Fraud & Abuse") but
 # a CMS that joins several writes them without a space ("Opinion,Reported Opinion").
