@@ -253,6 +253,36 @@ def test_precision_mode_finding_nothing_gets_its_cascade():
     assert all(p in page.text for p in FLOOD)
 
 
+def test_article_in_a_container_named_like_a_comment_section_is_found():
+    # Every mode prunes containers whose id starts with "comment" before it extracts; when that
+    # leaves no article and trafilatura finds no comment thread, a last try keeps them.
+    html = (
+        "<html><body><div id='nav'><a href='/'>Home</a></div><div id='commentable-story'>"
+        "<h1>Flood</h1>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</div></body></html>"
+    )
+    for mode in ({"favor_precision": True}, {"favor_recall": True}, {}):
+        pruned = trafilatura.bare_extraction(html, include_comments=False, **mode)
+        assert pruned is None or FLOOD[0] not in pruned.text
+    page = extract_article(html, None, explain=True)
+    assert page is not None
+    assert all(p in page.text.split("\n\n") for p in FLOOD)
+    assert "balanced_with_comment_sections extraction" in page.explanation.decisions[0]
+
+
+def test_a_page_that_is_only_a_comment_thread_is_no_article():
+    # The same last try, on a page whose comment-named containers do hold a thread: no article.
+    comments = "".join(
+        f"<li class='comment'><div class='comment-author'>Reader {i}</div><div class='comment-content'>"
+        f"<p>{p}</p></div></li>"
+        for i, p in enumerate(FLOOD)
+    )
+    html = (
+        "<html><body><div id='nav'><a href='/'>Home</a></div><h1>Flood photo</h1><img src='/flood.jpg'>"
+        f"<div id='comments'><h3>5 Comments</h3><ol class='commentlist'>{comments}</ol></div></body></html>"
+    )
+    assert extract_article(html, None) is None
+
+
 def test_data_table_rows_are_one_line_each():
     rows = "".join(
         f"<tr><td>{city}</td><td>{level} m</td></tr>" for city, level in [("Leeds", 3.1), ("York", 4.2)]

@@ -48,7 +48,7 @@ from schemas.records import Article, Reject
 from transforms.core.body_blocks import body_chars, text_key
 from transforms.core.dates import page_dates, parse_datetime, plausible
 from transforms.core.decode import decode_html
-from transforms.core.extract_body import Explanation, Trail, drop_author_bio, select_body
+from transforms.core.extract_body import MIN_BODY_CHARS, Explanation, Trail, drop_author_bio, select_body
 from transforms.core.lead_image import lead_image, preferred_site_name
 from transforms.core.page_meta import (
     BAD_INPUT_ERRORS,
@@ -72,8 +72,6 @@ _FAILURES = itertools.count()
 # Pages above this are not articles (trafilatura's own MAX_FILE_SIZE default is 20 MB); refusing
 # them early bounds the parser's memory on a worker.
 MAX_HTML_BYTES = 20_000_000
-# Below this many characters of body there is no article (a caption, a paywall stub, an error page).
-MIN_BODY_CHARS = 100
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,9 @@ which of them are list items) or None:
    cascade replaces it. When it covers too little of the page's own prose (the long text runs of any
    block, not only ``<p>``), it may be truncated: a recall-mode extraction with the cascade is
    the second candidate, kept only when it covers clearly more of that prose and scores better
-   (more sentence-like text, less link text); balanced mode is the last resort.
+   (more sentence-like text, less link text); balanced mode is the next. When none finds an
+   article, balanced mode once more without pruning comment-named containers (bare
+   trafilatura's default), unless trafilatura finds a comment thread in them.
 2. Quoted social posts, headings, list items and table rows stay, one block a line
    (``transforms.core.body_blocks``); section headings precision mode dropped between two kept
    blocks are put back.
@@ -37,6 +39,8 @@ from transforms.core.body_blocks import (
 )
 from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
+# Below this many characters of body there is no article (a caption, a paywall stub, an error page).
+MIN_BODY_CHARS = 100
 # TRUNCATED_COVERAGE, COVERAGE_GAIN, RESCUE_COVERAGE, CASCADE_COVERAGE, LINK_PENALTY, SENTENCE_WORDS:
 # tuned on ../shared/data/boilerplate/pages_train (html_dev as extra dev data), see the README's
 # quality section; never on the validation pages.
@@ -147,6 +151,12 @@ def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Tra
         if chosen is None or chosen.coverage < RESCUE_COVERAGE:
             tried.append(_candidate(tree, url, "balanced", facts))
             chosen = _better(chosen, tried[-1], tree, facts)
+    if chosen is None or body_chars(chosen.paragraphs) < MIN_BODY_CHARS:
+        # No article anywhere: it may sit in a container named like a comment section
+        # (id="commentable-area"), which every mode above prunes first. Bare trafilatura keeps
+        # such containers; so does this last try, unless they do hold a comment thread.
+        tried.append(_candidate(tree, url, "balanced", facts, comments=True))
+        chosen = _better(chosen, tried[-1], tree, facts)
     if chosen is None:
         if trail:
             _explain_body(chosen, [c for c in tried if c is not None], trail)
@@ -253,15 +263,21 @@ def _describe(candidate: _Candidate) -> str:
 
 
 def _candidate(
-    tree: HtmlElement, url: str | None, mode: str, facts: PageFacts, *, cascade: bool | None = None
+    tree: HtmlElement,
+    url: str | None,
+    mode: str,
+    facts: PageFacts,
+    *,
+    cascade: bool | None = None,
+    comments: bool = False,
 ) -> _Candidate | None:
     """One trafilatura extraction in ``mode``; the cascade runs in every mode but precision unless
-    asked for."""
+    asked for. With ``comments``, containers named like comment sections are not pruned first."""
     cascade = mode != "precision" if cascade is None else cascade
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
-        include_comments=False,
+        include_comments=comments,
         favor_precision=mode == "precision",
         favor_recall=mode == "recall",  # neither: balanced
         # Precision mode without the referee cascade (readability and jusText over a copy of
@@ -275,10 +291,13 @@ def _candidate(
     paragraphs = body_blocks(doc.body)
     if not paragraphs:
         return None
+    if comments and doc.commentsbody is not None and len(doc.commentsbody):
+        return None  # trafilatura found a comment thread there: no article, only the thread
     # A live blog's updates complete each candidate before it is measured: a precision body
     # with the updates from schema.org is whole, not truncated.
     paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
     name = "precision_cascade" if cascade and mode == "precision" else mode
+    name = f"{name}_with_comment_sections" if comments else name
     return _Candidate(
         name,
         paragraphs,
