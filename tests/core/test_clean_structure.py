@@ -52,7 +52,6 @@ def test_unmarked_comment_thread_is_cut() -> None:
     assert {reason_of(cleaned, line) for line in thread} == {"comment_thread"}
 
 
-@MODEL_KEEPS
 def test_commenter_names_and_timestamps_mark_a_thread() -> None:
     thread = (
         "JohnQ",
@@ -67,6 +66,27 @@ def test_commenter_names_and_timestamps_mark_a_thread() -> None:
     cleaned = clean_text(army_article(tail=thread))
     assert kept_texts(cleaned)[-1] == ARMY_BODY3
     assert all(r.reason in ("comment_thread", "comment_widget") for r in cleaned.removed[1:])
+
+
+def test_live_blog_updates_under_timestamps_are_not_a_thread() -> None:
+    # Short headlines over "N hours ago", each over a paragraph: the shape of a thread, but the
+    # entries hold more text than the intro above them, so they are the article.
+    entries = (
+        "Convoy reaches city",
+        "2 hours ago",
+        ARMY_BODY2,
+        "Ministry statement",
+        "3 hours ago",
+        ARMY_BODY3,
+        "Roads reopened",
+        "4 hours ago",
+        ARMY_BODY.replace("Syrian army", "The engineers"),
+    )
+    text = "\n\n".join((ARMY_BODY, *entries))
+    for extracted in (False, True):
+        cleaned = clean_text(text, extracted=extracted)
+        assert {ARMY_BODY, ARMY_BODY2, ARMY_BODY3} <= set(kept_texts(cleaned))
+        assert not any(r.rule == "comment.thread_shape" for r in cleaned.removed)
 
 
 @MODEL_KEEPS

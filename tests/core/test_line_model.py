@@ -49,11 +49,9 @@ def test_share_bar_split_over_lines_is_removed(model):
     assert all(r.score is not None for r in cleaned.removed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chatty comment lines with no widget score 0.7-0.9, under the precision-first threshold",
-)
 def test_comment_thread_with_no_widget_is_removed(model):
+    # The model removes the names, times and @-replies; the chatty lines between them (0.66 and
+    # 0.89, under the precision-first threshold) go with the thread's shape.
     thread = (
         "JohnQ",
         "2 hours ago",
@@ -68,7 +66,8 @@ def test_comment_thread_with_no_widget_is_removed(model):
     )
     cleaned = clean_text("\n\n".join((*NEWS, *thread)), scorer=model)
     assert _kept(cleaned) == list(NEWS)
-    assert all(r.rule is None or r.rule in boilerplate.RULE_IDS for r in cleaned.removed)
+    structural = {r.rule for r in cleaned.removed if r.rule not in boilerplate.RULE_IDS} - {None}
+    assert structural == {"comment.thread_shape"} <= set(boilerplate.STRUCTURAL_RULES)
 
 
 def test_a_list_in_the_body_is_kept(model):

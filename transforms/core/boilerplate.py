@@ -85,6 +85,7 @@ STRUCTURAL_RULES = {
     "bio.about_box": "author_bio",
     "site.memory": "site_boilerplate",
     "comment.after_form": "comment_thread",
+    "comment.thread_shape": "comment_thread",
 }
 
 # Rules that remove a line by themselves, without the model. Chosen on out-of-fold scores of

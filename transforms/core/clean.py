@@ -37,7 +37,7 @@ from itertools import accumulate, chain
 import numpy as np
 
 from transforms.core import boilerplate
-from transforms.core.clean_structure import Prepared, prepare, rule_hints, site_counts
+from transforms.core.clean_structure import Prepared, prepare, rule_hints, site_counts, thread_shape_start
 from transforms.core.line_model import (
     MODEL_RESOURCE,
     NO_SITE,
@@ -247,10 +247,26 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         gone_list = gone.tolist()
         start = 0
         for prep, size in zip(live, sizes, strict=True):
-            out[id(prep)] = _cleaned(prep, gone_list[start : start + size], rounded[start : start + size])
+            doc_gone = gone_list[start : start + size]
+            _cut_thread(prep, doc_gone)
+            out[id(prep)] = _cleaned(prep, doc_gone, rounded[start : start + size])
             start += size
     empty = Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
     return [out.get(id(prep), empty) for prep in preps]
+
+
+def _cut_thread(prep: Prepared, gone: list[bool]) -> None:
+    """After the model: a comment thread with no form around it goes from where it starts
+    (``thread_shape_start``) to the end of the document; its lines that no rule named are
+    named by this one (also those the model removed)."""
+    start = thread_shape_start(prep.doc.lines, [not g for g in gone])
+    if start is None:
+        return
+    reasons, rules = prep.decisions.reasons, prep.evidence.rules
+    for pos in range(start, len(gone)):
+        if reasons[pos] is None and (rules[pos] is None or not gone[pos]):
+            prep.decisions.set(pos, "comment_thread", "comment.thread_shape")
+        gone[pos] = True
 
 
 def _marked_lines(marks: list[frozenset[int]], preps: list[Prepared]) -> np.ndarray | None:
