@@ -18,6 +18,7 @@ from tests.helpers import (
     reason_of,
 )
 from transforms.clean import REASONS, clean_text
+from transforms.core.boilerplate import match_rule
 from transforms.core.clean import decide_many
 
 # Acceptance targets on text_dev (micro-averaged over labelled lines).
@@ -78,11 +79,6 @@ def test_seed_001_unmarked_comment_thread() -> None:
     assert cleaned.kept_line_nos == (2, 3, 4, 5, 6, 7, 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="boilerplate removed 0.88 < 0.90: the linear model keeps four of the 33 promo and teaser "
-    "lines (an unz.com essay list, a beforeitsnews headline)",
-)
 def test_text_dev_thresholds() -> None:
     tally = {"B": [0, 0], "X": [0, 0], "T": [0, 0]}  # label -> [kept, total]
     for doc in _text_dev():
@@ -181,6 +177,16 @@ def test_share_prompts(line: str) -> None:
 )
 def test_related_links(line: str) -> None:
     assert reason_of(clean_text(army_article(line)), line) == "related_links"
+
+
+@pytest.mark.parametrize("size", [80, 300, 700])
+def test_the_teaser_rule_reads_the_end_of_a_line_of_any_length(size: int) -> None:
+    # The excerpt of another article on a listing page ends "... Read More" past the head of
+    # the line, where the other rules' trigger words are looked for.
+    words = "Here I outline one of the core philosophies of the blog and explore its consequences "
+    excerpt = (words * 10)[: size - len("... Read More")].rstrip() + "... Read More"
+    assert match_rule(excerpt).id == "related.teaser"
+    assert match_rule(excerpt.replace("... Read More", "... and more of it.")) is None
 
 
 def test_disclaimer() -> None:

@@ -128,9 +128,9 @@ def _words(line: str) -> list[str]:
     return [w.casefold() for w in _WORD_RE.findall(line)]
 
 
-# The longest line a rule with triggers tries in full; longer lines are prose. A rule allowed
-# on longer lines (the teaser rule: "... Read More" ends a listing's excerpt of any length)
-# looks for its triggers in the line's last characters.
+# The longest line a rule with triggers tries in full; longer lines are prose. The teaser rule
+# ("... Read More" ends a listing's excerpt of any length) looks for its words in the last
+# characters of every line longer than the head, where triggers are looked for.
 _TRIGGER_LINE_MAX = 600
 TAIL_CHARS = 40
 # Trigger words count in a line's head: a widget's or an appeal's phrase comes early in it.
@@ -263,7 +263,7 @@ WORD_RULE_FIRST = _WORD_RULE_FIRST = frozenset(
     part.encode() for word in SOCIAL_WORDS | RESIDUE_WORDS for part in re.split(r"[^a-z0-9]+", word) if part
 )
 _SCREEN_MAX = max(rule.max_chars for rule in _ANCHORED)
-# The teaser rule looks at the tail of a long line only when it holds one of these.
+# The teaser rule looks at the tail of a line past its head only when it holds one of these.
 _TAIL_WORDS = ("more", "reading")
 
 
@@ -338,8 +338,12 @@ def match_rules(
                 if extra:
                     candidates = {*candidates, *extra}
         else:
+            candidates = ()
+        if size > TRIGGER_HEAD_CHARS:
+            # Past the head, where no trigger is looked for: the teaser rule's words in the tail.
             tail = line[-TAIL_CHARS:].lower()
-            candidates = (teaser,) if "more" in tail or "reading" in tail else ()
+            if any(word in tail for word in _TAIL_WORDS):
+                candidates = {*candidates, teaser}
         if candidates:
             for j in sorted(candidates):
                 if j > found:
