@@ -158,6 +158,25 @@ def test_byline_dates_in_several_formats_and_languages():
     assert parse_datetime("10.12.2022, 07:00:03") == dt.datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)
 
 
+def test_a_dateline_opening_the_first_paragraph_dates_the_text():
+    # The date opens a line and is set off from what follows: a dateline, even on a long line.
+    expected = dt.datetime(2023, 10, 31, tzinfo=UTC)
+    for line in (
+        "31. Oktober 2023. Dragqueens sind Kunstfiguren aus Make-up und Glitter, auf Partys und in Shows.",
+        "(31. Oktober 2023) Die Kolumne erscheint heute zum ersten Mal, und sie handelt von der Bühne.",
+        "31.10.2023 - Bei der Erinnerung an die Verfolgten zeigte sich die Stadt von ihrer besten Seite.",
+        "31. Oktober 2023 , Jane Doe",
+    ):
+        assert header_date(f"Headline\n{line}\nBody text") == expected, line
+    # A date inside the sentence, a timeline entry after a colon, a range glued to the date: no dateline.
+    for line in (
+        "Am 31. Oktober 2023 zeigte sich die Stadt von ihrer besten Seite, schreibt unsere Reporterin.",
+        "8 August 2009: the first proper blog post, everything before it was just fooling around a bit.",
+        "2023/10/31-11/02: Festival winners of the season, with every result of the three days of racing.",
+    ):
+        assert header_date(f"Headline\n{line}\nBody text") is None, line
+
+
 def test_url_dates_with_month_names_and_compact_forms():
     day = dt.datetime(2023, 12, 21, tzinfo=UTC)
     assert url_date("https://www.theguardian.com/world/2023/dec/21/story") == day

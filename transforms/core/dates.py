@@ -15,7 +15,8 @@ The order of trust, first that gives a plausible date wins:
 2. ``html``: the page's own statement of its publication: JSON-LD ``datePublished`` of the
    article, ``article:published_time`` and the other publication metas, ``itemprop=datePublished``;
 3. ``text_header``: a date line at the top of the text, i.e. the printed byline
-   ("December 21, 2023", "21.12.2023", "21. Dezember 2023");
+   ("December 21, 2023", "21.12.2023", "21. Dezember 2023"), or a dateline opening a paragraph
+   ("21. Dezember 2023. Text...", "(21.12.2023) Text...");
 4. ``url``: a day in the URL (``/2023/12/21/``, ``/2023/dec/21/``, ``20231221``; ``231221`` last);
 5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
    none of the above.
