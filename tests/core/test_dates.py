@@ -269,3 +269,24 @@ def test_a_time_element_marked_as_the_publication_dates_the_page():
     assert dates.published == () or dates.published[0][1] == "htmldate"
     dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
     assert all(source == "htmldate" for _, source in dates.published)
+
+
+def test_a_utc_value_takes_the_offset_the_page_restates_it_in():
+    # The metas say UTC; the byline's <time> gives the same instant in the publisher's offset,
+    # whose day is the previous one (even when its class says "updated").
+    utc = '<meta property="article:published_time" content="2023-11-09T06:35:29+00:00">'
+    byline = "<p>By Jane Doe, <time class='entry-date updated' datetime='2023-11-08T22:35:29-08:00'>"
+    byline += "Nov 8, 2023 10:35 PM PST</time></p>"
+    dates, _ = _page_dates(extra=utc, body=byline)
+    assert dates.published[0] == ("2023-11-08T22:35:29-08:00", "html")
+    resolved = resolve_date(dates.published, ingested_at=NOW)
+    assert resolved.published == dt.datetime(2023, 11, 9, 6, 35, 29, tzinfo=UTC)  # the partition: UTC
+    assert local_day(resolved.published, resolved.offset) == dt.date(2023, 11, 8)
+    # Another candidate restating it ("date" meta in RFC 2822 form) does the same.
+    metas = utc + '<meta name="date" content="Thu, 09 Nov 2023 07:35:29 +0100">'
+    dates, _ = _page_dates(extra=metas)
+    assert dates.published[0] == ("2023-11-09T07:35:29+01:00", "html")
+    # A <time> at another instant (a related story's) restates nothing.
+    other = "<p><time datetime='2023-11-08T21:05:30-08:00'>6 hours ago</time></p>"
+    dates, _ = _page_dates(extra=utc, body=other)
+    assert dates.published[0] == ("2023-11-09T06:35:29+00:00", "html")

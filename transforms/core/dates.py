@@ -21,6 +21,8 @@ The order of trust, first that gives a plausible date wins:
 5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
    none of the above.
 
+A UTC value in the markup that the page restates in its own offset (the byline's ``<time>``, a
+second meta) is given in that offset, so ``published_offset`` and the publisher's day are known.
 A modified date never wins: ``dateModified``, ``article:modified_time``, ``Last-Modified`` and the
 like are reported as ``modified`` and hidden from htmldate, and the crawl time is never a
 candidate. A date at most ``MAX_CLOCK_SKEW`` after the ingest time is clock skew: it is clamped to
@@ -195,12 +197,41 @@ def page_dates(
         if not published:
             published.extend((value, "html") for value in _time_elements(tree))
     published = [(value, source) for value, source in published if parse_datetime(value) is not None]
+    if tree is not None and any(stated_offset(value) == 0 for value, _ in published):
+        published = _in_the_page_s_offset(published, tree)
     modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
     if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
         found = htmldate_guess(tree, url)
         if found:
             published.append((found, "htmldate"))
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
+
+
+def _in_the_page_s_offset(published: list[tuple[str, str]], tree: Any) -> list[tuple[str, str]]:
+    """The UTC values (``Z``, ``+00:00``, ``GMT``) restated in the offset the page gives the same
+    instant elsewhere: another candidate, or any ``<time datetime>`` (its byline's, even one marked
+    as updated). "2023-11-09T06:35:29Z" beside ``<time datetime="2023-11-08T22:35:29-08:00">``
+    becomes "2023-11-08T22:35:29-08:00": the publisher's day is the 8th.
+
+    Many CMSs write UTC into the metas and JSON-LD and the local time into the visible byline.
+    A value restated in more than one offset is left as it is.
+    """
+    offsets: dict[dt.datetime, set[int]] = {}
+    stated = [value for value, _ in published]
+    stated += [(element.get("datetime") or "")[:100] for element in tree.iter("time")]
+    for value in stated:
+        offset = stated_offset(value)
+        if offset:
+            offsets.setdefault(parse_datetime(value), set()).add(offset)
+    restated = []
+    for value, source in published:
+        instant = parse_datetime(value)
+        found = offsets.get(instant, set()) if stated_offset(value) == 0 else set()
+        if len(found) == 1:
+            zone = dt.timezone(dt.timedelta(minutes=found.pop()))
+            value = instant.astimezone(zone).isoformat()
+        restated.append((value, source))
+    return restated
 
 
 def _time_elements(tree: Any) -> list[str]:
