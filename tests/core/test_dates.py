@@ -290,3 +290,30 @@ def test_a_utc_value_takes_the_offset_the_page_restates_it_in():
     other = "<p><time datetime='2023-11-08T21:05:30-08:00'>6 hours ago</time></p>"
     dates, _ = _page_dates(extra=utc, body=other)
     assert dates.published[0] == ("2023-11-09T06:35:29+00:00", "html")
+
+
+BYLINE_PAGE = """<html><head><title>Urlaub verjährt</title></head><body>
+<header><h1>Verjährung von Urlaubsansprüchen</h1>
+<div class="meta"><span>Von</span> <a href="/autor/jd">Jane Doe</a>
+<script>var views = "12.03.2021";</script>
+<div class="field post-date">20.12.2022</div></div></header>
+<article><p>Der gesetzliche Anspruch eines Arbeitnehmers auf bezahlten Jahresurlaub unterliegt der
+gesetzlichen Verjährung, urteilte das Bundesarbeitsgericht am Dienstag in Erfurt.</p>
+<p>Die dreijährige Frist beginnt erst, wenn der Arbeitgeber über den Anspruch belehrt hat.</p></article>
+<aside><p>Ältere Meldung</p><p>01.02.2019</p></aside>
+</body></html>"""
+
+
+def test_the_byline_under_the_headline_dates_a_page_without_markup():
+    # Extraction drops the byline; the date printed under the <h1> still dates the page, before
+    # the URL and htmldate's guess (not run), and not from a script's string.
+    url = "https://example.com/news/2019/01/02/verjaehrung"
+    page = extract_article(BYLINE_PAGE, url)
+    assert page.date_candidates == (("2022-12-20T00:00:00", "text_header"),)
+    resolved = resolve_date(page.date_candidates, text=page.text, url=url, ingested_at=NOW)
+    assert resolved == (dt.datetime(2022, 12, 20, tzinfo=UTC), "text_header", None)
+    # The page's markup still comes first.
+    marked = BYLINE_PAGE.replace(
+        "</title>", '</title><meta property="article:published_time" content="2022-12-19">'
+    )
+    assert extract_article(marked, None).date_candidates == (("2022-12-19", "html"),)
