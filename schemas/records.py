@@ -27,9 +27,9 @@ TEXT_SOURCES = (
 # Where its published date came from (null date: date_source is null too, or says why a
 # stated date was dropped: ``feed_future``).
 # ``html``: the page's own markup (JSON-LD, publication metas, itemprop); ``text_header``: a date
-# line at the top of the text (the byline); ``htmldate``: htmldate's guess over the page. A
-# source with the ``_clamped`` suffix stated a time up to a day after the ingest time (clock
-# skew): ``published`` is then the ingest time (see transforms/core/dates.py).
+# line under the headline or at the top of the text (the byline); ``htmldate``: htmldate's guess
+# over the page. A source with the ``_clamped`` suffix stated a time up to a day after the
+# ingest time (clock skew): ``published`` is then the ingest time (see transforms/core/dates.py).
 DATE_SOURCES = ("metadata", "feed", "html", "text_header", "url", "htmldate")
 # id: a record whose id an article already holds (the lake's key), with a text of its own.
 DUPLICATE_KINDS = ("url", "exact", "near", "id")

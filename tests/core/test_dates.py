@@ -158,6 +158,25 @@ def test_byline_dates_in_several_formats_and_languages():
     assert parse_datetime("10.12.2022, 07:00:03") == dt.datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)
 
 
+def test_a_dateline_opening_the_first_paragraph_dates_the_text():
+    # The date opens a line and is set off from what follows: a dateline, even on a long line.
+    expected = dt.datetime(2023, 10, 31, tzinfo=UTC)
+    for line in (
+        "31. Oktober 2023. Dragqueens sind Kunstfiguren aus Make-up und Glitter, auf Partys und in Shows.",
+        "(31. Oktober 2023) Die Kolumne erscheint heute zum ersten Mal, und sie handelt von der Bühne.",
+        "31.10.2023 - Bei der Erinnerung an die Verfolgten zeigte sich die Stadt von ihrer besten Seite.",
+        "31. Oktober 2023 , Jane Doe",
+    ):
+        assert header_date(f"Headline\n{line}\nBody text") == expected, line
+    # A date inside the sentence, a timeline entry after a colon, a range glued to the date: no dateline.
+    for line in (
+        "Am 31. Oktober 2023 zeigte sich die Stadt von ihrer besten Seite, schreibt unsere Reporterin.",
+        "8 August 2009: the first proper blog post, everything before it was just fooling around a bit.",
+        "2023/10/31-11/02: Festival winners of the season, with every result of the three days of racing.",
+    ):
+        assert header_date(f"Headline\n{line}\nBody text") is None, line
+
+
 def test_url_dates_with_month_names_and_compact_forms():
     day = dt.datetime(2023, 12, 21, tzinfo=UTC)
     assert url_date("https://www.theguardian.com/world/2023/dec/21/story") == day
@@ -250,3 +269,51 @@ def test_a_time_element_marked_as_the_publication_dates_the_page():
     assert dates.published == () or dates.published[0][1] == "htmldate"
     dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
     assert all(source == "htmldate" for _, source in dates.published)
+
+
+def test_a_utc_value_takes_the_offset_the_page_restates_it_in():
+    # The metas say UTC; the byline's <time> gives the same instant in the publisher's offset,
+    # whose day is the previous one (even when its class says "updated").
+    utc = '<meta property="article:published_time" content="2023-11-09T06:35:29+00:00">'
+    byline = "<p>By Jane Doe, <time class='entry-date updated' datetime='2023-11-08T22:35:29-08:00'>"
+    byline += "Nov 8, 2023 10:35 PM PST</time></p>"
+    dates, _ = _page_dates(extra=utc, body=byline)
+    assert dates.published[0] == ("2023-11-08T22:35:29-08:00", "html")
+    resolved = resolve_date(dates.published, ingested_at=NOW)
+    assert resolved.published == dt.datetime(2023, 11, 9, 6, 35, 29, tzinfo=UTC)  # the partition: UTC
+    assert local_day(resolved.published, resolved.offset) == dt.date(2023, 11, 8)
+    # Another candidate restating it ("date" meta in RFC 2822 form) does the same.
+    metas = utc + '<meta name="date" content="Thu, 09 Nov 2023 07:35:29 +0100">'
+    dates, _ = _page_dates(extra=metas)
+    assert dates.published[0] == ("2023-11-09T07:35:29+01:00", "html")
+    # A <time> at another instant (a related story's) restates nothing.
+    other = "<p><time datetime='2023-11-08T21:05:30-08:00'>6 hours ago</time></p>"
+    dates, _ = _page_dates(extra=utc, body=other)
+    assert dates.published[0] == ("2023-11-09T06:35:29+00:00", "html")
+
+
+BYLINE_PAGE = """<html><head><title>Urlaub verjährt</title></head><body>
+<header><h1>Verjährung von Urlaubsansprüchen</h1>
+<div class="meta"><span>Von</span> <a href="/autor/jd">Jane Doe</a>
+<script>var views = "12.03.2021";</script>
+<div class="field post-date">20.12.2022</div></div></header>
+<article><p>Der gesetzliche Anspruch eines Arbeitnehmers auf bezahlten Jahresurlaub unterliegt der
+gesetzlichen Verjährung, urteilte das Bundesarbeitsgericht am Dienstag in Erfurt.</p>
+<p>Die dreijährige Frist beginnt erst, wenn der Arbeitgeber über den Anspruch belehrt hat.</p></article>
+<aside><p>Ältere Meldung</p><p>01.02.2019</p></aside>
+</body></html>"""
+
+
+def test_the_byline_under_the_headline_dates_a_page_without_markup():
+    # Extraction drops the byline; the date printed under the <h1> still dates the page, before
+    # the URL and htmldate's guess (not run), and not from a script's string.
+    url = "https://example.com/news/2019/01/02/verjaehrung"
+    page = extract_article(BYLINE_PAGE, url)
+    assert page.date_candidates == (("2022-12-20T00:00:00", "text_header"),)
+    resolved = resolve_date(page.date_candidates, text=page.text, url=url, ingested_at=NOW)
+    assert resolved == (dt.datetime(2022, 12, 20, tzinfo=UTC), "text_header", None)
+    # The page's markup still comes first.
+    marked = BYLINE_PAGE.replace(
+        "</title>", '</title><meta property="article:published_time" content="2022-12-19">'
+    )
+    assert extract_article(marked, None).date_candidates == (("2022-12-19", "html"),)

@@ -81,6 +81,13 @@ _DATE_LINE_WORDS = re.compile(
     r"el|actualizado|pubblicato|il|aggiornato)\b[:|]?",
     re.IGNORECASE,
 )
+# A dateline: a header line that opens with the date (or "(date)") and sets it off from what
+# follows by a stop, a comma, a bar or a spaced dash ("31. Oktober 2023. Text...", "(21. November
+# 2022) Text...", "27.1.2022 - Text", "1. Februar 2022, Jane Doe"). A colon is left out: "8 August
+# 2009: the first post" opens a timeline entry (on dates_train, the one such line was not the
+# page's date). A dash glued to the date is a range ("11-12") or an identifier, not a dateline.
+_DATELINE_OPENING = ("", "(", "[")
+_DATELINE_END_RE = re.compile(r"\s*[.,)\]|]|\s+[-–—]\s")
 # A time after the date: hours, minutes, optional seconds, am/pm and a zone name.
 _TIME_RE = re.compile(
     r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap])?\.?m?\.?\s*(?:uhr|h)?\s*(?P<zone>[A-Z]{2,4})?\s*$",
@@ -224,7 +231,8 @@ def _match_datetime(match: re.Match) -> dt.datetime | None:
 
 
 def header_date(text: str) -> dt.datetime | None:
-    """The date stated on a line of the text's header (a byline), when that line is mostly a date."""
+    """The date stated on a line of the text's header (a byline): a line that is mostly a date,
+    or a dateline that opens with one."""
     seen = 0
     for line in text.splitlines():
         stripped = line.strip()
@@ -233,16 +241,22 @@ def header_date(text: str) -> dt.datetime | None:
         seen += 1
         if seen > HEADER_LINES:
             break
-        if len(stripped) > MAX_DATE_LINE_CHARS or not _FOUR_DIGITS.search(stripped):
+        # A longer line is prose; only a dateline at its start (within the first characters) counts.
+        prose = len(stripped) > MAX_DATE_LINE_CHARS
+        head = stripped[:MAX_DATE_LINE_CHARS]
+        if not _FOUR_DIGITS.search(head):
             continue
-        found = [m for m in (pattern.search(stripped) for pattern in _DATE_RES) if m]
+        found = [m for m in (pattern.search(head) for pattern in _DATE_RES) if m]
         if not found:
             continue
         match = min(found, key=lambda m: m.start())
-        rest = _DATE_LINE_WORDS.sub("", stripped.replace(match.group(0), ""))
-        rest = re.sub(r"[\W_]+", "", rest)
-        if len(match.group(0)) < MIN_DATE_SHARE * (len(match.group(0)) + len(rest)):
-            continue
+        if not (head[: match.start()] in _DATELINE_OPENING and _DATELINE_END_RE.match(stripped, match.end())):
+            if prose:
+                continue
+            rest = _DATE_LINE_WORDS.sub("", head.replace(match.group(0), ""))
+            rest = re.sub(r"[\W_]+", "", rest)
+            if len(match.group(0)) < MIN_DATE_SHARE * (len(match.group(0)) + len(rest)):
+                continue
         parsed = _match_datetime(match)
         if parsed is not None:
             return parsed

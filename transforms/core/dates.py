@@ -14,12 +14,16 @@ The order of trust, first that gives a plausible date wins:
 1. ``feed`` (the entry's date) and ``metadata`` (a JSONL record's own field), as the source gave them;
 2. ``html``: the page's own statement of its publication: JSON-LD ``datePublished`` of the
    article, ``article:published_time`` and the other publication metas, ``itemprop=datePublished``;
-3. ``text_header``: a date line at the top of the text, i.e. the printed byline
-   ("December 21, 2023", "21.12.2023", "21. Dezember 2023");
+3. ``text_header``: the printed byline: a date line under the page's headline (extraction drops
+   bylines) when the markup states no date, or at the top of the text ("December 21, 2023",
+   "21.12.2023", "21. Dezember 2023"), or a dateline opening a paragraph ("21. Dezember 2023.
+   Text...", "(21.12.2023) Text...");
 4. ``url``: a day in the URL (``/2023/12/21/``, ``/2023/dec/21/``, ``20231221``; ``231221`` last);
 5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
    none of the above.
 
+A UTC value in the markup that the page restates in its own offset (the byline's ``<time>``, a
+second meta) is given in that offset, so ``published_offset`` and the publisher's day are known.
 A modified date never wins: ``dateModified``, ``article:modified_time``, ``Last-Modified`` and the
 like are reported as ``modified`` and hidden from htmldate, and the crawl time is never a
 candidate. A date at most ``MAX_CLOCK_SKEW`` after the ingest time is clock skew: it is clamped to
@@ -35,7 +39,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from transforms.core.date_parse import UTC, header_date, parse_datetime, stated_offset, url_date
+import lxml.etree
+
+from transforms.core.date_parse import HEADER_LINES, UTC, header_date, parse_datetime, stated_offset, url_date
 
 # Nothing on the web is older than this; earlier values are parse errors (e.g. "0001-01-01").
 EARLIEST = dt.datetime(1970, 1, 2, tzinfo=UTC)
@@ -128,6 +134,11 @@ ARTICLE_TYPES = frozenset(
 )
 
 
+# Elements whose text is no visible text of the page.
+_NOT_TEXT_TAGS = frozenset(("script", "style", "noscript", "template"))
+# The non-blank text runs after an element in document order (not its own), a few more than a
+# header's lines: some are scripts' and styles'.
+_TEXT_AFTER = lxml.etree.XPath("following::text()[normalize-space()][position() <= 20]")
 # Sources whose values arrive normalised to UTC: the offset they were stated in is unknown.
 _NORMALISED_SOURCES = frozenset(("feed",))
 
@@ -194,12 +205,63 @@ def page_dates(
         if not published:
             published.extend((value, "html") for value in _time_elements(tree))
     published = [(value, source) for value, source in published if parse_datetime(value) is not None]
+    if not published and tree is not None:
+        byline = headline_byline_date(tree)
+        if byline is not None:
+            published.append((byline.replace(tzinfo=None).isoformat(), "text_header"))
+    if tree is not None and any(stated_offset(value) == 0 for value, _ in published):
+        published = _in_the_page_s_offset(published, tree)
     modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
     if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
         found = htmldate_guess(tree, url)
         if found:
             published.append((found, "htmldate"))
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
+
+
+def headline_byline_date(tree: Any) -> dt.datetime | None:
+    """The date of the byline under the page's headline: the first text runs after the first
+    ``<h1>``, read as a text's header (``header_date``).
+
+    Extraction drops the byline ("Von Jane Doe // 20.12.2022", "Stand: 26.04.2024, 20:44 Uhr"),
+    so the extracted text's header often holds no date where the page prints one.
+    """
+    headline = next(tree.iter("h1"), None)
+    if headline is None:
+        return None
+    runs = [
+        " ".join(run.split())
+        for run in _TEXT_AFTER(headline)
+        if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS
+    ]
+    return header_date("\n".join(runs[:HEADER_LINES]))
+
+
+def _in_the_page_s_offset(published: list[tuple[str, str]], tree: Any) -> list[tuple[str, str]]:
+    """The UTC values (``Z``, ``+00:00``, ``GMT``) restated in the offset the page gives the same
+    instant elsewhere: another candidate, or any ``<time datetime>`` (its byline's, even one marked
+    as updated). "2023-11-09T06:35:29Z" beside ``<time datetime="2023-11-08T22:35:29-08:00">``
+    becomes "2023-11-08T22:35:29-08:00": the publisher's day is the 8th.
+
+    Many CMSs write UTC into the metas and JSON-LD and the local time into the visible byline.
+    A value restated in more than one offset is left as it is.
+    """
+    offsets: dict[dt.datetime, set[int]] = {}
+    stated = [value for value, _ in published]
+    stated += [(element.get("datetime") or "")[:100] for element in tree.iter("time")]
+    for value in stated:
+        offset = stated_offset(value)
+        if offset:
+            offsets.setdefault(parse_datetime(value), set()).add(offset)
+    restated = []
+    for value, source in published:
+        instant = parse_datetime(value)
+        found = offsets.get(instant, set()) if stated_offset(value) == 0 else set()
+        if len(found) == 1:
+            zone = dt.timezone(dt.timedelta(minutes=found.pop()))
+            value = instant.astimezone(zone).isoformat()
+        restated.append((value, source))
+    return restated
 
 
 def _time_elements(tree: Any) -> list[str]:
