@@ -15,10 +15,7 @@ import gc
 import signal
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import (
-    GoogleCloudOptions,
-    PipelineOptions,
-)
+from apache_beam.options.pipeline_options import GoogleCloudOptions
 
 from pipeline.launch import Hooks, Launch
 from pipeline.metrics import counter, stage_seconds
@@ -61,7 +58,7 @@ from transforms.lake.marker import claim_state, open_lake
 
 def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> int:
     """``newsflow run``: the exit code of the whole invocation."""
-    options = PipelineOptions(argv)
+    options = NewsflowOptions(argv)
     nf = options.view_as(NewsflowOptions)
     run = Launch(tuple(argv), options, LakeLayout.of(nf.output, nf.state), reporter, hooks or Hooks())
     try:

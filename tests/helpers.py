@@ -12,6 +12,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import pyarrow.dataset as ds
 import pytest
@@ -93,10 +94,11 @@ def gold_body(prefix: str) -> list[str]:
     return [lines[n - 1].strip() for n in GOLD[name]["body"]]
 
 
-def run_cli(
+def run_cli_process(
     *args: str, timeout: float = 600, env: dict | None = None, **kwargs
 ) -> subprocess.CompletedProcess:
-    """The real ``newsflow`` command (``python -m pipeline``), as a user runs it."""
+    """The real ``newsflow`` command (``python -m pipeline``) in a fresh process, as a user runs it:
+    for what only a new process shows (output at import, environment read at start-up, signals)."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -106,6 +108,72 @@ def run_cli(
         cwd=kwargs.pop("cwd", ROOT),
         timeout=timeout,
         **kwargs,
+    )
+
+
+# Loggers the CLI configures (pipeline.cli.configure_logging), restored after each call.
+_CLI_LOGGERS = ("", "apache_beam", "trafilatura", "htmldate", "courlan")
+
+
+def run_cli(
+    *args: str, timeout: float = 600, env: dict | None = None, cwd=None
+) -> subprocess.CompletedProcess:
+    """The real ``newsflow`` command, run in this process: ``pipeline.cli.main(args)`` from the
+    repository's root with stdout and stderr captured, returned as ``run_cli_process`` returns them.
+
+    The modules and models a call loads stay loaded for the next (seconds of start-up each on a
+    small run). What a call changes in the process is put back after it: the working directory,
+    the environment, logging, warning filters, signal handlers. An exception that escapes
+    ``main`` is a traceback on stderr and exit code 1, as in a process. ``timeout`` is not
+    enforced in-process; with ``env`` the command runs in a fresh process (variables read at
+    start-up).
+    """
+    if env is not None:
+        return run_cli_process(*args, timeout=timeout, env=env, cwd=cwd or ROOT)
+    import contextlib
+    import io
+    import logging
+    import signal
+    import traceback
+
+    from pipeline import cli
+
+    loggers = [logging.getLogger(name) for name in _CLI_LOGGERS]
+    saved_loggers = [(lg, lg.level, list(lg.handlers)) for lg in loggers]
+    saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved_environ = dict(os.environ)
+    saved_cwd = os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            # Printed on stderr as a process prints them, each once per call: adding a filter
+            # (this one changes nothing) makes Python forget which warnings it has shown.
+            warnings.filterwarnings("default", append=True)
+            warnings.showwarning = show_warning
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exit_:  # argparse's --help
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            except Exception:  # noqa: BLE001 - what an uncaught error does to a process
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        for name in set(os.environ) - set(saved_environ):
+            del os.environ[name]
+        os.environ.update(saved_environ)
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+        for lg, level, handlers in saved_loggers:
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+    return subprocess.CompletedProcess(
+        ["newsflow", *args], code, stdout=out.getvalue(), stderr=err.getvalue()
     )
 
 

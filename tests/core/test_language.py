@@ -10,7 +10,7 @@ import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
 from tests.helpers import RESOURCES, SEEDS
-from transforms.core.language import detect_language, load_language_identifier
+from transforms.core.language import automaton_depth, detect_language, load_language_identifier
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,21 @@ def test_the_scores_are_py3langids_to_the_bit(identifiers):
     for text in _texts():
         assert np.array_equal(theirs._decide(text), ours._decide(text))
         assert theirs.classify(text) == ours.classify(text)
+
+
+def test_the_shipped_model_holds_py3langids_arrays(identifiers):
+    # schemas/models/language.npz (training/build_language_model.py) against the installed
+    # py3langid's own file, as py3langid's loader reads it: the same numbers, and the depth
+    # stored in the file is the one measured on py3langid's automaton.
+    theirs, ours = identifiers
+    assert np.array_equal(ours.nb_ptc, theirs.nb_ptc.astype(np.float32))
+    assert ours.nb_ptc.dtype == np.float32 and ours.nb_ptc.flags.c_contiguous
+    assert np.array_equal(ours.nb_pc, theirs.nb_pc) and ours.nb_pc.dtype == theirs.nb_pc.dtype
+    assert ours.nb_classes == theirs.nb_classes
+    assert ours.tk_nextmove == theirs.tk_nextmove and ours.tk_row == theirs.tk_row
+    assert ours.tk_output == theirs.tk_output and ours._rowbase == theirs._rowbase
+    moves = np.asarray(memoryview(theirs.tk_nextmove)).reshape(-1, 256)
+    assert ours._walk_depth == automaton_depth(moves, np.asarray(theirs.tk_row, dtype=np.intp))
 
 
 def test_detect_language(identifiers):

@@ -17,6 +17,7 @@ from tests.helpers import (
     articles_table,
     read_count,
     run_cli,
+    run_cli_process,
     story,
     write_seed,
 )
@@ -86,7 +87,8 @@ def test_silent_no_ops_are_warnings_and_hidden_files_are_not_seeds(tmp_path):
 
 
 def test_a_runner_that_cannot_start_offline_is_a_one_line_error(tmp_path):
-    result = run_cli(
+    # A process of its own: Beam's Prism runner leaves a server thread behind when it fails.
+    result = run_cli_process(
         "run",
         "--seeds",
         str(SEEDS),
@@ -105,16 +107,17 @@ def test_a_runner_that_cannot_start_offline_is_a_one_line_error(tmp_path):
 
 
 def test_normal_output_is_quiet_and_flags_change_it(tmp_path):
+    # Fresh processes: what a user sees includes what imports print (Beam's warnings at import).
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     shutil.copy(RESOURCES / "html_dev" / "Reuters_3.html.gz", seeds / "reuters.html.gz")
-    normal = run_cli("run", "--seeds", str(seeds), "--output", str(tmp_path / "l1"))
+    normal = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l1"))
     assert normal.returncode == 0 and normal.stderr == "", normal.stderr
-    quiet = run_cli("run", "--seeds", str(seeds), "--output", str(tmp_path / "l2"), "--quiet")
+    quiet = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l2"), "--quiet")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
-    verbose = run_cli("-v", "run", "--seeds", str(seeds), "--output", str(tmp_path / "l3"))
+    verbose = run_cli_process("-v", "run", "--seeds", str(seeds), "--output", str(tmp_path / "l3"))
     assert verbose.returncode == 0 and "INFO" in verbose.stderr
-    assert run_cli("--version").stdout.startswith("newsflow ")
+    assert run_cli_process("--version").stdout.startswith("newsflow ")
 
 
 def test_extract_takes_the_allowed_hosts_of_run_with_a_port(feed_server):

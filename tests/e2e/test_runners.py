@@ -1,10 +1,12 @@
 """The same job on other runners: the rows must not depend on where the work runs.
 
 The seeds plus the local feeds go through the real CLI three times, each into its own
-lake: the default runner (FnApiRunner, in this process), the FnApiRunner with two worker
+lake: the default runner (FnApiRunner, in the CLI's process), the FnApiRunner with two worker
 processes (``--direct_running_mode=multi_processing``) and Beam's portable runner
 (``--runner=PortableRunner --job_endpoint=embed --environment_type=LOOPBACK``: the job
-goes through the Job API as a proto, as it does to Flink or Dataflow). Each lake is read
+goes through the Job API as a proto, as it does to Flink or Dataflow). The default run is the
+CLI run in the test's process (``run_cli``); the other two are a fresh ``newsflow`` process
+each (``run_cli_process``), which takes their gRPC servers and worker processes with it. Each lake is read
 back with pyarrow and compared with the default run's: same ids and texts, same
 partitions, same duplicates, same rejects.
 
@@ -21,7 +23,7 @@ import json
 
 import pytest
 
-from tests.helpers import FETCH_FLAGS, SEEDS, articles_table, dataset_rows, run_cli
+from tests.helpers import FETCH_FLAGS, SEEDS, articles_table, dataset_rows, run_cli, run_cli_process
 
 # Columns that name the run, not the data: they differ between any two runs.
 # fetched_at: when this run fetched the page.
@@ -73,7 +75,8 @@ def _run(site, tmp_path_factory, name: str, extra: list[str]) -> dict:  # noqa: 
     feeds = folder / "feeds.txt"
     feeds.write_text("\n".join(site.url(p) for p in FEED_PATHS) + "\n")
     lake = folder / "lake"
-    result = run_cli(
+    command = run_cli_process if extra else run_cli
+    result = command(
         "run", "--seeds", str(SEEDS), "--feeds", str(feeds), "--output", str(lake), *FETCH_FLAGS, *extra
     )
     assert result.returncode == 0, f"{name}: {result.stdout[-2000:]}\n{result.stderr[-4000:]}"

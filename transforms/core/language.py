@@ -11,12 +11,20 @@ py3langid 0.4's model): starting from the root at each position and taking ``dep
 the bytes before it gives every state of the sequential walk. The features are counted in the
 order the sequential walk first meets them, so the scores are the same numbers to the bit
 (tests/core/test_language.py checks both against py3langid's own walk).
+
+The model is py3langid's, read from ``schemas/models/language.npz`` (its arrays in a container
+that loads in a fraction of the time of py3langid's LZMA file; see ``language.md`` beside it).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
+import json
+from array import array
+
 import numpy as np
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import LanguageIdentifier
 
 # Language identification is unreliable on fewer characters than this.
 MIN_LANGUAGE_CHARS = 40
@@ -29,6 +37,10 @@ MIN_LANGUAGE_PROB = 0.5
 LANGUAGE_SAMPLE_CHARS = 800
 # Rows of the automaton's table visited at once when measuring its depth (2 MB of states).
 _DEPTH_SLICE = 2048
+# Features copied at once when the weights are transposed back (4096 x 142 float16: 1.2 MB).
+_TRANSPOSE_SLICE = 4096
+# py3langid 0.4's model (training/build_language_model.py), inside the schemas package.
+LANGUAGE_MODEL_RESOURCE = "models/language.npz"
 
 
 def automaton_depth(moves: np.ndarray, state_rows: np.ndarray) -> int:
@@ -58,18 +70,41 @@ class ArrayLanguageIdentifier(LanguageIdentifier):
 
     __slots__ = ["_walk_depth", "_walk_moves", "_walk_output", "_walk_rows"]
 
-    def __init__(self, nb_ptc, nb_pc, nb_classes, tk_nextmove, tk_output, *args, **kwargs):
+    def __init__(self, nb_ptc, nb_pc, nb_classes, tk_nextmove, tk_output, *args, walk_depth=None, **kwargs):
         super().__init__(
-            nb_ptc.astype(np.float32), nb_pc, nb_classes, tk_nextmove, tk_output, *args, **kwargs
+            nb_ptc.astype(np.float32, copy=False), nb_pc, nb_classes, tk_nextmove, tk_output, *args, **kwargs
         )
         self._full_model = (self.nb_ptc, self.nb_pc, self.nb_classes)
         # A view of py3langid's own table (9.8 million entries), not a copy.
         self._walk_moves = np.asarray(memoryview(tk_nextmove))
         self._walk_rows = np.asarray(self._rowbase, dtype=np.intp)
         self._walk_output = np.asarray(tk_output, dtype=np.intp)
-        self._walk_depth = automaton_depth(
-            self._walk_moves.reshape(-1, 256), np.asarray(self.tk_row, dtype=np.intp)
-        )
+        if walk_depth is None:
+            walk_depth = automaton_depth(
+                self._walk_moves.reshape(-1, 256), np.asarray(self.tk_row, dtype=np.intp)
+            )
+        self._walk_depth = walk_depth
+
+    @classmethod
+    def from_container(cls, handle, **kwargs) -> ArrayLanguageIdentifier:
+        """The identifier over a file written by ``training/build_language_model.py``: py3langid's
+        arrays, handed over as py3langid's own loader hands them (``py3langid.modelio``)."""
+        with np.load(handle, allow_pickle=False) as arrays:
+            ptc_t = arrays["ptc_t"]
+            nb_ptc = np.empty(ptc_t.shape[::-1], dtype=np.float32)
+            # In slices of features: a transposing copy in one go reads memory in long strides.
+            for start in range(0, len(nb_ptc), _TRANSPOSE_SLICE):
+                nb_ptc[start : start + _TRANSPOSE_SLICE] = ptc_t[:, start : start + _TRANSPOSE_SLICE].T
+            return cls(
+                nb_ptc,
+                arrays["pc"],
+                arrays["classes"].tolist(),
+                _stdlib_array(arrays["nextmove"]),
+                arrays["out_feat"].tolist(),
+                tk_row=_stdlib_array(arrays["nextmove_row"]),
+                walk_depth=json.loads(arrays["meta"].tobytes())["walk_depth"],
+                **kwargs,
+            )
 
     def feature_counts(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
         """The features the walk over ``data`` visits and how often, in the order it first
@@ -100,8 +135,19 @@ class ArrayLanguageIdentifier(LanguageIdentifier):
         return np.log1p(counts.astype(np.float32)) @ self.nb_ptc[features] + self.nb_pc
 
 
+def _stdlib_array(values: np.ndarray) -> array:
+    """An unsigned numpy array as the ``array`` py3langid's walk indexes (``modelio._to_array``)."""
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(memoryview(np.ascontiguousarray(values)).cast("B"))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
 def load_language_identifier() -> ArrayLanguageIdentifier:
-    return ArrayLanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    """The packaged identifier, loaded once per process (it is only read: ``classify``)."""
+    resource = importlib.resources.files("schemas").joinpath(LANGUAGE_MODEL_RESOURCE)
+    with resource.open("rb") as handle:
+        return ArrayLanguageIdentifier.from_container(handle, norm_probs=True)
 
 
 def detect_language(text: str, identifier) -> str | None:
