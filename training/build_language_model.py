@@ -30,7 +30,6 @@ import json
 import lzma
 import pathlib
 import sys
-import zipfile
 from importlib.metadata import version
 
 import numpy as np
@@ -39,6 +38,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from transforms.core.language import LANGUAGE_MODEL_RESOURCE, automaton_depth  # noqa: E402
+from transforms.core.topic_model import npz_bytes  # noqa: E402
 
 OUT = ROOT / "schemas" / LANGUAGE_MODEL_RESOURCE
 
@@ -71,14 +71,7 @@ def build(source: pathlib.Path) -> bytes:
         "nextmove_row": arrays["nextmove_row"],
         "out_feat": arrays["out_feat"],
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, array in members.items():
-            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            member.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(member, "w") as handle:
-                np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
-    return buffer.getvalue()
+    return npz_bytes(members)
 
 
 def main(argv: list[str] | None = None) -> int:

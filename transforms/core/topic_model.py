@@ -96,6 +96,19 @@ class Combination:
         return cached
 
 
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``np.savez_compressed`` with a fixed timestamp per member: the same arrays give the same
+    bytes (a model file rebuilt from the same training is byte for byte the same)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(member, "w") as handle:
+                np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
 def lexicon_evidence_transform(evidence: np.ndarray) -> np.ndarray:
     """G: the lexicon's linear evidence, saturated (log1p) and never negative."""
     return np.log1p(np.maximum(evidence, 0.0))
@@ -205,15 +218,7 @@ class TopicModel:
             "bias": self.bias.astype(np.float32),
             "idf": self.idf.astype(np.float16),
         }
-        # np.savez with a fixed timestamp per member: the same training gives the same bytes.
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, array in arrays.items():
-                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                member.compress_type = zipfile.ZIP_DEFLATED
-                with archive.open(member, "w") as handle:
-                    np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
-        return buffer.getvalue()
+        return npz_bytes(arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> TopicModel:
