@@ -287,12 +287,12 @@ def _candidate(
     )
     if doc is None or doc.body is None:
         return None
+    if comments and doc.commentsbody is not None and len(doc.commentsbody):
+        return None  # trafilatura found a comment thread there: no article, only the thread
     items, headings = list_item_keys(doc.body), heading_keys(doc.body)
     paragraphs = body_blocks(doc.body)
     if not paragraphs:
         return None
-    if comments and doc.commentsbody is not None and len(doc.commentsbody):
-        return None  # trafilatura found a comment thread there: no article, only the thread
     # A live blog's updates complete each candidate before it is measured: a precision body
     # with the updates from schema.org is whole, not truncated.
     paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
