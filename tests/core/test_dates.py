@@ -317,3 +317,24 @@ def test_the_byline_under_the_headline_dates_a_page_without_markup():
         "</title>", '</title><meta property="article:published_time" content="2022-12-19">'
     )
     assert extract_article(marked, None).date_candidates == (("2022-12-19", "html"),)
+
+
+LOGO_PAGE = """<html><head><title>Cold wave alert issued for Tuesday | KBS WORLD</title></head><body>
+<header><h1><a href="/">KBS WORLD</a></h1><nav><a href="/a">Search</a> <a href="/b">Korean</a>
+<a href="/c">English</a> <a href="/d">Politics</a> <a href="/e">Economy</a> <a href="/f">Society</a>
+<a href="/g">Culture</a></nav></header>
+<div class="title"><h1>Cold wave alert issued for Tuesday</h1>
+<p class="date">Written: 2023-11-07 15:03:30<span> / </span>Updated: 2023-11-07 15:30:46</p></div>
+<article><p>Strong, cold winds brought early winter temperatures on Tuesday morning, and the first
+cold wave alerts of the season were issued in anticipation of frigid morning lows.</p>
+<p>Wednesday is forecast to be even colder, the weather agency said.</p></article>
+</body></html>"""
+
+
+def test_the_headline_is_the_h1_the_title_names_not_the_logo():
+    # A site's logo is the first <h1>; the byline is under the <h1> that the <title> holds.
+    page = extract_article(LOGO_PAGE, None)
+    assert page.date_candidates == (("2023-11-07T15:03:30", "text_header"),)
+    # Without a title that names it, the first <h1> is read, as before: here it dates nothing.
+    untitled = LOGO_PAGE.replace("Cold wave alert issued for Tuesday | KBS WORLD", "KBS")
+    assert all(source == "htmldate" for _, source in extract_article(untitled, None).date_candidates)

@@ -139,6 +139,8 @@ _NOT_TEXT_TAGS = frozenset(("script", "style", "noscript", "template"))
 # The non-blank text runs after an element in document order (not its own), a few more than a
 # header's lines: some are scripts' and styles'.
 _TEXT_AFTER = lxml.etree.XPath("following::text()[normalize-space()][position() <= 20]")
+# A page title shorter than this ("Home", "News") matches too many headings to pick the headline.
+MIN_TITLE_CHARS = 8
 # Sources whose values arrive normalised to UTC: the offset they were stated in is unknown.
 _NORMALISED_SOURCES = frozenset(("feed",))
 
@@ -206,7 +208,7 @@ def page_dates(
             published.extend((value, "html") for value in _time_elements(tree))
     published = [(value, source) for value, source in published if parse_datetime(value) is not None]
     if not published and tree is not None:
-        byline = headline_byline_date(tree)
+        byline = headline_byline_date(tree, _titles(tree, meta))
         if byline is not None:
             published.append((byline.replace(tzinfo=None).isoformat(), "text_header"))
     if tree is not None and any(stated_offset(value) == 0 for value, _ in published):
@@ -219,22 +221,48 @@ def page_dates(
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
 
 
-def headline_byline_date(tree: Any) -> dt.datetime | None:
-    """The date of the byline under the page's headline: the first text runs after the first
+def headline_byline_date(tree: Any, titles: tuple[str, ...] = ()) -> dt.datetime | None:
+    """The date of the byline under the page's headline: the first text runs after the headline
     ``<h1>``, read as a text's header (``header_date``).
 
     Extraction drops the byline ("Von Jane Doe // 20.12.2022", "Stand: 26.04.2024, 20:44 Uhr"),
-    so the extracted text's header often holds no date where the page prints one.
+    so the extracted text's header often holds no date where the page prints one. The headline
+    is the ``<h1>`` that the page's title (``titles``: og:title, <title>) holds or that holds it,
+    the longest such (a site's logo is often an ``<h1>`` before the headline); then the first
+    ``<h1>``, as before the headline was looked for.
     """
-    headline = next(tree.iter("h1"), None)
-    if headline is None:
-        return None
-    runs = [
-        " ".join(run.split())
-        for run in _TEXT_AFTER(headline)
-        if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS
-    ]
-    return header_date("\n".join(runs[:HEADER_LINES]))
+    for headline in dict.fromkeys((_headline(tree, titles), next(tree.iter("h1"), None))):
+        if headline is None:
+            continue
+        runs = [
+            " ".join(run.split())
+            for run in _TEXT_AFTER(headline)
+            if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS
+        ]
+        found = header_date("\n".join(runs[:HEADER_LINES]))
+        if found is not None:
+            return found
+    return None
+
+
+def _headline(tree: Any, titles: tuple[str, ...]) -> Any:
+    """The page's headline ``<h1>``: the longest one whose text a title of the page holds, or
+    that holds one; None when no ``<h1>`` matches a title."""
+    best, best_len = None, 0
+    for element in tree.iter("h1"):
+        text = " ".join(element.text_content().split()).casefold()
+        if len(text) > best_len and any(text in title or title in text for title in titles):
+            best, best_len = element, len(text)
+    return best
+
+
+def _titles(tree: Any, meta: dict[str, list[str]]) -> tuple[str, ...]:
+    """The page's titles (og:title, twitter:title, <title>), whitespace-normalised, case-folded."""
+    values = [*meta.get("og:title", ()), *meta.get("twitter:title", ())]
+    title = tree.find(".//title")
+    if title is not None and title.text:
+        values.append(title.text)
+    return tuple(t for t in (" ".join(v.split()).casefold() for v in values) if len(t) >= MIN_TITLE_CHARS)
 
 
 def _in_the_page_s_offset(published: list[tuple[str, str]], tree: Any) -> list[tuple[str, str]]:
