@@ -263,11 +263,24 @@ def test_a_time_element_marked_as_the_publication_dates_the_page():
     marked += " <time class='updated' datetime='2024-03-04'>4 Mar</time></p>"
     dates, _ = _page_dates(body=marked)
     assert dates.published == (("2024-02-28T08:00:00+01:00", "html"),)
-    # An unmarked <time> (a related story's, a comment's) is no statement of this article's date,
-    # nor is one marked as an update.
-    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>")
-    assert dates.published == () or dates.published[0][1] == "htmldate"
+    # An unmarked <time> (it may be a related story's, a comment's) is no statement of this
+    # article's date beside a URL's day (nor a byline's), nor is one marked as an update.
+    url = "https://example.com/2024/02/27/story"
+    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>", url=url)
+    assert dates.published == ()
     dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
+    assert all(source == "htmldate" for _, source in dates.published)
+
+
+def test_the_first_time_element_comes_in_htmldate_s_place():
+    # A page that states no date otherwise: its first ISO <time datetime> (the article's; the
+    # related stories' come after it) is taken where htmldate would guess, and htmldate is not run.
+    times = "<p><time datetime='2022-12-12 12:22'>Monday, 12:22</time></p>"
+    times += "<aside><time datetime='2022-08-10 11:05'>Aug 10</time></aside>"
+    dates, _ = _page_dates(body=times)
+    assert dates.published == (("2022-12-12 12:22", "html"),)
+    # A day-first value is ambiguous ("01-11-2023"): left to htmldate.
+    dates, _ = _page_dates(body="<p><time datetime='01-11-2023 10:29'>1 Nov</time></p>")
     assert all(source == "htmldate" for _, source in dates.published)
 
 

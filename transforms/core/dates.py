@@ -19,8 +19,9 @@ The order of trust, first that gives a plausible date wins:
    "21.12.2023", "21. Dezember 2023"), or a dateline opening a paragraph ("21. Dezember 2023.
    Text...", "(21.12.2023) Text...");
 4. ``url``: a day in the URL (``/2023/12/21/``, ``/2023/dec/21/``, ``20231221``; ``231221`` last);
-5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
-   none of the above.
+5. the page's first ``<time datetime>`` (ISO, not marked as an update) as ``html``, else
+   ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that
+   state none of the above.
 
 A UTC value in the markup that the page restates in its own offset (the byline's ``<time>``, a
 second meta) is given in that offset, so ``published_offset`` and the publisher's day are known.
@@ -139,6 +140,8 @@ _NOT_TEXT_TAGS = frozenset(("script", "style", "noscript", "template"))
 # The non-blank text runs after an element in document order (not its own), a few more than a
 # header's lines: some are scripts' and styles'.
 _TEXT_AFTER = lxml.etree.XPath("following::text()[normalize-space()][position() <= 20]")
+# An ISO 8601 day, the form HTML asks of a ``<time datetime>``.
+_ISO_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A page title shorter than this ("Home", "News") matches too many headings to pick the headline.
 MIN_TITLE_CHARS = 8
 # Sources whose values arrive normalised to UTC: the offset they were stated in is unknown.
@@ -215,9 +218,12 @@ def page_dates(
         published = _in_the_page_s_offset(published, tree)
     modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
     if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
-        found = htmldate_guess(tree, url)
+        # In htmldate's place: the first <time datetime> of the page (htmldate reads those too,
+        # among much else), else htmldate's guess.
+        first_time = _first_time_element(tree)
+        found = first_time or htmldate_guess(tree, url)
         if found:
-            published.append((found, "htmldate"))
+            published.append((found, "html" if first_time else "htmldate"))
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
 
 
@@ -309,6 +315,19 @@ def _time_elements(tree: Any) -> list[str]:
         if element.get("pubdate") is not None or _PUBLISHED_MARK_RE.search(marks):
             values.append(value[:100])
     return values
+
+
+def _first_time_element(tree: Any) -> str | None:
+    """The ``datetime`` of the page's first ``<time>`` that states one in ISO 8601 (day-first forms
+    like "01-11-2023" are ambiguous) and is not marked as an update: on a page that states no
+    date otherwise, the article's own comes before those of related stories and comments."""
+    for element in tree.iter("time"):
+        value = (element.get("datetime") or "").strip()[:100]
+        if _ISO_DAY_RE.match(value) and parse_datetime(value) is not None:
+            parent = element.getparent()
+            marks = f"{element.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+            return None if _UPDATE_MARK_RE.search(marks.lower()) else value
+    return None
 
 
 def htmldate_guess(tree: Any, url: str | None) -> str | None:
