@@ -351,3 +351,24 @@ def test_the_headline_is_the_h1_the_title_names_not_the_logo():
     # Without a title that names it, the first <h1> is read, as before: here it dates nothing.
     untitled = LOGO_PAGE.replace("Cold wave alert issued for Tuesday | KBS WORLD", "KBS")
     assert all(source == "htmldate" for _, source in extract_article(untitled, None).date_candidates)
+
+
+def test_json_ld_articles_in_other_shapes_are_read():
+    # The article's own datePublished, nested as a WebPage's mainEntity, typed by its full
+    # schema.org URL, or given as a list or a value object: read as the article's.
+    shapes = (
+        '{"@type": "WebPage", "datePublished": "2019-01-01", "mainEntity": {"@type": "NewsArticle",'
+        ' "datePublished": "2024-04-26T20:44:00+0200"}}',
+        '{"@type": "https://schema.org/NewsArticle", "datePublished": "2024-04-26T20:44:00+0200"}',
+        '{"@type": "NewsArticle", "datePublished": ["2024-04-26T20:44:00+0200", "2024-04-27"]}',
+        '{"@type": "NewsArticle", "datePublished": {"@value": "2024-04-26T20:44:00+0200"}}',
+    )
+    for shape in shapes:
+        page = extract_article(
+            PAGE.format(extra=f'<script type="application/ld+json">{shape}</script>', body="")
+        )
+        assert page.date_candidates[:1] == (("2024-04-26T20:44:00+0200", "html"),), shape
+    # A WebPage's own datePublished is not the article's markup (htmldate may still guess it).
+    shape = '{"@type": "WebPage", "datePublished": "2019-01-01"}'
+    page = extract_article(PAGE.format(extra=f'<script type="application/ld+json">{shape}</script>', body=""))
+    assert all(source != "html" for _, source in page.date_candidates)

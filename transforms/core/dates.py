@@ -182,16 +182,15 @@ def page_dates(
     """
     published: list[tuple[str, str]] = []
     modified: list[str] = []
-    for obj in ld_objects:
-        kinds = _ld_types(obj)
-        is_article = bool(kinds & ARTICLE_TYPES)
+    for obj in _with_main_entities(ld_objects):
+        is_article = bool(_ld_types(obj) & ARTICLE_TYPES)
         for key, target in (("datePublished", published), ("dateModified", modified)):
-            value = obj.get(key)
-            if isinstance(value, str) and value.strip() and (is_article or target is modified):
+            value = _ld_value(obj.get(key))
+            if value and (is_article or target is modified):
                 if target is published:
-                    target.append((value.strip(), "html"))
+                    target.append((value, "html"))
                 else:
-                    target.append(value.strip())
+                    target.append(value)
     for name in PUBLISHED_METAS:
         published.extend((value, "html") for value in meta.get(name, ()))
     for name in MODIFIED_METAS:
@@ -360,9 +359,31 @@ def htmldate_guess(tree: Any, url: str | None) -> str | None:
 
 def _ld_types(obj: dict[str, Any]) -> set[str]:
     kind = obj.get("@type")
-    if isinstance(kind, str):
-        return {kind}
-    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    # "https://schema.org/NewsArticle" is a NewsArticle.
+    return {k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)}
+
+
+def _ld_value(value: Any) -> str | None:
+    """A JSON-LD date: a string, the first of a list, or a value object's ``@value``."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@value")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _with_main_entities(ld_objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON-LD objects, each followed by the article it names as its ``mainEntity`` (a
+    WebPage's NewsArticle, nested rather than beside it in ``@graph``)."""
+    objects = []
+    for obj in ld_objects:
+        objects.append(obj)
+        entity = obj.get("mainEntity")
+        for item in entity if isinstance(entity, list) else [entity]:
+            if isinstance(item, dict) and _ld_types(item) & ARTICLE_TYPES:
+                objects.append(item)
+    return objects
 
 
 def resolve_date(
