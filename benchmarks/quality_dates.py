@@ -11,7 +11,10 @@ see that folder's README) and dates each page twice:
 * htmldate: ``htmldate.find_date(html, original_date=True, url=url)``.
 
 Exact-day accuracy per ``gold_source`` (an undated page counts as wrong), with the share of pages
-each dates at all and where our dates came from. ``--split train`` is for development; the
+each dates at all and where our dates came from. A page that extraction rejects (no article body:
+a JavaScript shell, a consent wall) gets no row in the pipeline, so no date: it counts as wrong for
+ours and is listed as ``rejects``; the last two columns compare both on the pages extraction keeps,
+the dating alone. ``--split train`` is for development; the
 figures to report are the validation ones (tune nothing on them).
 """
 
@@ -42,14 +45,18 @@ DATA = SHARED_DATA / "dates"
 INGESTED_AT = dt.datetime(2026, 12, 31, tzinfo=dt.timezone.utc)
 
 
+REJECTED = "rejected"
+
+
 def our_date(html: str, url: str | None) -> tuple[dt.date | None, str | None]:
-    """The publisher's day our HTML path gives a page, and the date source it came from."""
+    """The publisher's day our HTML path gives a page, and the date source it came from
+    (``REJECTED`` when extraction rejects the page)."""
     article = Article(
         id="page", source="bench", text_source="page", ingested_at=INGESTED_AT, url=url, html=html
     )
     extracted = extract_document(article)
     if isinstance(extracted, Reject):
-        return None, None  # no article body: the pipeline writes no row, so no date
+        return None, REJECTED  # no article body: the pipeline writes no row, so no date
     cleaned, _ = clean_document(extracted)
     if isinstance(cleaned, Reject):
         # Too little text after cleaning (a reject in the pipeline): the dating does not
@@ -95,19 +102,29 @@ def date_scores(rows: list[dict]) -> dict:
             counts["ours_dated"] += ours is not None
             counts["htmldate_hit"] += theirs is not None and theirs.isoformat() == gold
             counts["htmldate_dated"] += theirs is not None
+            if source == REJECTED:
+                counts["rejects"] += 1
+            else:
+                counts["kept_ours_hit"] += ours is not None and ours.isoformat() == gold
+                counts["kept_htmldate_hit"] += theirs is not None and theirs.isoformat() == gold
     return {"table": dict(table), "sources": dict(sources), "seconds": dict(seconds), "pages": len(rows)}
 
 
 def print_scores(result: dict, label: str) -> None:
     print(f"{label}: {result['pages']} pages, exact day (share of pages dated)")
-    print(f"{'gold_source':<28}{'pages':>6}  {'ours':>14}  {'htmldate':>14}")
+    print(
+        f"{'gold_source':<28}{'pages':>6}  {'ours':>14}  {'htmldate':>14}  {'rejects':>7}"
+        f"  {'kept: ours':>10}  {'htmldate':>8}"
+    )
     groups = sorted(g for g in result["table"] if g != "ALL") + ["ALL"]
     for group in groups:
         c = result["table"][group]
         n = c["pages"]
+        kept = max(1, n - c["rejects"])
         print(
             f"{group:<28}{n:>6}  {c['ours_hit'] / n:>6.3f} ({c['ours_dated'] / n:.2f})"
-            f"  {c['htmldate_hit'] / n:>6.3f} ({c['htmldate_dated'] / n:.2f})"
+            f"  {c['htmldate_hit'] / n:>6.3f} ({c['htmldate_dated'] / n:.2f})  {c['rejects']:>7}"
+            f"  {c['kept_ours_hit'] / kept:>10.3f}  {c['kept_htmldate_hit'] / kept:>8.3f}"
         )
     print(
         "our date sources: "

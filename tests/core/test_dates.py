@@ -263,11 +263,24 @@ def test_a_time_element_marked_as_the_publication_dates_the_page():
     marked += " <time class='updated' datetime='2024-03-04'>4 Mar</time></p>"
     dates, _ = _page_dates(body=marked)
     assert dates.published == (("2024-02-28T08:00:00+01:00", "html"),)
-    # An unmarked <time> (a related story's, a comment's) is no statement of this article's date,
-    # nor is one marked as an update.
-    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>")
-    assert dates.published == () or dates.published[0][1] == "htmldate"
+    # An unmarked <time> (it may be a related story's, a comment's) is no statement of this
+    # article's date beside a URL's day (nor a byline's), nor is one marked as an update.
+    url = "https://example.com/2024/02/27/story"
+    dates, _ = _page_dates(body="<p><time datetime='2024-01-01'>1 Jan</time></p>", url=url)
+    assert dates.published == ()
     dates, _ = _page_dates(body="<p><time class='updated' pubdate datetime='2024-03-04'>4 Mar</time></p>")
+    assert all(source == "htmldate" for _, source in dates.published)
+
+
+def test_the_first_time_element_comes_in_htmldate_s_place():
+    # A page that states no date otherwise: its first ISO <time datetime> (the article's; the
+    # related stories' come after it) is taken where htmldate would guess, and htmldate is not run.
+    times = "<p><time datetime='2022-12-12 12:22'>Monday, 12:22</time></p>"
+    times += "<aside><time datetime='2022-08-10 11:05'>Aug 10</time></aside>"
+    dates, _ = _page_dates(body=times)
+    assert dates.published == (("2022-12-12 12:22", "html"),)
+    # A day-first value is ambiguous ("01-11-2023"): left to htmldate.
+    dates, _ = _page_dates(body="<p><time datetime='01-11-2023 10:29'>1 Nov</time></p>")
     assert all(source == "htmldate" for _, source in dates.published)
 
 
@@ -317,3 +330,45 @@ def test_the_byline_under_the_headline_dates_a_page_without_markup():
         "</title>", '</title><meta property="article:published_time" content="2022-12-19">'
     )
     assert extract_article(marked, None).date_candidates == (("2022-12-19", "html"),)
+
+
+LOGO_PAGE = """<html><head><title>Cold wave alert issued for Tuesday | KBS WORLD</title></head><body>
+<header><h1><a href="/">KBS WORLD</a></h1><nav><a href="/a">Search</a> <a href="/b">Korean</a>
+<a href="/c">English</a> <a href="/d">Politics</a> <a href="/e">Economy</a> <a href="/f">Society</a>
+<a href="/g">Culture</a></nav></header>
+<div class="title"><h1>Cold wave alert issued for Tuesday</h1>
+<p class="date">Written: 2023-11-07 15:03:30<span> / </span>Updated: 2023-11-07 15:30:46</p></div>
+<article><p>Strong, cold winds brought early winter temperatures on Tuesday morning, and the first
+cold wave alerts of the season were issued in anticipation of frigid morning lows.</p>
+<p>Wednesday is forecast to be even colder, the weather agency said.</p></article>
+</body></html>"""
+
+
+def test_the_headline_is_the_h1_the_title_names_not_the_logo():
+    # A site's logo is the first <h1>; the byline is under the <h1> that the <title> holds.
+    page = extract_article(LOGO_PAGE, None)
+    assert page.date_candidates == (("2023-11-07T15:03:30", "text_header"),)
+    # Without a title that names it, the first <h1> is read, as before: here it dates nothing.
+    untitled = LOGO_PAGE.replace("Cold wave alert issued for Tuesday | KBS WORLD", "KBS")
+    assert all(source == "htmldate" for _, source in extract_article(untitled, None).date_candidates)
+
+
+def test_json_ld_articles_in_other_shapes_are_read():
+    # The article's own datePublished, nested as a WebPage's mainEntity, typed by its full
+    # schema.org URL, or given as a list or a value object: read as the article's.
+    shapes = (
+        '{"@type": "WebPage", "datePublished": "2019-01-01", "mainEntity": {"@type": "NewsArticle",'
+        ' "datePublished": "2024-04-26T20:44:00+0200"}}',
+        '{"@type": "https://schema.org/NewsArticle", "datePublished": "2024-04-26T20:44:00+0200"}',
+        '{"@type": "NewsArticle", "datePublished": ["2024-04-26T20:44:00+0200", "2024-04-27"]}',
+        '{"@type": "NewsArticle", "datePublished": {"@value": "2024-04-26T20:44:00+0200"}}',
+    )
+    for shape in shapes:
+        page = extract_article(
+            PAGE.format(extra=f'<script type="application/ld+json">{shape}</script>', body="")
+        )
+        assert page.date_candidates[:1] == (("2024-04-26T20:44:00+0200", "html"),), shape
+    # A WebPage's own datePublished is not the article's markup (htmldate may still guess it).
+    shape = '{"@type": "WebPage", "datePublished": "2019-01-01"}'
+    page = extract_article(PAGE.format(extra=f'<script type="application/ld+json">{shape}</script>', body=""))
+    assert all(source != "html" for _, source in page.date_candidates)

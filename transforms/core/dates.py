@@ -19,8 +19,9 @@ The order of trust, first that gives a plausible date wins:
    "21.12.2023", "21. Dezember 2023"), or a dateline opening a paragraph ("21. Dezember 2023.
    Text...", "(21.12.2023) Text...");
 4. ``url``: a day in the URL (``/2023/12/21/``, ``/2023/dec/21/``, ``20231221``; ``231221`` last);
-5. ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that state
-   none of the above.
+5. the page's first ``<time datetime>`` (ISO, not marked as an update) as ``html``, else
+   ``htmldate``: htmldate's guess over the whole page (``original_date=True``), for pages that
+   state none of the above.
 
 A UTC value in the markup that the page restates in its own offset (the byline's ``<time>``, a
 second meta) is given in that offset, so ``published_offset`` and the publisher's day are known.
@@ -139,6 +140,10 @@ _NOT_TEXT_TAGS = frozenset(("script", "style", "noscript", "template"))
 # The non-blank text runs after an element in document order (not its own), a few more than a
 # header's lines: some are scripts' and styles'.
 _TEXT_AFTER = lxml.etree.XPath("following::text()[normalize-space()][position() <= 20]")
+# An ISO 8601 day, the form HTML asks of a ``<time datetime>``.
+_ISO_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A page title shorter than this ("Home", "News") matches too many headings to pick the headline.
+MIN_TITLE_CHARS = 8
 # Sources whose values arrive normalised to UTC: the offset they were stated in is unknown.
 _NORMALISED_SOURCES = frozenset(("feed",))
 
@@ -177,16 +182,15 @@ def page_dates(
     """
     published: list[tuple[str, str]] = []
     modified: list[str] = []
-    for obj in ld_objects:
-        kinds = _ld_types(obj)
-        is_article = bool(kinds & ARTICLE_TYPES)
+    for obj in _with_main_entities(ld_objects):
+        is_article = bool(_ld_types(obj) & ARTICLE_TYPES)
         for key, target in (("datePublished", published), ("dateModified", modified)):
-            value = obj.get(key)
-            if isinstance(value, str) and value.strip() and (is_article or target is modified):
+            value = _ld_value(obj.get(key))
+            if value and (is_article or target is modified):
                 if target is published:
-                    target.append((value.strip(), "html"))
+                    target.append((value, "html"))
                 else:
-                    target.append(value.strip())
+                    target.append(value)
     for name in PUBLISHED_METAS:
         published.extend((value, "html") for value in meta.get(name, ()))
     for name in MODIFIED_METAS:
@@ -206,35 +210,64 @@ def page_dates(
             published.extend((value, "html") for value in _time_elements(tree))
     published = [(value, source) for value, source in published if parse_datetime(value) is not None]
     if not published and tree is not None:
-        byline = headline_byline_date(tree)
+        byline = headline_byline_date(tree, _titles(tree, meta))
         if byline is not None:
             published.append((byline.replace(tzinfo=None).isoformat(), "text_header"))
     if tree is not None and any(stated_offset(value) == 0 for value, _ in published):
         published = _in_the_page_s_offset(published, tree)
     modified_value = next((value for value in modified if parse_datetime(value) is not None), None)
     if not published and guess and tree is not None and not (header_date(text) or url_date(url)):
-        found = htmldate_guess(tree, url)
+        # In htmldate's place: the first <time datetime> of the page (htmldate reads those too,
+        # among much else), else htmldate's guess.
+        first_time = _first_time_element(tree)
+        found = first_time or htmldate_guess(tree, url)
         if found:
-            published.append((found, "htmldate"))
+            published.append((found, "html" if first_time else "htmldate"))
     return PageDates(tuple(dict.fromkeys(published)), modified_value)
 
 
-def headline_byline_date(tree: Any) -> dt.datetime | None:
-    """The date of the byline under the page's headline: the first text runs after the first
+def headline_byline_date(tree: Any, titles: tuple[str, ...] = ()) -> dt.datetime | None:
+    """The date of the byline under the page's headline: the first text runs after the headline
     ``<h1>``, read as a text's header (``header_date``).
 
     Extraction drops the byline ("Von Jane Doe // 20.12.2022", "Stand: 26.04.2024, 20:44 Uhr"),
-    so the extracted text's header often holds no date where the page prints one.
+    so the extracted text's header often holds no date where the page prints one. The headline
+    is the ``<h1>`` that the page's title (``titles``: og:title, <title>) holds or that holds it,
+    the longest such (a site's logo is often an ``<h1>`` before the headline); then the first
+    ``<h1>``, as before the headline was looked for.
     """
-    headline = next(tree.iter("h1"), None)
-    if headline is None:
-        return None
-    runs = [
-        " ".join(run.split())
-        for run in _TEXT_AFTER(headline)
-        if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS
-    ]
-    return header_date("\n".join(runs[:HEADER_LINES]))
+    for headline in dict.fromkeys((_headline(tree, titles), next(tree.iter("h1"), None))):
+        if headline is None:
+            continue
+        runs = [
+            " ".join(run.split())
+            for run in _TEXT_AFTER(headline)
+            if run.is_tail or run.getparent().tag not in _NOT_TEXT_TAGS
+        ]
+        found = header_date("\n".join(runs[:HEADER_LINES]))
+        if found is not None:
+            return found
+    return None
+
+
+def _headline(tree: Any, titles: tuple[str, ...]) -> Any:
+    """The page's headline ``<h1>``: the longest one whose text a title of the page holds, or
+    that holds one; None when no ``<h1>`` matches a title."""
+    best, best_len = None, 0
+    for element in tree.iter("h1"):
+        text = " ".join(element.text_content().split()).casefold()
+        if len(text) > best_len and any(text in title or title in text for title in titles):
+            best, best_len = element, len(text)
+    return best
+
+
+def _titles(tree: Any, meta: dict[str, list[str]]) -> tuple[str, ...]:
+    """The page's titles (og:title, twitter:title, <title>), whitespace-normalised, case-folded."""
+    values = [*meta.get("og:title", ()), *meta.get("twitter:title", ())]
+    title = tree.find(".//title")
+    if title is not None and title.text:
+        values.append(title.text)
+    return tuple(t for t in (" ".join(v.split()).casefold() for v in values) if len(t) >= MIN_TITLE_CHARS)
 
 
 def _in_the_page_s_offset(published: list[tuple[str, str]], tree: Any) -> list[tuple[str, str]]:
@@ -283,6 +316,19 @@ def _time_elements(tree: Any) -> list[str]:
     return values
 
 
+def _first_time_element(tree: Any) -> str | None:
+    """The ``datetime`` of the page's first ``<time>`` that states one in ISO 8601 (day-first forms
+    like "01-11-2023" are ambiguous) and is not marked as an update: on a page that states no
+    date otherwise, the article's own comes before those of related stories and comments."""
+    for element in tree.iter("time"):
+        value = (element.get("datetime") or "").strip()[:100]
+        if _ISO_DAY_RE.match(value) and parse_datetime(value) is not None:
+            parent = element.getparent()
+            marks = f"{element.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+            return None if _UPDATE_MARK_RE.search(marks.lower()) else value
+    return None
+
+
 def htmldate_guess(tree: Any, url: str | None) -> str | None:
     """htmldate's original-date guess (a day), blind to the page's modified-date markup.
 
@@ -313,9 +359,31 @@ def htmldate_guess(tree: Any, url: str | None) -> str | None:
 
 def _ld_types(obj: dict[str, Any]) -> set[str]:
     kind = obj.get("@type")
-    if isinstance(kind, str):
-        return {kind}
-    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    # "https://schema.org/NewsArticle" is a NewsArticle.
+    return {k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)}
+
+
+def _ld_value(value: Any) -> str | None:
+    """A JSON-LD date: a string, the first of a list, or a value object's ``@value``."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@value")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _with_main_entities(ld_objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON-LD objects, each followed by the article it names as its ``mainEntity`` (a
+    WebPage's NewsArticle, nested rather than beside it in ``@graph``)."""
+    objects = []
+    for obj in ld_objects:
+        objects.append(obj)
+        entity = obj.get("mainEntity")
+        for item in entity if isinstance(entity, list) else [entity]:
+            if isinstance(item, dict) and _ld_types(item) & ARTICLE_TYPES:
+                objects.append(item)
+    return objects
 
 
 def resolve_date(
