@@ -10,9 +10,11 @@ CLI passes in does all the printing. Exit codes: see ``pipeline.results``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import signal
+from collections.abc import Iterator
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions
@@ -54,6 +56,25 @@ from transforms.lake.files import os_reason, read_json
 from transforms.lake.index import compact_index, compact_site_memory
 from transforms.lake.lock import LakeBusyError, RunLock
 from transforms.lake.marker import claim_state, open_lake
+
+# The cyclic collector's generation thresholds while a pipeline runs (Python's default: 700, 10,
+# 10). A local run holds millions of long-lived objects (Beam's buffers, the articles in flight,
+# the models' tables) that every full pass walks again: 5,000 documents in one process spent
+# 1.0-1.3 s of CPU in the collector, 0.25 s with these thresholds and the objects made before
+# the run frozen out of its passes (gc.callbacks, two runs each).
+RUN_GC_THRESHOLDS = (20_000, 10, 10)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> int:
@@ -198,7 +219,7 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
 
     signal.signal(signal.SIGINT, interrupt)
     try:
-        with run.reporter.progress(plan.run_id):
+        with run.reporter.progress(plan.run_id), _fewer_collections():
             result = pipeline.run()
             if plan.unbounded and not plan.local:
                 # A streaming job commits window by window; its record marks its files as committed.

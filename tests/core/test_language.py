@@ -10,7 +10,17 @@ import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
 
 from tests.helpers import RESOURCES, SEEDS
-from transforms.core.language import automaton_depth, detect_language, load_language_identifier
+from transforms.core.language import (
+    automaton_depth,
+    byte_planes,
+    dense_rows,
+    detect_language,
+    from_byte_planes,
+    join_low16,
+    load_language_identifier,
+    sparse_rows,
+    split_low16,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +80,27 @@ def test_detect_language(identifiers):
     assert detect_language((RESOURCES / "cjk" / "ja_article.txt").read_text(encoding="utf-8"), ours) == "ja"
     assert detect_language("Die Bahn baut neue Gleise für die Linie 4 in der Stadt Köln.", ours) == "de"
     assert detect_language("Too short", ours) is None
+
+
+def test_the_shipped_forms_give_back_the_same_bits():
+    # training/build_language_model.py stores the arrays in these forms; the loader undoes them.
+    rng = np.random.default_rng(14)
+    arrays = [
+        rng.integers(0, 1 << 16, 1001).astype(np.uint16),
+        rng.integers(-1, 1 << 17, 1001).astype(np.int32),
+        rng.integers(0, 1 << 17, 1001).astype(np.uint32),
+        rng.integers(0, 1 << 16, 1001).astype(np.uint16).view(np.float16),  # NaNs and infinities too
+    ]
+    for values in arrays:
+        back = from_byte_planes(byte_planes(values), values.dtype)
+        assert back.dtype == values.dtype and back.tobytes() == values.tobytes()
+    states = np.array([0, 1, 65535, 65536, 104582, (1 << 17) - 1], dtype=np.uint32)
+    assert join_low16(*split_low16(states)).tolist() == states.tolist()
+    with pytest.raises(ValueError):
+        split_low16(np.array([1 << 17]))
+    # Signed zeros and NaNs differ from the row's most frequent value bit for bit: kept as they are.
+    weights = np.full((3, 50), -7.5, dtype=np.float16)
+    weights[0, :5] = [0.0, -0.0, np.nan, -2.75, -7.5]
+    weights[2, :30] = -3.0
+    back = dense_rows(*sparse_rows(weights), weights.shape[1])
+    assert back.dtype == np.float16 and back.tobytes() == weights.tobytes()

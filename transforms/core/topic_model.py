@@ -96,16 +96,17 @@ class Combination:
         return cached
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray], level: int | None = None) -> bytes:
     """``np.savez_compressed`` with a fixed timestamp per member: the same arrays give the same
-    bytes (a model file rebuilt from the same training is byte for byte the same)."""
+    bytes (a model file rebuilt from the same training is byte for byte the same). ``level``:
+    zlib's compression level (None: its default, 6); reading costs the same at any level."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, array in arrays.items():
             member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            member.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(member, "w") as handle:
-                np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+            data = io.BytesIO()
+            np.lib.format.write_array(data, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(member, data.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
     return buffer.getvalue()
 
 
