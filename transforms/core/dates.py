@@ -303,12 +303,7 @@ def _time_elements(tree: Any) -> list[str]:
     values = []
     for element in tree.iter("time"):
         value = (element.get("datetime") or "").strip()
-        marks = " ".join(
-            (
-                element.get("class") or "",
-                (element.getparent().get("class") or "") if element.getparent() is not None else "",
-            )
-        ).lower()
+        marks = _time_marks(element)
         if not value or _UPDATE_MARK_RE.search(marks):
             continue
         if element.get("pubdate") is not None or _PUBLISHED_MARK_RE.search(marks):
@@ -323,10 +318,16 @@ def _first_time_element(tree: Any) -> str | None:
     for element in tree.iter("time"):
         value = (element.get("datetime") or "").strip()[:100]
         if _ISO_DAY_RE.match(value) and parse_datetime(value) is not None:
-            parent = element.getparent()
-            marks = f"{element.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
-            return None if _UPDATE_MARK_RE.search(marks.lower()) else value
+            return None if _UPDATE_MARK_RE.search(_time_marks(element)) else value
     return None
+
+
+def _time_marks(element: Any) -> str:
+    """The classes of a ``<time>`` and of its parent, lower-cased: where a page marks a time as
+    the publication or an update."""
+    parent = element.getparent()
+    parent_class = (parent.get("class") or "") if parent is not None else ""
+    return f"{element.get('class') or ''} {parent_class}".lower()
 
 
 def htmldate_guess(tree: Any, url: str | None) -> str | None:
