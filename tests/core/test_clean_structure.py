@@ -37,6 +37,19 @@ def test_a_bare_comment_column_heading_does_not_end_the_article() -> None:
     assert reason_of(plural, ARMY_BODY3) == "comment_thread"
 
 
+def test_a_sentence_opening_like_a_comment_count_does_not_end_the_article() -> None:
+    # "3 Responses to <title>" heads a thread; "no response to ..." (a hard-wrapped sentence) and
+    # "No comment on ..." are body text, so the lines after them stay.
+    for opening in (
+        "no response to a complete kill, depending on",
+        "No comment on the plan came from the ministry.",
+    ):
+        cleaned = clean_text(army_article(opening), extracted=True)
+        assert {ARMY_BODY2, ARMY_BODY3} <= set(kept_texts(cleaned)), opening
+    headed = clean_text(army_article(tail=("3 Responses to “Army Pushes East”", ARMY_BODY)), extracted=True)
+    assert reason_of(headed, ARMY_BODY) == "comment_thread"
+
+
 @MODEL_KEEPS
 def test_unmarked_comment_thread_is_cut() -> None:
     thread = (

@@ -69,8 +69,12 @@ SOFT_WIDGET = re.compile(
 # Comment-form strings after which the article never resumes (a feature: "after a comment form").
 THREAD_START = re.compile(
     r"^(?:notify (?:me )?of\b|newest\s+most voted$|inline feedbacks?$|view all comments$|"
-    r"leave a (?:reply|comment|response)\b|(?:\d+|no|one|two|three) (?:comments?|responses?|thoughts?)"
-    r"(?: (?:on|to)\b.{0,200})?\s*[:.»]?$|comments? (?:are )?closed\b|join the discussion\b|"
+    r"leave a (?:reply|comment|response)\b|"
+    r"(?:\d+|no|one|two|three) (?:comments?|responses?|thoughts?)\s*[:.»]?$|"
+    # "3 Responses to <title>": the count agrees with its noun ("no response to a complete kill"
+    # and "No comment on the report" are sentences).
+    r"(?:(?:\d+|no|two|three) (?:comments|responses|thoughts)|(?:1|one) (?:comment|response|thought))"
+    r" (?:on|to)\b.{0,200}$|comments? (?:are )?closed\b|join the discussion\b|"
     r"post (?:a )?comment\b|add (?:a )?comment\b|you are commenting using\b|fill in your details below\b|"
     r"comments?\s*:?$|please enable javascript to view the comments\b|view comments$)",
     _I,
