@@ -51,7 +51,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from line_model_data import Doc, build_vocabulary, load_dev, load_lines, site_stats  # noqa: E402
+from line_model_data import Doc, build_vocabulary, excerpts, load_dev, load_lines, site_stats  # noqa: E402
 from line_model_scoring import choose_operating_point, report, rule_report  # noqa: E402
 
 from benchmarks.shared_data import SHARED_DATA  # noqa: E402
@@ -146,7 +146,8 @@ class Prepared:
         self.first_line[self.offsets[:-1][self.sizes > 0]] = True
         self.extracted = np.array([d.view == "trafilatura_recall" for d in docs])
 
-        self.vocabulary = build_vocabulary(docs)
+        # The excerpts repeat their documents' lines: the vocabulary counts each line once.
+        self.vocabulary = build_vocabulary([d for d in docs if not d.id.endswith(":excerpt")])
         log(f"vocabulary: {len(self.vocabulary)} tokens")
         # Features in batches of documents, as inference computes them.
         self.batches, cue_rows, cue_cols, xs, extracted = [], [], [], [], []
@@ -253,6 +254,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rule-report", action="store_true")
     parser.add_argument("--dump", default="", help="Pickle the out-of-fold scores here (for error analysis).")
     parser.add_argument(
+        "--excerpts",
+        action="store_true",
+        help="Also train on one short excerpt of each document (an experiment: see the model card).",
+    )
+    parser.add_argument(
         "--limit", type=int, default=0, help="Use only this many training documents (a quick try)."
     )
     args = parser.parse_args(argv)
@@ -266,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit:
         rng = np.random.default_rng(SEED)
         docs = [docs[i] for i in sorted(rng.choice(len(docs), args.limit, replace=False))]
+    if args.excerpts:
+        docs += excerpts(docs, SEED)
     docs += load_dev()
     prep = Prepared(docs, log)
     log(
@@ -291,7 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     p1, p2 = 1 / (1 + np.exp(-z1)), 1 / (1 + np.exp(-z2))
 
     hard = np.concatenate(prep.hard)
-    views = np.repeat([d.view for d in docs], prep.sizes)
+    # Operating points and figures are of whole documents: the excerpts only train.
+    views = np.repeat([d.view if not d.id.endswith(":excerpt") else "excerpt" for d in docs], prep.sizes)
     ruled = np.array([rid is not None for ids in prep.rule_ids for rid in ids], dtype=bool)
     points = {
         "extracted": choose_operating_point(
