@@ -4,6 +4,7 @@ posts, fragments, truncated and bad input."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 
 import pytest
@@ -365,6 +366,33 @@ def test_quoted_posts_of_every_network_stay():
         "Boats in the market square.",
     ):
         assert post in page.text
+
+
+def test_live_blog_updates_written_as_html_in_schema_org_become_plain_text():
+    # Some publishers put HTML (links, entities) into a LiveBlogPosting update's articleBody:
+    # the appended text holds its words, never its markup; an update the page shows is not doubled.
+    updates = [
+        {"@type": "BlogPosting", "headline": "Sandbags &amp; shelters", "articleBody": FLOOD[1]},
+        {
+            "@type": "BlogPosting",
+            "headline": "Rain at the weekend",
+            "articleBody": "<p>"
+            + FLOOD[2].replace("forecasters", "<a href='/weather'>forecasters</a>")
+            + "</p><p>The council said: &quot;Stay away from the river.&quot;</p>",
+        },
+        {"@type": "BlogPosting", "headline": "Shops", "articleBody": f"<b>{FLOOD[3]}</b>"},
+    ]
+    data = {"@context": "https://schema.org", "@type": "LiveBlogPosting", "liveBlogUpdate": updates}
+    html = (
+        f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>'
+        f"<body><article><h1>Flood live</h1><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    assert FLOOD[2] in page.text and FLOOD[3] in page.text
+    assert 'The council said: "Stay away from the river."' in page.text
+    assert "<" not in page.text and "&quot;" not in page.text and "&amp;" not in page.text
+    assert page.text.count(FLOOD[1]) == 1
 
 
 def test_a_fragment_without_html_frame_is_parsed():

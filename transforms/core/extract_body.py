@@ -32,6 +32,7 @@ from lxml.html import HtmlElement
 from transforms.core.body_blocks import (
     body_blocks,
     body_chars,
+    data_text_blocks,
     heading_keys,
     list_item_keys,
     normalize_block,
@@ -374,14 +375,15 @@ def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -
     if not updates:
         return paragraphs, 0
     body_key = text_key(" ".join(paragraphs))
-    present = sum(1 for _, text in updates if text_key(text)[:200] in body_key)
-    if present >= LIVE_UPDATES_PRESENT_SHARE * len(updates):
+    blocks = [(" ".join(data_text_blocks(headline)), data_text_blocks(text)) for headline, text in updates]
+    present = [text_key(" ".join(text))[:200] in body_key for _, text in blocks]
+    if sum(present) >= LIVE_UPDATES_PRESENT_SHARE * len(updates):
         return paragraphs, 0
     added = list(paragraphs)
-    for headline, text in updates:
-        if text_key(text)[:200] in body_key:
+    for (headline, text), shown in zip(blocks, present, strict=True):
+        if shown or not text:
             continue
-        if headline.strip():
-            added.append(normalize_block(headline))
-        added.extend(block for block in (normalize_block(b) for b in text.split("\n\n")) if block)
+        if headline:
+            added.append(headline)
+        added.extend(text)
     return added, len(added) - len(paragraphs)
