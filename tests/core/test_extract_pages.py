@@ -395,6 +395,24 @@ def test_live_blog_updates_written_as_html_in_schema_org_become_plain_text():
     assert page.text.count(FLOOD[1]) == 1
 
 
+def test_metadata_a_page_escaped_twice_is_plain_text():
+    # Meta content escaped twice ("It&amp;#8217;s") and a title holding tags: the fields get
+    # the text a reader sees, the image URL its real query string.
+    head = (
+        '<meta property="og:title" content="Flood hits the lower town, &lt;i&gt;again&lt;/i&gt;">'
+        '<meta property="og:description" content="It&amp;#8217;s the second flood &amp;amp; the worst">'
+        '<meta property="og:image" content="https://example.org/flood.jpg?w=800&amp;amp;h=600">'
+    )
+    html = (
+        f"<html><head>{head}</head><body><article><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article></body></html>"
+    )
+    page = extract_article(html, "https://example.org/flood")
+    assert page is not None
+    assert page.title == "Flood hits the lower town, again"
+    assert page.description == "It’s the second flood & the worst"
+    assert page.image == "https://example.org/flood.jpg?w=800&h=600"
+
+
 def test_a_fragment_without_html_frame_is_parsed():
     # Pages saved or exported without <html><body> (a CMS fragment) parse as documents.
     html = "\n<table><tr><td><h2>Flood</h2>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</td></tr></table>"

@@ -13,7 +13,7 @@ from transforms.core.feed_sources import parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, parse_feed
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy
-from transforms.core.markup import html_to_text
+from transforms.core.markup import content_text, field_text, html_to_text
 from transforms.core.schedule import next_poll_interval
 
 FEEDS = RESOURCES / "feeds"
@@ -177,6 +177,14 @@ def test_harmless_entity_declarations_are_allowed():
         b'<rss version="2.0"><channel><item><title>News from &site;</title></item></channel></rss>'
     )
     assert parse_feed(data, FEED_URL).items[0].title == "News from Harbour Town"
+
+
+def test_field_and_content_text_read_markup_only_where_there_is_some():
+    assert field_text("It&#8217;s <i>our</i>\n turn") == "It’s our turn"
+    assert field_text("AT&T says 3 < 4") == "AT&T says 3 < 4"  # no tag, no entity: plain text as is
+    assert field_text("  ") is None and field_text(None) is None
+    assert content_text("Tom &amp; Jerry") == "Tom & Jerry"  # entities alone are markup too
+    assert content_text("<p>One.</p><p>Two &quot;quoted&quot;.</p>") == 'One.\n\nTwo "quoted".'
 
 
 def test_html_to_text():

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-from lxml import etree
-from lxml.html import HtmlElement, fragment_fromstring
+from lxml.html import HtmlElement
 
 # Body tree tags (trafilatura's own and HTML, for readability's output): containers are walked,
 # rows join their cells, skipped ones carry no body text; everything else is one block.
@@ -46,8 +45,6 @@ _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 # A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
 _HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
-# A tag or a character entity: text a page's data gives as HTML.
-_MARKUP_RE = re.compile(r"<[A-Za-z/!]|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+\d*);")
 WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
 
@@ -81,19 +78,6 @@ def heading_keys(body: HtmlElement) -> frozenset[str]:
 def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:
     keys = (text_key("".join(element.itertext())) for element in body.iter(*tags))
     return frozenset(key for key in keys if key)
-
-
-def data_text_blocks(value: str) -> list[str]:
-    """The blocks of a text the page states in its data (schema.org ``articleBody``): plain
-    text split at its blank lines, or, where the publisher wrote HTML into it (tags, entities
-    such as ``&quot;``), the blocks of that markup, which never reach the text as markup."""
-    if not _MARKUP_RE.search(value):
-        return [block for block in map(normalize_block, value.split("\n\n")) if block]
-    try:
-        fragment = fragment_fromstring(value, create_parent="div")
-    except (etree.ParserError, ValueError):  # nothing parseable: no blocks rather than markup
-        return []
-    return body_blocks(fragment)
 
 
 def _collect_blocks(element: HtmlElement, paragraphs: list[str]) -> None:

@@ -32,12 +32,12 @@ from lxml.html import HtmlElement
 from transforms.core.body_blocks import (
     body_blocks,
     body_chars,
-    data_text_blocks,
     heading_keys,
     list_item_keys,
     normalize_block,
     text_key,
 )
+from transforms.core.markup import content_text, field_text
 from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
 # Below this many characters of body there is no article (a caption, a paywall stub, an error page).
@@ -357,6 +357,10 @@ def _is_author_bio(paragraph: str, author: str | None) -> bool:
     return not surnames or bool(surnames & opening)
 
 
+def _blocks_of(text: str) -> list[str]:
+    return [block for block in map(normalize_block, (content_text(text) or "").split("\n\n")) if block]
+
+
 def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -> tuple[list[str], int]:
     """Append a live blog's updates from its schema.org data when the body lacks most of them.
 
@@ -375,7 +379,8 @@ def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -
     if not updates:
         return paragraphs, 0
     body_key = text_key(" ".join(paragraphs))
-    blocks = [(" ".join(data_text_blocks(headline)), data_text_blocks(text)) for headline, text in updates]
+    # Some publishers write the updates as HTML (links, entities): their text, never their markup.
+    blocks = [(field_text(headline), _blocks_of(text)) for headline, text in updates]
     present = [text_key(" ".join(text))[:200] in body_key for _, text in blocks]
     if sum(present) >= LIVE_UPDATES_PRESENT_SHARE * len(updates):
         return paragraphs, 0

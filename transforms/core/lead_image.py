@@ -37,7 +37,8 @@ _LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original", "src")
 def _absolute(value: Any, page_url: str | None) -> str | None:
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    # "&amp;" left in a URL: the page escaped its attribute twice.
+    value = value.strip().replace("&amp;", "&")
     if not value or value.startswith("data:"):
         return None
     absolute = urljoin(page_url, value) if page_url else value

@@ -1,7 +1,9 @@
-"""HTML fragments as plain text: feed summaries and contents.
+"""HTML fragments as plain text: feed summaries and contents, and the texts a page states in its
+metadata and data, which publishers often write as HTML (tags, entities, escaped twice).
 
 html_to_text("<p>Council <b>votes</b> &amp; decides</p>") -> "Council votes & decides"
 content_text("<p>One.</p><p>Two.</p>")                     -> "One.\n\nTwo."
+field_text("It&#8217;s <i>our</i> turn")                    -> "It’s our turn"
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ _BLOCK_TAG = re.compile(
 )
 
 _TAG = re.compile(r"<[^>]*>")
+
+# A tag, or a character entity with its semicolon: text that is still HTML ("3 < 4" and "AT&T"
+# are plain text).
+_MARKUP = re.compile(r"<[A-Za-z/!]|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
 _SPACES = re.compile(r"\s+")
 
@@ -63,7 +69,7 @@ def content_text(markup: str | None) -> str | None:
     """Plain text of an HTML fragment with its paragraphs kept apart (feed content)."""
     if not markup or not markup.strip():
         return None
-    if "<" not in markup:
+    if not _MARKUP.search(markup):
         return markup.strip() or None
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
@@ -79,3 +85,13 @@ def content_text(markup: str | None) -> str | None:
     text = root.text_content()
     paragraphs = [_SPACES.sub(" ", p).strip() for p in _PARAGRAPH_BREAK.split(text)]
     return "\n\n".join(p for p in paragraphs if p) or None
+
+
+def field_text(value: str | None) -> str | None:
+    """A one-line metadata value (title, description, category) as plain text: markup and
+    entities left in it (a page that escaped its meta content twice) are read, once."""
+    if value is None:
+        return None
+    text = content_text(value) if _MARKUP.search(value) else value
+    text = _SPACES.sub(" ", text or "").strip()
+    return text or None

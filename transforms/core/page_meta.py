@@ -26,6 +26,7 @@ from trafilatura import metadata as trafilatura_metadata
 
 from transforms.core.body_blocks import WS_RE, text_key
 from transforms.core.dates import ARTICLE_TYPES
+from transforms.core.markup import field_text
 
 _LOGGER = logging.getLogger(__name__)
 # What lxml, the charset codecs and trafilatura's heuristics raise on malformed input.
@@ -219,6 +220,9 @@ def declared_canonical(facts: PageFacts, url: str | None) -> str | None:
 
 
 def clean_field(value: str | None) -> str | None:
+    """A metadata value on one line, as plain text (``field_text``: markup and entities a page
+    left in it are read)."""
+    value = field_text(value)
     value = WS_RE.sub(" ", value).strip() if value else None
     return value or None
 
@@ -274,7 +278,7 @@ def unique_values(values: list[str] | None, separator: re.Pattern[str]) -> tuple
     """Trafilatura's categories or tags as a tuple, split where a page joined them, without repeats."""
     seen: dict[str, str] = {}
     for value in values or ():
-        for part in separator.split(value):
+        for part in separator.split(field_text(value) or ""):
             part = WS_RE.sub(" ", part).strip()
             # One-letter keywords are CMS debris, not tags.
             if len(part) > 1 and part.casefold() not in seen:
