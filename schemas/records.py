@@ -100,6 +100,9 @@ class Article:
     # 1-based numbers of the extracted text's lines that were headings of the page's body: the
     # line model does not remove one alone while the block after it stays (a section heading).
     heading_lines: tuple[int, ...] = ()
+    # 1-based numbers of the extracted text's lines that were preformatted blocks of the page's
+    # body (code): the cleaner keeps them as they are.
+    code_lines: tuple[int, ...] = ()
     # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).
@@ -227,6 +230,7 @@ def without_working_data(article: Article) -> Article:
         fallback=None,
         list_lines=(),
         heading_lines=(),
+        code_lines=(),
     )
 
 

@@ -413,6 +413,24 @@ def test_metadata_a_page_escaped_twice_is_plain_text():
     assert page.image == "https://example.org/flood.jpg?w=800&h=600"
 
 
+def test_a_code_block_of_the_body_survives_the_clean_stage():
+    # A <pre> block (code, a query and its output) stays line for line: the rules would take "}"
+    # for chrome and the line model short code lines for a menu. Inline <code> is just text.
+    code = ["SQL> SELECT * FROM VACATION;", "LASTNAME EMPLOYEENUM YEARS", "ABLE 101 2", "}", "];"]
+    pre = "<pre>" + "\n".join(code) + "</pre>"
+    after = f"<p>Run <code>make</code> first. {FLOOD[1]}</p>"
+    body = f"<article><h1>Queries</h1><p>{FLOOD[0]}</p>{pre}{after}</article>"
+    article = Article(
+        id="c", source="test", text_source="page", ingested_at=NOW, html=f"<html><body>{body}</body></html>"
+    )
+    extracted = extract_document(article)
+    assert isinstance(extracted, Article)
+    cleaned, _ = clean_document(extracted)
+    assert isinstance(cleaned, Article)
+    assert cleaned.text.split("\n\n")[1:6] == code
+    assert f"Run make first. {FLOOD[1]}" in cleaned.text
+
+
 def test_a_fragment_without_html_frame_is_parsed():
     # Pages saved or exported without <html><body> (a CMS fragment) parse as documents.
     html = "\n<table><tr><td><h2>Flood</h2>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</td></tr></table>"

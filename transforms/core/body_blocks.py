@@ -75,6 +75,14 @@ def heading_keys(body: HtmlElement) -> frozenset[str]:
     return _keys(body, _HEADING_TAGS)
 
 
+def code_keys(page: HtmlElement) -> frozenset[str]:
+    """The ``text_key`` of every preformatted block of the page (``<pre>``: code, a terminal
+    session, a table typed as text), read from the page itself: trafilatura keeps such a block
+    whole but calls it a quote. The cleaner keeps these lines as they are (its rules and line
+    model would take ``}`` or ``SELECT * FROM t;`` for chrome)."""
+    return _keys(page, ("pre",))
+
+
 def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:
     keys = (text_key("".join(element.itertext())) for element in body.iter(*tags))
     return frozenset(key for key in keys if key)

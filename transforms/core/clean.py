@@ -106,6 +106,7 @@ def decide_many(
     prose: np.ndarray | None = None,
     protected: np.ndarray | None = None,
     headings: np.ndarray | None = None,
+    verbatim: np.ndarray | None = None,
 ) -> np.ndarray:
     """``decide`` for the lines of several documents at once (``first`` marks each document's
     first line; the thresholds may differ per line). ``prose`` marks the lines long enough to
@@ -113,7 +114,8 @@ def decide_many(
     (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph).
     ``protected`` marks lines that only a rule may remove (the list items of an extracted body);
     ``headings`` marks lines that only a rule may remove while the line after them stays (the
-    headings of an extracted body: a section heading goes with the block it heads)."""
+    headings of an extracted body: a section heading goes with the block it heads); ``verbatim``
+    marks lines that stay whatever the model and the rules say (an extracted body's code)."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
     doc = np.cumsum(first) - 1
     n_docs = int(doc[-1]) + 1 if doc.size else 0
@@ -139,6 +141,8 @@ def decide_many(
             if not (gone & heads_kept).any():
                 break
             gone &= ~heads_kept
+    if verbatim is not None:
+        gone &= ~verbatim
     return gone
 
 
@@ -175,6 +179,8 @@ class CleanInput:
     protected: frozenset[int] = frozenset()
     # 1-based numbers of the body's headings: only a rule, or the block after them going, removes them.
     headings: frozenset[int] = frozenset()
+    # 1-based numbers of the lines kept as they are: the preformatted blocks (code) of an extracted body.
+    verbatim: frozenset[int] = frozenset()
 
 
 def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -> list[Cleaned]:
@@ -231,6 +237,7 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         prose = np.concatenate([doc.chars for doc in docs]) >= LONG_CHARS
         protected = _marked_lines([i.protected for i in inputs], preps)
         headings = _marked_lines([i.headings for i in inputs], preps)
+        verbatim = _marked_lines([i.verbatim for i in inputs], preps)
         gone = decide_many(
             scores,
             by_rules,
@@ -242,6 +249,7 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
             prose,
             protected,
             headings,
+            verbatim,
         )
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()

@@ -90,6 +90,7 @@ def clean_documents(
             extracted := article.text_source in EXTRACTED_SOURCES,
             frozenset(article.list_lines) if extracted else frozenset(),
             frozenset(article.heading_lines) if extracted else frozenset(),
+            frozenset(article.code_lines) if extracted else frozenset(),
         )
         for article, site in articles
     ]
@@ -119,6 +120,7 @@ def _result(article: Article, cleaned: Cleaned, min_words: int) -> Article | Rej
         removed=tuple((r.reason, r.text) for r in cleaned.removed),
         list_lines=(),  # numbers of the text before cleaning
         heading_lines=(),
+        code_lines=(),
     )
 
 

@@ -97,8 +97,9 @@ class ExtractedPage:
     image: str | None = None
     # 1-based numbers of the text's lines (split on "\n") that are list items of the body.
     list_lines: tuple[int, ...] = ()
-    # ... and the lines that are its headings.
+    # ... and the lines that are its headings, and its preformatted blocks (code).
     heading_lines: tuple[int, ...] = ()
+    code_lines: tuple[int, ...] = ()
     explanation: Explanation | None = None
 
 
@@ -176,6 +177,7 @@ def _extract(
         image=lead_image(facts.meta, ld_articles(facts), tree, url),
         list_lines=marked_lines(paragraphs, body.items),
         heading_lines=marked_lines(paragraphs, body.headings),
+        code_lines=marked_lines(paragraphs, body.code),
         explanation=trail.explanation() if trail else None,
     )
 
@@ -212,6 +214,7 @@ def with_page(article: Article, page: ExtractedPage) -> Article:
         image=page.image,
         list_lines=page.list_lines,
         heading_lines=page.heading_lines,
+        code_lines=page.code_lines,
     )
 
 

@@ -32,6 +32,7 @@ from lxml.html import HtmlElement
 from transforms.core.body_blocks import (
     body_blocks,
     body_chars,
+    code_keys,
     heading_keys,
     list_item_keys,
     normalize_block,
@@ -125,11 +126,13 @@ class _Candidate:
 
 @dataclasses.dataclass(frozen=True)
 class Body:
-    """The chosen body: its blocks, and the ``text_key`` of those that are list items and headings."""
+    """The chosen body: its blocks, and the ``text_key`` of those that are list items, headings
+    and preformatted blocks (code)."""
 
     paragraphs: list[str]
     items: frozenset[str] = frozenset()
     headings: frozenset[str] = frozenset()
+    code: frozenset[str] = frozenset()
 
 
 def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Trail | None) -> Body | None:
@@ -167,7 +170,7 @@ def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Tra
     chosen.paragraphs = restored
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
-    return Body(chosen.paragraphs, chosen.items, chosen.heading_keys | put_back)
+    return Body(chosen.paragraphs, chosen.items, chosen.heading_keys | put_back, code_keys(tree))
 
 
 def restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
