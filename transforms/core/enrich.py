@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from schemas.records import Article, without_working_data
 from transforms.core.dates import resolve_date
 from transforms.core.fingerprints import fingerprints
-from transforms.core.language import detect_language, load_language_identifier
+from transforms.core.language import detect_languages, load_language_identifier
 from transforms.core.text import word_count
 from transforms.core.topic_classifiers import TopicClassifier, TopicResult
 
@@ -40,7 +40,8 @@ def enrich_many(articles: Sequence[Article], *, identifier, classifier: TopicCla
     evicting each other at every article. On batches of 128 to 256 articles (what
     ``EnrichArticles`` gives a process) that is about a fifth less CPU than article by article,
     for the same output (benchmarks/stage_cpu.py, issue 14)."""
-    languages = [detect_language(article.text, identifier) or article.language for article in articles]
+    detected = detect_languages([article.text for article in articles], identifier)
+    languages = [language or article.language for article, language in zip(articles, detected, strict=True)]
     topics = [
         classifier.classify(article.title, article.text, categories=article.categories, language=language)
         for article, language in zip(articles, languages, strict=True)
