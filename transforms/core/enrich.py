@@ -21,7 +21,7 @@ from transforms.core.dates import resolve_date
 from transforms.core.fingerprints import fingerprints
 from transforms.core.language import detect_languages, load_language_identifier
 from transforms.core.text import word_count
-from transforms.core.topic_classifiers import TopicClassifier, TopicResult
+from transforms.core.topic_classifiers import TopicClassifier, TopicInput, TopicResult
 
 
 def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Article:
@@ -42,10 +42,12 @@ def enrich_many(articles: Sequence[Article], *, identifier, classifier: TopicCla
     for the same output (benchmarks/stage_cpu.py, issue 14)."""
     detected = detect_languages([article.text for article in articles], identifier)
     languages = [language or article.language for article, language in zip(articles, detected, strict=True)]
-    topics = [
-        classifier.classify(article.title, article.text, categories=article.categories, language=language)
-        for article, language in zip(articles, languages, strict=True)
-    ]
+    topics = classifier.classify_many(
+        [
+            TopicInput(article.title, article.text, article.categories, language)
+            for article, language in zip(articles, languages, strict=True)
+        ]
+    )
     prints = [fingerprints(article.text) for article in articles]
     return [
         _enriched(article, language, topic, digest, signature)
