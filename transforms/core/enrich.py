@@ -34,12 +34,13 @@ def enrich(article: Article, *, identifier, classifier: TopicClassifier) -> Arti
 
 
 def enrich_many(articles: Sequence[Article], *, identifier, classifier: TopicClassifier) -> list[Article]:
-    """``enrich`` of each article of a batch, one step at a time over the whole batch: the parts
-    of each model's tables that news text keeps reaching (the language model holds about 100 MB,
-    the topic model 15 MB) then stay in the CPU's caches from one article to the next instead of
-    evicting each other at every article. On batches of 128 to 256 articles (what
-    ``EnrichArticles`` gives a process) that is about a fifth less CPU than article by article,
-    for the same output (benchmarks/stage_cpu.py, issue 14)."""
+    """``enrich`` of each article of a batch, one step at a time over the whole batch: the
+    language walk and the topic model's n-gram search run once for the batch (numpy's cost per
+    call, not per article), and the parts of each model's tables that news text keeps reaching
+    (the language model holds about 100 MB, the topic model 15 MB) stay in the CPU's caches from
+    one article to the next instead of evicting each other. On batches of 128 to 256 articles
+    (what ``EnrichArticles`` gives a process) the stage takes about half the CPU it took article
+    by article, for the same output (benchmarks/stage_cpu.py, issue 14)."""
     detected = detect_languages([article.text for article in articles], identifier)
     languages = [language or article.language for article, language in zip(articles, detected, strict=True)]
     topics = classifier.classify_many(
