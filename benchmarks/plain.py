@@ -149,21 +149,23 @@ def _clean_enrich_chunk(task: tuple[list, dict]) -> list:
     from schemas.records import Reject, without_working_data
     from transforms.core.clean import NO_SITE
     from transforms.core.clean_stage import clean_document, site_of
-    from transforms.core.enrich import enrich
+    from transforms.core.enrich import enrich_many
     from transforms.core.sites import stats_for_document
 
     articles, tables = task
-    out = []
+    cleaned = []
     for article in articles:
         table = tables.get(site_of(article))
         stats = stats_for_document(table) if table else NO_SITE
-        done, _ = clean_document(article, stats, site_min_docs=2, scorer=_stage["scorer"])
-        if not isinstance(done, Reject):
-            done = without_working_data(
-                enrich(done, classifier=_stage["classifier"], identifier=_stage["identifier"])
-            )
-        out.append(done)
-    return out
+        cleaned.append(clean_document(article, stats, site_min_docs=2, scorer=_stage["scorer"])[0])
+    enriched = iter(
+        enrich_many(
+            [done for done in cleaned if not isinstance(done, Reject)],
+            classifier=_stage["classifier"],
+            identifier=_stage["identifier"],
+        )
+    )
+    return [done if isinstance(done, Reject) else without_working_data(next(enriched)) for done in cleaned]
 
 
 def _chunks(items: list, size: int = PLAIN_CHUNK) -> list[list]:

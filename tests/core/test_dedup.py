@@ -1,7 +1,10 @@
 import datetime as dt
 import hashlib
+import random
+import re
 import subprocess
 import sys
+import unicodedata
 from dataclasses import replace
 
 import apache_beam as beam
@@ -15,6 +18,7 @@ from transforms.core.fingerprints import (
     content_hash,
     fingerprints,
     minhash,
+    normalised_bytes,
     shingles,
     similarity,
 )
@@ -82,6 +86,20 @@ def test_fingerprints_are_the_stored_ones():
         "abc fine strasse σασ 東京",
     ]
     assert shingles("one two, three!") == ["one two three"]
+
+
+def test_normalised_bytes_match_the_word_regex():
+    # normalised_bytes against its definition, the \w+ runs of the folded text: typography,
+    # accents, CJK, combining marks, underscores, lone surrogates and random code points.
+    rng = random.Random(14)
+    alphabet = "ab Z9_ \t\n.,;’“”—–‘…é\u0301ß\xa0ＡΣ東京\U0001f600\ud800½ﬁ-'"
+    texts = [body("003"), body("000"), "", "  ...  ", "’hello’ — “x”", "a\u0301b c\ud800d e"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(500)]
+    texts += ["".join(chr(rng.randrange(0x30000)) for _ in range(50)) for _ in range(200)]
+    for text in texts:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        expected = " ".join(re.findall(r"\w+", folded)).encode("utf-8")
+        assert normalised_bytes(text) == expected, repr(text)
 
 
 def test_minhash_is_stable_across_processes():

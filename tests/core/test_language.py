@@ -15,6 +15,7 @@ from transforms.core.language import (
     byte_planes,
     dense_rows,
     detect_language,
+    detect_languages,
     from_byte_planes,
     join_low16,
     load_language_identifier,
@@ -52,12 +53,24 @@ def test_the_walk_counts_the_features_of_py3langids_walk_in_its_order(identifier
         assert features.tolist() == list(expected) and counts.tolist() == list(expected.values())
 
 
+def test_a_batch_walks_each_text_as_alone(identifiers):
+    _, ours = identifiers
+    data = [ours._encode(text) for text in _texts()]
+    for start in range(0, len(data), 97):  # batches with empty texts, short ones and long ones
+        batch = data[start : start + 97]
+        for text, (features, counts) in zip(batch, ours.feature_counts_many(batch), strict=True):
+            alone = ours.feature_counts(text)
+            assert features.tolist() == alone[0].tolist() and counts.tolist() == alone[1].tolist()
+
+
 def test_the_scores_are_py3langids_to_the_bit(identifiers):
     theirs, ours = identifiers
     assert ours._walk_depth == 6  # py3langid 0.4's model: byte n-grams of up to 6 bytes
     for text in _texts():
         assert np.array_equal(theirs._decide(text), ours._decide(text))
         assert theirs.classify(text) == ours.classify(text)
+    texts = _texts()
+    assert ours.classify_many(texts) == [theirs.classify(text) for text in texts]
 
 
 def test_the_shipped_model_holds_py3langids_arrays(identifiers):
@@ -80,6 +93,8 @@ def test_detect_language(identifiers):
     assert detect_language((RESOURCES / "cjk" / "ja_article.txt").read_text(encoding="utf-8"), ours) == "ja"
     assert detect_language("Die Bahn baut neue Gleise für die Linie 4 in der Stadt Köln.", ours) == "de"
     assert detect_language("Too short", ours) is None
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))] + ["Too short", ""]
+    assert detect_languages(texts, ours) == [detect_language(text, ours) for text in texts]
 
 
 def test_the_shipped_forms_give_back_the_same_bits():

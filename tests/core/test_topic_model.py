@@ -22,7 +22,8 @@ from tests.helpers import KITCHEN_TAXONOMY, ROOT, local_pipeline, write_taxonomy
 from transforms.core.categories import packaged_category_table
 from transforms.core.enrich import enrich
 from transforms.core.language import load_language_identifier
-from transforms.core.topic_features import FeatureSpace, document_features
+from transforms.core.topic_classifiers import TopicInput
+from transforms.core.topic_features import FeatureSpace, document_features, documents_features
 from transforms.core.topic_model import (
     Combination,
     ModelClassifier,
@@ -254,6 +255,34 @@ def test_features_pairs_triples_and_the_title_break():
     phrase = grown.index_of(["new", "york", "stock", "exchange"])
     assert phrase in document_features(grown, None, "The New York Stock Exchange fell.")[0]
     assert phrase not in document_features(grown, None, "New York stock exchanges fell.")[0]
+
+
+def test_a_batch_gives_each_document_its_own_features_and_topic(classifier):
+    # documents_features and classify_many over batches (no n-gram across two documents; empty,
+    # letterless, title-only and other-language documents among them) against one at a time.
+    items = json.loads((ROOT / "tests" / "resources" / "topic_dev.json").read_text(encoding="utf-8"))["items"]
+    docs = [TopicInput(item["title"], item.get("text") or "", (), None) for item in items]
+    docs += [TopicInput(None, ""), TopicInput("", "12 34"), TopicInput("Oil", ""), TopicInput(None, "oil")]
+    docs += [
+        TopicInput("Bahn", "Die Bahn baut neue Gleise.", ("Sport",), "de"),
+        TopicInput("x", "y", ("sport",)),
+    ]
+    docs = docs[-6:] + docs + docs[:5]
+    space, body_chars = classifier.space, classifier.model.body_chars
+    for size in (1, 5, 64, len(docs)):
+        batches = [docs[start : start + size] for start in range(0, len(docs), size)]
+        found = [
+            f
+            for batch in batches
+            for f in documents_features(space, [d[:2] for d in batch], body_chars=body_chars)
+        ]
+        for doc, (indices, values) in zip(docs, found, strict=True):
+            alone = document_features(space, doc.title, doc.text, body_chars=body_chars)
+            assert indices.tolist() == alone[0].tolist() and values.tobytes() == alone[1].tobytes()
+        topics = [topic for batch in batches for topic in classifier.classify_many(batch)]
+        assert topics == [
+            classifier.classify(d.title, d.text, categories=d.categories, language=d.language) for d in docs
+        ]
 
 
 def test_lexicon_matrix_counts_the_longest_term_as_the_matcher_does(tmp_path):

@@ -37,6 +37,15 @@ class TopicResult(NamedTuple):
     topics: tuple[tuple[str, float], ...]
 
 
+class TopicInput(NamedTuple):
+    """What a classifier reads of one article (``TopicClassifier.classify_many``)."""
+
+    title: str | None
+    text: str
+    categories: Sequence[str] = ()
+    language: str | None = None
+
+
 @runtime_checkable
 class TopicClassifier(Protocol):
     """What ``EnrichArticles`` needs: one call per article. Loaded once per worker (``setup``)."""
@@ -51,6 +60,10 @@ class TopicClassifier(Protocol):
         categories: Sequence[str] = (),
         language: str | None = None,
     ) -> TopicResult: ...
+
+    def classify_many(self, documents: Sequence[TopicInput]) -> list[TopicResult]:
+        """``classify`` of each document, in order (as one call: a batch's shared work once)."""
+        ...
 
 
 def ranked_result(scores: Mapping[str, float], fallback: str, topic: str | None = None) -> TopicResult:
@@ -102,6 +115,12 @@ class LexiconClassifier:
         }
         scores[topic] = score
         return ranked_result(scores, self.taxonomy.fallback, topic)
+
+    def classify_many(self, documents: Sequence[TopicInput]) -> list[TopicResult]:
+        return [
+            self.classify(doc.title, doc.text, categories=doc.categories, language=doc.language)
+            for doc in documents
+        ]
 
     def _named(self, categories: Sequence[str] | str) -> set[int]:
         if isinstance(categories, str):

@@ -213,25 +213,28 @@ def _head_ids(key: int) -> tuple[int, ...]:
     return ((key >> (2 * ID_BITS)) & mask, (key >> ID_BITS) & mask, key & mask)
 
 
-def _found(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Positions in ``sorted_keys`` of those of ``keys`` it holds."""
+def _found(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``sorted_keys`` of those of ``keys`` it holds, and which of ``keys`` they are."""
     if not len(sorted_keys) or not len(keys):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.intp)
     positions = np.searchsorted(sorted_keys, keys)
     np.minimum(positions, len(sorted_keys) - 1, out=positions)
-    return positions[sorted_keys[positions] == keys]
+    hit = np.flatnonzero(sorted_keys[positions] == keys)
+    return positions[hit], hit
 
 
-def _features_of(space: FeatureSpace, ids: np.ndarray) -> np.ndarray:
-    """Feature indices of a run of word ids (0: unknown word or a break): each known word, pair,
-    triple and long phrase. A pair or triple with a 0 in it never matches (see ``ngram_key``)."""
-    words = ids[ids > 0]
+def _features_at(space: FeatureSpace, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feature indices of a run of word ids (0: unknown word or a break), each known word, pair,
+    triple and long phrase, and where in ``ids`` each starts. A pair or triple with a 0 in it
+    never matches (see ``ngram_key``)."""
+    at_words = np.flatnonzero(ids > 0)
     if len(ids) < 2:
-        return words
+        return ids[at_words], at_words
     pairs = (ids[:-1] << ID_BITS) | ids[1:]
     # Sorted needles: numpy's binary search starts from the previous answer, several times faster.
-    found = _found(space.ngram_keys, np.sort(pairs))
-    parts = [words, found + space.ngram_offset]
+    order = np.argsort(pairs)
+    found, hit = _found(space.ngram_keys, pairs[order])
+    features, starts_at = [ids[at_words], found + space.ngram_offset], [at_words, order[hit]]
     if len(space.triple_starts) and len(pairs) > 1:
         starts = pairs[:-1]
         position = np.searchsorted(space.triple_starts, starts)
@@ -239,25 +242,32 @@ def _features_of(space: FeatureSpace, ids: np.ndarray) -> np.ndarray:
         at = np.flatnonzero(space.triple_starts[position] == starts)
         if len(at):
             triples = _TRIPLE_FLAG | (starts[at] << ID_BITS) | ids[at + 2]
-            parts.append(_found(space.ngram_keys, triples) + space.ngram_offset)
+            found, hit = _found(space.ngram_keys, triples)
+            features.append(found + space.ngram_offset)
+            starts_at.append(at[hit])
             if len(space.heads):
                 position = np.searchsorted(space.heads, triples)
                 np.minimum(position, len(space.heads) - 1, out=position)
                 hit = space.heads[position] == triples
                 if hit.any():
-                    parts.append(_long_terms_at(space, ids, at[hit], triples[hit]))
-    return np.concatenate(parts)
+                    found, at_long = _long_terms_at(space, ids, at[hit], triples[hit])
+                    features.append(found)
+                    starts_at.append(at_long)
+    return np.concatenate(features), np.concatenate(starts_at)
 
 
-def _long_terms_at(space: FeatureSpace, ids: np.ndarray, at: np.ndarray, heads: np.ndarray) -> np.ndarray:
+def _long_terms_at(
+    space: FeatureSpace, ids: np.ndarray, at: np.ndarray, heads: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     # Rare: a phrase of four words or more starts with this triple; check its remaining words.
-    found = []
+    found, where = [], []
     for start, key in zip(at.tolist(), heads.tolist(), strict=True):
         for tail, index in space.long_terms[key]:
             end = start + 3 + len(tail)
             if end <= len(ids) and tuple(ids[start + 3 : end].tolist()) == tail:
                 found.append(index)
-    return np.array(found, dtype=np.int64)
+                where.append(start)
+    return np.array(found, dtype=np.int64), np.array(where, dtype=np.intp)
 
 
 def document_features(
@@ -268,20 +278,37 @@ def document_features(
     The title's words go in ``TITLE_WEIGHT`` times, each run of words apart from the next by an
     unknown-word id, so that no pair or triple spans the title and the body.
     """
+    return documents_features(space, [(title, text)], body_chars=body_chars)[0]
+
+
+def documents_features(
+    space: FeatureSpace,
+    documents: Sequence[tuple[str | None, str | None]],
+    *,
+    body_chars: int = MAX_BODY_CHARS,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``document_features`` of each (title, text), found for all of them at once: the word ids
+    of the documents in a row, each document's closed by an unknown-word id (no pair or triple
+    spans two), then one search of the n-grams and one count, split by where each feature
+    starts. numpy's cost per call, not per word, is most of a news lead's search."""
     get = space.ids.get
-    words = tokenize(text[:body_chars]) if text else []
-    ids = np.fromiter(map(get, words, repeat(0)), dtype=np.int64, count=len(words))
-    if title:
-        title_ids = list(map(get, tokenize(title), repeat(0))) + [0]
-        ids = np.concatenate((np.array(title_ids * TITLE_WEIGHT, dtype=np.int64), ids))
-    if not len(ids):
-        return ids, np.zeros(0, dtype=np.float32)
-    # np.unique(..., return_counts=True), without its Python-level overhead.
-    features = np.sort(_features_of(space, ids))
-    if not len(features):
-        return features, np.zeros(0, dtype=np.float32)
-    starts = np.empty(len(features) + 1, dtype=bool)
-    starts[0] = starts[-1] = True
-    np.not_equal(features[1:], features[:-1], out=starts[1:-1])
-    bounds = np.flatnonzero(starts)
-    return features[bounds[:-1]], np.log1p(np.diff(bounds)).astype(np.float32)
+    ids: list[int] = []
+    firsts = []
+    for title, text in documents:
+        firsts.append(len(ids))
+        if title:
+            ids += [*map(get, tokenize(title), repeat(0)), 0] * TITLE_WEIGHT
+        if text:
+            ids += map(get, tokenize(text[:body_chars]), repeat(0))
+        ids.append(0)
+    features, starts = _features_at(space, np.array(ids, dtype=np.int64))
+    # np.unique(..., return_counts=True) of (document, feature) keys, without its Python-level overhead.
+    owners = np.searchsorted(np.array(firsts), starts, side="right") - 1
+    keys = np.sort(owners * space.n_features + features)
+    if not len(keys):
+        return [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)) for _ in documents]
+    bounds = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1], [True])))
+    owners, features = np.divmod(keys[bounds[:-1]], space.n_features)
+    values = np.log1p(np.diff(bounds)).astype(np.float32)
+    cuts = np.searchsorted(owners, np.arange(len(documents) + 1)).tolist()
+    return [(features[a:b], values[a:b].copy()) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]

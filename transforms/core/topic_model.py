@@ -43,12 +43,13 @@ from typing import Any
 import numpy as np
 
 from transforms.core.categories import CategoryTable
-from transforms.core.topic_classifiers import TopicResult, ranked_result
+from transforms.core.topic_classifiers import TopicInput, TopicResult, ranked_result
 from transforms.core.topic_features import (
     MAX_BODY_CHARS,
     TITLE_WEIGHT,
     FeatureSpace,
     document_features,
+    documents_features,
 )
 from transforms.core.topics import Taxonomy
 
@@ -341,6 +342,26 @@ class ModelClassifier:
         categories: Sequence[str] = (),
         language: str | None = None,
     ) -> TopicResult:
+        return self.classify_many([TopicInput(title, text, categories, language)])[0]
+
+    def classify_many(self, documents: Sequence[TopicInput]) -> list[TopicResult]:
+        """``classify`` of each document, their features found together (``documents_features``)."""
+        # Text without a single letter ("12 34 ...") says nothing about a topic.
+        read = [
+            i
+            for i, doc in enumerate(documents)
+            if (doc.language is None or doc.language in self.model.languages)
+            and bool(_LETTER_RE.search(doc.text or "") or _LETTER_RE.search(doc.title or ""))
+        ]
+        pairs = [(documents[i].title, documents[i].text) for i in read]
+        found = dict(
+            zip(read, documents_features(self.space, pairs, body_chars=self.model.body_chars), strict=True)
+        )
+        return [self._result(doc.categories, *found.get(i, (None, None))) for i, doc in enumerate(documents)]
+
+    def _result(
+        self, categories: Sequence[str], indices: np.ndarray | None, values: np.ndarray | None
+    ) -> TopicResult:
         slugs = self._layout[-1]
         named = self.categories.slugs_of(categories, self.taxonomy) if categories else ()
         boost = None
@@ -349,11 +370,6 @@ class ModelClassifier:
             boost = [0.0] * len(slugs)
             for slug in named:
                 boost[slugs.index(slug)] = self.model.combination.category_log_odds / len(named)
-        # Text without a single letter ("12 34 ...") says nothing about a topic.
-        reads_text = (language is None or language in self.model.languages) and bool(
-            _LETTER_RE.search(text or "") or _LETTER_RE.search(title or "")
-        )
-        indices, values = self.features(title, text) if reads_text else (None, None)
         if indices is None or not len(indices):
             if boost is None:
                 return TopicResult(self.taxonomy.fallback, 0.0, ())
