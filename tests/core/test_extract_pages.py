@@ -431,6 +431,40 @@ def test_a_code_block_of_the_body_survives_the_clean_stage():
     assert f"Run make first. {FLOOD[1]}" in cleaned.text
 
 
+def test_authors_of_an_article_nested_as_a_web_page_s_main_entity():
+    # Nature nests its NewsArticle in a WebPage; its citation metas say "You, Xiaoying", which a
+    # split at commas turns into two "authors". The article's own Person names win.
+    article = {
+        "@type": "NewsArticle",
+        "headline": "Flood hits the lower town",
+        "author": [
+            {"@type": "Person", "name": "Xiaoying You"},
+            {"@type": "Person", "name": "Jeff Tollefson"},
+        ],
+        "image": "https://example.org/flood.jpg",
+    }
+    data = {"@context": "https://schema.org", "@type": "WebPage", "mainEntity": article}
+    head = (
+        f'<script type="application/ld+json">{json.dumps(data)}</script>'
+        '<meta name="dc.creator" content="You, Xiaoying"><meta name="dc.creator" content="Tollefson, Jeff">'
+    )
+    body = f"<article><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article>"
+    page = extract_article(f"<html><head>{head}</head><body>{body}</body></html>", "https://example.org/a")
+    assert page is not None
+    assert page.author == "Xiaoying You; Jeff Tollefson"
+    assert page.image == "https://example.org/flood.jpg"
+
+
+def test_a_byline_s_joiners_and_place_are_not_authors():
+    head = (
+        '<meta name="author" content="By Howard Gleckman, with Paul Magnusson and Stan Crock, in Washington">'
+    )
+    body = f"<article><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article>"
+    page = extract_article(f"<html><head>{head}</head><body>{body}</body></html>", None)
+    assert page is not None
+    assert page.author == "Howard Gleckman; Paul Magnusson; Stan Crock"
+
+
 def test_a_fragment_without_html_frame_is_parsed():
     # Pages saved or exported without <html><body> (a CMS fragment) parse as documents.
     html = "\n<table><tr><td><h2>Flood</h2>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</td></tr></table>"

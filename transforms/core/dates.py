@@ -182,7 +182,7 @@ def page_dates(
     """
     published: list[tuple[str, str]] = []
     modified: list[str] = []
-    for obj in _with_main_entities(ld_objects):
+    for obj in with_main_entities(ld_objects):
         is_article = bool(_ld_types(obj) & ARTICLE_TYPES)
         for key, target in (("datePublished", published), ("dateModified", modified)):
             value = _ld_value(obj.get(key))
@@ -374,7 +374,7 @@ def _ld_value(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _with_main_entities(ld_objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_main_entities(ld_objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The JSON-LD objects, each followed by the article it names as its ``mainEntity`` (a
     WebPage's NewsArticle, nested rather than beside it in ``@graph``)."""
     objects = []

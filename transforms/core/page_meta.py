@@ -25,7 +25,7 @@ from trafilatura import json_metadata
 from trafilatura import metadata as trafilatura_metadata
 
 from transforms.core.body_blocks import WS_RE, text_key
-from transforms.core.dates import ARTICLE_TYPES
+from transforms.core.dates import ARTICLE_TYPES, with_main_entities
 from transforms.core.markup import field_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # behind "//" or as an HTML comment): not JSON, so they are cut before parsing.
 _JSON_WRAPPER_RE = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 # An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
+# What a byline split at its commas leaves around the names ("By A, with B and C, in Washington"):
+# a joiner before a name, and the place the reporters wrote from, which is no author.
+_JOINER_RE = re.compile(r"^(?:with|and|&)\s+", re.IGNORECASE)
+_PLACE_RE = re.compile(r"^(?i:in)\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2}$")
 _URLISH_RE = re.compile(r"https?:|www\.|^\S+\.(?:com|org|net|co\.uk)\S*$", re.IGNORECASE)
 # Keyword lists are comma-separated; a category may hold ", " itself ("Waste, Fraud & Abuse") but
 # a CMS that joins several writes them without a space ("Opinion,Reported Opinion").
@@ -255,16 +259,21 @@ def authors(found: str | None, sitename: str | None, facts: PageFacts) -> str | 
     site = (sitename or "").casefold()
 
     def real_names(candidates: list[str]) -> list[str]:
-        cleaned = (clean_field(name) for name in candidates)
-        return [n for n in cleaned if n and n.casefold() != site and not _URLISH_RE.search(n)]
+        cleaned = (_JOINER_RE.sub("", clean_field(name) or "") for name in candidates)
+        return [
+            n
+            for n in cleaned
+            if n and n.casefold() != site and not _URLISH_RE.search(n) and not _PLACE_RE.match(n)
+        ]
 
     kept = real_names(names) or real_names((found or "").split(";"))
     return "; ".join(dict.fromkeys(kept)) or None
 
 
 def ld_articles(facts: PageFacts) -> list[dict[str, Any]]:
-    """The JSON-LD objects that describe the article itself (not the page, a video or the site)."""
-    return [obj for obj in facts.ld_objects if ld_types(obj) & ARTICLE_TYPES]
+    """The JSON-LD objects that describe the article itself (not the page, a video or the site),
+    also where a WebPage names it as its ``mainEntity``."""
+    return [obj for obj in with_main_entities(facts.ld_objects) if ld_types(obj) & ARTICLE_TYPES]
 
 
 def ld_types(obj: dict[str, Any]) -> set[str]:
