@@ -465,6 +465,17 @@ def test_a_byline_s_joiners_and_place_are_not_authors():
     assert page.author == "Howard Gleckman; Paul Magnusson; Stan Crock"
 
 
+def test_the_site_name_is_not_the_headline():
+    # With no og:site_name, trafilatura guesses the site from "<headline> - <site>" in <title>,
+    # and takes a headline holding a dot ("U.K.") for a domain: the lake's site_name repeated it.
+    body = f"<article><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article>"
+    head = "<title>Flood hits U.K. town - WSJ.com</title>"
+    head += '<meta property="og:title" content="Flood hits U.K. town">'
+    page = extract_article(f"<html><head>{head}</head><body>{body}</body></html>", None)
+    assert page is not None
+    assert (page.title, page.sitename) == ("Flood hits U.K. town", "WSJ.com")
+
+
 def test_a_fragment_without_html_frame_is_parsed():
     # Pages saved or exported without <html><body> (a CMS fragment) parse as documents.
     html = "\n<table><tr><td><h2>Flood</h2>" + "".join(f"<p>{p}</p>" for p in FLOOD) + "</td></tr></table>"

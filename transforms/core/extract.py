@@ -146,7 +146,7 @@ def _extract(
     if body is None:
         return None
     found = read_metadata(tree, facts)
-    sitename = site_name(found.sitename, facts)
+    sitename = site_name(found.sitename, facts, found.title, tree.findtext(".//title"))
     title = headline(found.title, sitename)
     author = authors(found.author, sitename, facts)
     paragraphs = drop_author_bio(body.paragraphs, author, trail)

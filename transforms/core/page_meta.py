@@ -34,6 +34,8 @@ BAD_INPUT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, Recursio
 # The page's prose: its text runs (between tags) of at least this many characters. Shorter runs
 # are menus, buttons, captions and link lists; a paragraph split by links still has long runs.
 PROSE_RUN_CHARS = 60
+# A site's name in a page's <title> is a few words ("The Daily Example", "WSJ.com").
+MAX_SITE_NAME_WORDS = 5
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # The XHTML-era wrappers some CMSes put around a script's JSON ("<![CDATA[ {...} ]]>", also
 # behind "//" or as an HTML comment): not JSON, so they are cut before parsing.
@@ -231,10 +233,26 @@ def clean_field(value: str | None) -> str | None:
     return value or None
 
 
-def site_name(found: str | None, facts: PageFacts) -> str | None:
-    """The site's own name: ``og:site_name`` beats trafilatura's guess (often a tagline or host)."""
+def site_name(
+    found: str | None, facts: PageFacts, title: str | None = None, page_title: str | None = None
+) -> str | None:
+    """The site's own name: ``og:site_name`` beats trafilatura's guess (often a tagline or host).
+    A guess that is the headline (``title``) took the wrong side of "<headline> - <site>" in the
+    page's ``<title>`` (a headline with a dot, "Hitachi in U.K. Nuclear Bid - WSJ.com", looks
+    like a domain to trafilatura): the site is the other, shorter side."""
     declared = facts.meta.get("og:site_name", [])
-    return clean_field(declared[0] if declared else found)
+    if declared:
+        return clean_field(declared[0])
+    guess = clean_field(found)
+    if not guess or guess.casefold() != (clean_field(title) or "").casefold():
+        return guess
+    for separator in _TITLE_SEPARATORS:
+        parts = [part.strip() for part in (clean_field(page_title) or "").split(separator)]
+        if len(parts) == 2 and parts[0].casefold() == guess.casefold():
+            words = len(parts[1].split())
+            if 0 < words < len(parts[0].split()) and words <= MAX_SITE_NAME_WORDS:
+                return parts[1]
+    return guess
 
 
 def headline(title: str | None, sitename: str | None) -> str | None:
