@@ -30,6 +30,7 @@ DEV_WEIGHT = 250.0
 # CROP_LINES[0] to CROP_LINES[1] consecutive lines, labelled as in the document, as a document
 # of its own (an experiment, not in the shipped model: see line_model.md).
 CROP_LINES = (2, 8)
+EXCERPT_SUFFIX = ":excerpt"
 # Tokens seen on fewer training lines than this are not in the vocabulary (noise, names).
 MIN_TOKEN_LINES = 3
 
@@ -74,6 +75,10 @@ def load_lines(path: pathlib.Path) -> list[Doc]:
     return docs
 
 
+def is_excerpt(doc: Doc) -> bool:
+    return doc.id.endswith(EXCERPT_SUFFIX)
+
+
 def excerpts(docs: list[Doc], seed: int) -> list[Doc]:
     """One excerpt of consecutive lines (``CROP_LINES``) of each document longer than the
     longest excerpt, seeded: the same page group and view, no site (its lines are not other
@@ -92,7 +97,16 @@ def excerpts(docs: list[Doc], seed: int) -> list[Doc]:
             if label:
                 labels[label].append(n)
         out.append(
-            Doc(f"{doc.id}:excerpt", "\n".join(lines), doc.title, labels, doc.group, doc.view, doc.source, "")
+            Doc(
+                f"{doc.id}{EXCERPT_SUFFIX}",
+                "\n".join(lines),
+                doc.title,
+                labels,
+                doc.group,
+                doc.view,
+                doc.source,
+                "",
+            )
         )
     return out
 

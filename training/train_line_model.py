@@ -51,7 +51,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from line_model_data import Doc, build_vocabulary, excerpts, load_dev, load_lines, site_stats  # noqa: E402
+from line_model_data import (  # noqa: E402
+    Doc,
+    build_vocabulary,
+    excerpts,
+    is_excerpt,
+    load_dev,
+    load_lines,
+    site_stats,
+)
 from line_model_scoring import choose_operating_point, report, rule_report  # noqa: E402
 
 from benchmarks.shared_data import SHARED_DATA  # noqa: E402
@@ -147,7 +155,7 @@ class Prepared:
         self.extracted = np.array([d.view == "trafilatura_recall" for d in docs])
 
         # The excerpts repeat their documents' lines: the vocabulary counts each line once.
-        self.vocabulary = build_vocabulary([d for d in docs if not d.id.endswith(":excerpt")])
+        self.vocabulary = build_vocabulary([d for d in docs if not is_excerpt(d)])
         log(f"vocabulary: {len(self.vocabulary)} tokens")
         # Features in batches of documents, as inference computes them.
         self.batches, cue_rows, cue_cols, xs, extracted = [], [], [], [], []
@@ -300,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
 
     hard = np.concatenate(prep.hard)
     # Operating points and figures are of whole documents: the excerpts only train.
-    views = np.repeat([d.view if not d.id.endswith(":excerpt") else "excerpt" for d in docs], prep.sizes)
+    views = np.repeat(["excerpt" if is_excerpt(d) else d.view for d in docs], prep.sizes)
     ruled = np.array([rid is not None for ids in prep.rule_ids for rid in ids], dtype=bool)
     points = {
         "extracted": choose_operating_point(

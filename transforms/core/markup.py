@@ -90,8 +90,5 @@ def content_text(markup: str | None) -> str | None:
 def field_text(value: str | None) -> str | None:
     """A one-line metadata value (title, description, category) as plain text: markup and
     entities left in it (a page that escaped its meta content twice) are read, once."""
-    if value is None:
-        return None
-    text = content_text(value) if _MARKUP.search(value) else value
-    text = _SPACES.sub(" ", text or "").strip()
+    text = _SPACES.sub(" ", content_text(value) or "").strip()
     return text or None

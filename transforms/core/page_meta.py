@@ -40,11 +40,11 @@ _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # The XHTML-era wrappers some CMSes put around a script's JSON ("<![CDATA[ {...} ]]>", also
 # behind "//" or as an HTML comment): not JSON, so they are cut before parsing.
 _JSON_WRAPPER_RE = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
-# An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
 # What a byline split at its commas leaves around the names ("By A, with B and C, in Washington"):
 # a joiner before a name, and the place the reporters wrote from, which is no author.
 _JOINER_RE = re.compile(r"^(?:with|and|&)\s+", re.IGNORECASE)
 _PLACE_RE = re.compile(r"^(?i:in)\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2}$")
+# An author field holding a link or a bare domain, not a name ("CNBC.com staff" is a name).
 _URLISH_RE = re.compile(r"https?:|www\.|^\S+\.(?:com|org|net|co\.uk)\S*$", re.IGNORECASE)
 # Keyword lists are comma-separated; a category may hold ", " itself ("Waste, Fraud & Abuse") but
 # a CMS that joins several writes them without a space ("Opinion,Reported Opinion").
@@ -246,8 +246,9 @@ def site_name(
     guess = clean_field(found)
     if not guess or guess.casefold() != (clean_field(title) or "").casefold():
         return guess
+    page_title = clean_field(page_title) or ""
     for separator in _TITLE_SEPARATORS:
-        parts = [part.strip() for part in (clean_field(page_title) or "").split(separator)]
+        parts = [part.strip() for part in page_title.split(separator)]
         if len(parts) == 2 and parts[0].casefold() == guess.casefold():
             words = len(parts[1].split())
             if 0 < words < len(parts[0].split()) and words <= MAX_SITE_NAME_WORDS:
