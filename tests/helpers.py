@@ -406,3 +406,13 @@ def read_count(result) -> int:
     """The ``read`` count of a run's printed summary."""
     line = next(line for line in result.stdout.splitlines() if line.strip().startswith("read "))
     return int(line.split()[1])
+
+
+def tag_with_pid(offset: int):
+    """A batch function factory for the pool's tests, importable by a spawned process: each item
+    plus ``offset``, with the id of the process that did it."""
+
+    def tag(items: list[int]) -> list[tuple[int, int]]:
+        return [(item + offset, os.getpid()) for item in items]
+
+    return tag

@@ -29,6 +29,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
+from transforms.batches import PooledFn
 from transforms.core.clean import NO_SITE, REASONS, Cleaned, RemovedLine, SiteStats, clean_text
 from transforms.core.clean_stage import (
     MIN_WORDS,
@@ -39,7 +40,6 @@ from transforms.core.clean_stage import (
     site_of,
 )
 from transforms.core.lines import line_key, site_line_candidates
-from transforms.core.pool import ChunkPool
 from transforms.core.sites import DOCS_KEY, EMPTY, SiteTable, document_keys, site_table, stats_for_document
 from transforms.progress import tick
 
@@ -107,26 +107,20 @@ def _memory_row(site_key_count: tuple[tuple[str, str], tuple[int, float]], fallb
     return {"site": site, "key": key, "docs": docs, "last_seen": last_seen}
 
 
-class _CleanFn(beam.DoFn):
+class _CleanFn(PooledFn):
     def __init__(self, min_words: int, site_min_docs: int, workers: int, share_after: int) -> None:
-        self._min_words = min_words
-        self._site_min_docs = site_min_docs
-        self._workers = workers
-        self._share_after = share_after
-        self._pool: ChunkPool | None = None
+        # The line model, once per worker process (and once in each helper process).
+        super().__init__(make_cleaner, (min_words, site_min_docs), workers, share_after)
         self._cleaned = Metrics.counter(self.__class__, "cleaned")
 
-    def setup(self) -> None:
-        # The line model, once per worker process (and once in each helper process).
-        self._pool = ChunkPool(
-            make_cleaner,
-            (self._min_words, self._site_min_docs),
-            workers=self._workers,
-            share_after=self._share_after,
-        )
-
     def process(
-        self, articles: list[Article], run_sites: dict[str, SiteTable], memory: dict[str, SiteTable]
+        self,
+        articles: list[Article],
+        run_sites: dict[str, SiteTable],
+        memory: dict[str, SiteTable],
+        window=beam.DoFn.WindowParam,
+        timestamp=beam.DoFn.TimestampParam,
+        pane=beam.DoFn.PaneInfoParam,
     ) -> Iterator:
         pairs = []
         for article in articles:
@@ -135,8 +129,10 @@ class _CleanFn(beam.DoFn):
                 stats_for_document(run_sites.get(site, EMPTY), memory.get(site, EMPTY)) if site else NO_SITE
             )
             pairs.append((article, stats))
-        results = self._pool.map(pairs)
-        tick("clean", len(pairs))
+        yield from self.submit(pairs, window, timestamp, pane)
+
+    def route(self, results: list) -> Iterator:
+        tick("clean", len(results))
         # One counter update per reason and batch, not per removed line.
         removed: collections.Counter[str] = collections.Counter()
         for _, reasons in results:
@@ -150,10 +146,6 @@ class _CleanFn(beam.DoFn):
                 continue
             self._cleaned.inc()
             yield result
-
-    def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
 
 
 class CleanArticles(beam.PTransform):
@@ -206,8 +198,8 @@ class CleanArticles(beam.PTransform):
         )
         cleaned = batches | "CleanText" >> beam.ParDo(
             _CleanFn(self._min_words, self._site_min_docs - 1, self._workers, self._share_after),
-            run_sites=beam.pvalue.AsDict(run_sites),
-            memory=beam.pvalue.AsDict(memory),
+            beam.pvalue.AsDict(run_sites),
+            beam.pvalue.AsDict(memory),
         ).with_outputs(REJECTS_TAG, main="articles")
         site_lines = counts | "SiteMemoryRows" >> beam.Map(_memory_row, self._seen_at)
         return CleanOutputs(cleaned.articles, cleaned[REJECTS_TAG], site_lines)

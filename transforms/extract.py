@@ -20,9 +20,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Article
-from transforms.batches import BATCH_SIZE
+from transforms.batches import BATCH_SIZE, PooledFn
 from transforms.core.extract import EXTRACTED, FELL_BACK, REJECTED, make_extractor
-from transforms.core.pool import ChunkPool
 from transforms.progress import tick
 
 __all__ = ["REJECTS_TAG", "ExtractArticles"]
@@ -36,32 +35,33 @@ PAGE_BATCH = 32
 SHARE_AFTER_PAGES = 64
 
 
-class _ExtractFn(beam.DoFn):
+class _ExtractFn(PooledFn):
     def __init__(self, workers: int, share_after: int) -> None:
-        self._workers = workers
-        self._share_after = share_after
-        self._pool: ChunkPool | None = None
+        super().__init__(make_extractor, (), workers, share_after)
         self._counters = {
             outcome: Metrics.counter(self.__class__, outcome) for outcome in (EXTRACTED, FELL_BACK, REJECTED)
         }
 
-    def setup(self) -> None:
-        self._pool = ChunkPool(make_extractor, (), workers=self._workers, share_after=self._share_after)
-
-    def process(self, batch: list[Article]) -> Iterator:
-        tick("extract", len(batch))
+    def process(
+        self,
+        batch: list[Article],
+        window=beam.DoFn.WindowParam,
+        timestamp=beam.DoFn.TimestampParam,
+        pane=beam.DoFn.PaneInfoParam,
+    ) -> Iterator:
+        # Text documents pass through: too light to be worth shipping to another process.
         pages = any(article.html is not None for article in batch)
-        for result, outcome in self._pool.map(batch, share=pages):
+        yield from self.submit(batch, window, timestamp, pane, share=pages)
+
+    def route(self, results: list) -> Iterator:
+        tick("extract", len(results))
+        for result, outcome in results:
             if outcome in self._counters:
                 self._counters[outcome].inc()
             if outcome == REJECTED:
                 yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
             else:
                 yield result
-
-    def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
 
 
 class ExtractArticles(beam.PTransform):

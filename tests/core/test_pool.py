@@ -5,17 +5,8 @@ import subprocess
 import sys
 import time
 
-from tests.helpers import ROOT
-from transforms.core.pool import MIN_SHARED_BATCH, ChunkPool, split_evenly
-
-
-def tag_with_pid(offset: int):
-    """A batch function factory, importable by a spawned process."""
-
-    def tag(items: list[int]) -> list[tuple[int, int]]:
-        return [(item + offset, os.getpid()) for item in items]
-
-    return tag
+from tests.helpers import ROOT, tag_with_pid
+from transforms.core.pool import MIN_SHARED_BATCH, QUEUED_PER_HELPER, ChunkPool, split_evenly
 
 
 def test_split_evenly_keeps_order_and_balances():
@@ -45,11 +36,41 @@ def test_a_small_batch_stays_in_process():
         pool.close()
 
 
+def test_submitted_batches_come_back_whole_and_in_order_and_this_process_takes_a_share():
+    # The helper takes QUEUED_PER_HELPER batches at once; while they are queued (it is still
+    # starting), the next batches are done here: both processes work, and nothing waits.
+    pool = ChunkPool(tag_with_pid, (100,), workers=2)
+    try:
+        batches = [
+            list(range(start, start + MIN_SHARED_BATCH)) for start in range(0, 8 * MIN_SHARED_BATCH, 16)
+        ]
+        pending = [pool.submit(batch) for batch in batches]
+        out = [done.result() for done in pending]
+        assert [[value for value, _ in results] for results in out] == [[i + 100 for i in b] for b in batches]
+        pids = [{pid for _, pid in results} for results in out]
+        assert all(len(batch_pids) == 1 for batch_pids in pids)  # a batch goes whole
+        assert pids[QUEUED_PER_HELPER] == {os.getpid()}
+        assert any(batch_pids != {os.getpid()} for batch_pids in pids)
+    finally:
+        pool.close()
+
+
+def test_a_small_or_unshared_batch_is_submitted_in_process():
+    pool = ChunkPool(tag_with_pid, (0,), workers=2)
+    try:
+        small = pool.submit(list(range(MIN_SHARED_BATCH - 1)))
+        unshared = pool.submit(list(range(2 * MIN_SHARED_BATCH)), share=False)
+        assert small.done() and unshared.done()
+        assert {pid for _, pid in small.result() + unshared.result()} == {os.getpid()}
+    finally:
+        pool.close()
+
+
 def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path):
     # A run killed mid-way (SIGKILL, a crash) cannot close its pool: its workers must go too.
     script = (
         "import os, sys\n"
-        "from tests.core.test_pool import tag_with_pid\n"
+        "from tests.helpers import tag_with_pid\n"
         "from transforms.core.pool import ChunkPool\n"
         "pool = ChunkPool(tag_with_pid, (0,), workers=2)\n"
         "pids = {pid for _, pid in pool.map(list(range(64)))} - {os.getpid()}\n"

@@ -8,6 +8,14 @@ others, and the results come back in input order, so the output is the same as o
     pool = ChunkPool(make_enricher, (taxonomy_path,), workers=2)
     enriched = pool.map(articles)       # same list as make_enricher(taxonomy_path)(articles)
 
+``submit`` hands a batch whole to a spawned process and returns at once, so that the DoFn's
+process goes on with Beam's own work (decoding, encoding, the stages fused around it) while the
+batch is done; when the spawned processes already have ``QUEUED_PER_HELPER`` batches each, the
+DoFn's process does the batch itself. The DoFn emits the results in the order the batches came
+(``transforms/batches.py`` ``InFlight``): the same output as one process's.
+
+    pending = pool.submit(articles)     # later: pending.result(), the same list as map's
+
 ``factory(*args)`` builds the batch function once per process (models load there, as in a
 DoFn's ``setup``); it must be importable without Beam, which ``transforms/core`` guarantees.
 Processes start on the first batch large enough to share once ``share_after`` items have
@@ -23,7 +31,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -31,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 # Below this many items a batch is done in-process: shipping it costs more than it saves.
 MIN_SHARED_BATCH = 16
+# Batches queued per spawned process before ``submit`` does one in this process: one being
+# done and one waiting, so that a helper never idles while this process is busy.
+QUEUED_PER_HELPER = 2
 # How often a worker checks that the process that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
 
@@ -73,6 +84,30 @@ def split_evenly(items: Sequence, parts: int) -> list[list]:
     return chunks
 
 
+class Pending:
+    """A batch handed to ``ChunkPool.submit``: its results, in order, once done."""
+
+    def __init__(
+        self, results: list | None = None, future: Future | None = None, items: list | None = None, pool=None
+    ) -> None:
+        self._results = results
+        self._future = future
+        self._items = items
+        self._pool = pool
+
+    def done(self) -> bool:
+        return self._future is None or self._future.done()
+
+    def result(self) -> list:
+        if self._future is not None:
+            try:
+                self._results = self._future.result()
+            except BrokenProcessPool as exc:
+                self._results = self._pool.in_process(self._items, exc)
+            self._future = self._items = self._pool = None
+        return self._results
+
+
 class ChunkPool:
     """``factory(*args)`` applied to batches, on ``workers`` processes (this one included)."""
 
@@ -90,6 +125,7 @@ class ChunkPool:
         # second or two of imports and model loading, which a small run never earns back.
         self._share_after = share_after
         self._seen = 0
+        self._queued: list[Future] = []
         self._local = factory(*args)
         self._executor: ProcessPoolExecutor | None = None
 
@@ -100,13 +136,7 @@ class ChunkPool:
     def map(self, items: Sequence[Any], share: bool = True) -> list:
         """The batch function's results for ``items``, in order (``share=False``: in this process,
         for a batch too light to be worth shipping)."""
-        self._seen += len(items)
-        if (
-            not share
-            or self._workers == 1
-            or len(items) < MIN_SHARED_BATCH
-            or self._seen <= self._share_after
-        ):
+        if not self._shares(items, share):
             return self._local(list(items))
         chunks = split_evenly(items, self._workers)
         try:
@@ -117,10 +147,36 @@ class ChunkPool:
                 results.extend(future.result())
             return results
         except BrokenProcessPool as exc:
-            logger.warning("a worker process stopped (%s): this stage goes on in one process", exc)
+            return self.in_process(list(items), exc)
+
+    def submit(self, items: Sequence[Any], share: bool = True) -> Pending:
+        """``map``'s results for ``items``, to be collected later: a batch worth shipping goes whole
+        to a spawned process, unless they all have work queued, and this call returns at once;
+        any other batch is done now, in this process."""
+        items = list(items)
+        self._queued = [future for future in self._queued if not future.done()]
+        if not self._shares(items, share) or len(self._queued) >= QUEUED_PER_HELPER * (self._workers - 1):
+            return Pending(self._local(items))
+        try:
+            future = self._start().submit(_run_chunk, items)
+        except BrokenProcessPool as exc:
+            return Pending(self.in_process(items, exc))
+        self._queued.append(future)
+        return Pending(future=future, items=items, pool=self)
+
+    def in_process(self, items: list, error: BaseException) -> list:
+        """``items`` done in this process, after a worker process stopped; the pool is not used again."""
+        if self._workers > 1:
+            logger.warning("a worker process stopped (%s): this stage goes on in one process", error)
             self.close()
             self._workers = 1
-            return self._local(list(items))
+        return self._local(items)
+
+    def _shares(self, items: Sequence[Any], share: bool) -> bool:
+        self._seen += len(items)
+        if not share or self._workers == 1 or len(items) < MIN_SHARED_BATCH:
+            return False
+        return self._seen > self._share_after
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
