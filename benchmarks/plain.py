@@ -32,8 +32,8 @@ for _path in (str(ROOT), str(HERE)):
 
 # Enriched articles are handed to the dedup runs in pickled shards of this many.
 SHARD_SIZE = 5_000
-# Documents per task of the plain loop's process pool.
-PLAIN_CHUNK = 250
+# Documents per task of the plain loop's process pool: the clean stage's batch (CLEAN_BATCH).
+PLAIN_CHUNK = 256
 MB = 1024 * 1024
 
 
@@ -124,18 +124,17 @@ _stage: dict[str, Any] = {}
 
 
 def _init_plain_worker() -> None:
-    """Loads each stage's models once per pool process, as each DoFn's setup does."""
+    """Builds each stage's batch function once per pool process (models loaded), as each
+    DoFn's setup does: the same functions the pipeline's stages call."""
     quiet()
-    import transforms.clean  # noqa: F401 - the stage modules, imported before the clock starts
-    import transforms.extract  # noqa: F401
-    from transforms.core.clean import default_scorer
-    from transforms.core.language import load_language_identifier
+    from transforms.clean import CLEAN_BATCH
+    from transforms.core.clean_stage import make_cleaner
+    from transforms.core.enrich import make_enricher
     from transforms.topics import load_topic_classifier
 
+    # CleanArticles passes site_min_docs - 1 (the document itself is in the run's counts).
     _stage.update(
-        scorer=default_scorer(),
-        identifier=load_language_identifier(),
-        classifier=load_topic_classifier(None),
+        clean=make_cleaner(site_min_docs=2), enrich=make_enricher(load_topic_classifier), batch=CLEAN_BATCH
     )
 
 
@@ -146,26 +145,23 @@ def _extract_chunk(records: list) -> list:
 
 
 def _clean_enrich_chunk(task: tuple[list, dict]) -> list:
-    from schemas.records import Reject, without_working_data
+    """Cleaning, then enrichment, of one chunk, in batches of the clean stage's size."""
+    from schemas.records import Reject
     from transforms.core.clean import NO_SITE
-    from transforms.core.clean_stage import clean_document, site_of
-    from transforms.core.enrich import enrich_many
+    from transforms.core.clean_stage import site_of
     from transforms.core.sites import stats_for_document
 
     articles, tables = task
-    cleaned = []
-    for article in articles:
-        table = tables.get(site_of(article))
-        stats = stats_for_document(table) if table else NO_SITE
-        cleaned.append(clean_document(article, stats, site_min_docs=2, scorer=_stage["scorer"])[0])
-    enriched = iter(
-        enrich_many(
-            [done for done in cleaned if not isinstance(done, Reject)],
-            classifier=_stage["classifier"],
-            identifier=_stage["identifier"],
-        )
-    )
-    return [done if isinstance(done, Reject) else without_working_data(next(enriched)) for done in cleaned]
+    out = []
+    for start in range(0, len(articles), _stage["batch"]):
+        pairs = []
+        for article in articles[start : start + _stage["batch"]]:
+            table = tables.get(site_of(article))
+            pairs.append((article, stats_for_document(table) if table else NO_SITE))
+        cleaned = [result for result, _ in _stage["clean"](pairs)]
+        enriched = iter(_stage["enrich"]([done for done in cleaned if not isinstance(done, Reject)]))
+        out.extend(done if isinstance(done, Reject) else next(enriched) for done in cleaned)
+    return out
 
 
 def _chunks(items: list, size: int = PLAIN_CHUNK) -> list[list]:
