@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from schemas.records import Article, DedupEntry, Duplicate, stable_id
-from transforms.core.fingerprints import NEAR_THRESHOLD, band_keys, similarity
+from transforms.core.fingerprints import NEAR_THRESHOLD, band_digests, band_keys, similarity
 from transforms.core.urls import url_key
 
 # Batch deduplication shuffles its keys packed: 8 bytes of the key's digest and the 8 of
@@ -52,11 +52,15 @@ def dedup_entry(article: Article, seen_at: int = 0) -> DedupEntry:
 
 def dedup_keys(entry: DedupEntry) -> list[str]:
     """Every key under which an article can meet its copies, or a record holding its id."""
+    return _record_keys(entry) + band_keys(entry.minhash)
+
+
+def _record_keys(entry: DedupEntry) -> list[str]:
+    """The keys of the text's hash, the id and the URL (the bands' keys aside)."""
     keys = [f"h:{entry.content_hash}", f"i:{entry.id}"]
     key = url_key(entry.canonical_url)
     if key:
         keys.append(f"u:{key}")
-    keys.extend(band_keys(entry.minhash))
     return keys
 
 
@@ -155,13 +159,12 @@ def star_edges(nodes: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 
 def packed_keys(entry: DedupEntry) -> list[tuple[int, bytes]]:
-    """``(bucket, key digest + node)`` for each of an entry's dedup keys."""
+    """``(bucket, key digest + node)`` for each of an entry's dedup keys (a band's key is its band
+    digest: two bands' digests that collide only make a candidate link, which resolution checks)."""
     node = bytes.fromhex(entry.node)
-    packed = []
-    for key in dedup_keys(entry):
-        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-        packed.append((int.from_bytes(digest[:4], "little") % KEY_BUCKETS, digest + node))
-    return packed
+    digests = [hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest() for key in _record_keys(entry)]
+    digests += band_digests(entry.minhash)
+    return [(int.from_bytes(digest[:4], "little") % KEY_BUCKETS, digest + node) for digest in digests]
 
 
 def link_bucket(pairs: Iterable[bytes]) -> Iterator[tuple[str, str]]:

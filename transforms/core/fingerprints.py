@@ -109,15 +109,20 @@ def similarity(a: bytes, b: bytes) -> float:
     return int(equal) / (len(a) // _SLOT.itemsize)
 
 
-def band_keys(signature: bytes) -> list[str]:
-    """One LSH key per band; two signatures sharing any key are candidates."""
+def band_digests(signature: bytes) -> list[bytes]:
+    """One 8-byte digest per LSH band of a signature."""
     if not signature:
         return []
     width = ROWS * _SLOT.itemsize
     return [
-        f"b{band}:{hashlib.blake2b(signature[band * width : (band + 1) * width], digest_size=8).hexdigest()}"
+        hashlib.blake2b(signature[band * width : (band + 1) * width], digest_size=8).digest()
         for band in range(BANDS)
     ]
+
+
+def band_keys(signature: bytes) -> list[str]:
+    """One LSH key per band; two signatures sharing any key are candidates."""
+    return [f"b{band}:{digest.hex()}" for band, digest in enumerate(band_digests(signature))]
 
 
 def fingerprints(text: str) -> tuple[str, bytes]:
