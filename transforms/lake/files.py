@@ -95,8 +95,15 @@ def delete(paths: Sequence[str]) -> None:
 
 
 def rows_to_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    names = schema.names
-    return pa.Table.from_pylist([{name: row.get(name) for name in names} for row in rows], schema=schema)
+    """The rows as a table of ``schema``: a missing key is a null, a key outside it (a partition
+    column) is left out."""
+    # The rows converted once, as structs, not column by column (28 conversions for an article
+    # file): 0.025 ms an article instead of 0.059 on the pipeline's partitions of ~3 rows
+    # (issue 14), the same table.
+    structs = pa.array(rows, type=pa.struct(list(schema)))
+    # Past 2 GB of strings the conversion returns its structs in chunks.
+    chunks = structs.chunks if isinstance(structs, pa.ChunkedArray) else [structs]
+    return pa.Table.from_batches([pa.RecordBatch.from_struct_array(chunk) for chunk in chunks], schema=schema)
 
 
 def write_table(path: str, table: pa.Table) -> None:
