@@ -17,7 +17,9 @@ both cores stay busy. Results leave in the order the batches came, each in its b
 from __future__ import annotations
 
 import collections
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import apache_beam as beam
@@ -39,15 +41,18 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 class InFlight:
-    """Batches handed to a ``ChunkPool``, emitted in the order they came, each in the window, at
-    the timestamp and in the pane of the element it came from."""
+    """Work handed to another process or thread (a ``ChunkPool``'s batches, a writer's files), its
+    results emitted in the order it came, each in the window, at the timestamp and in the pane of
+    the element it came from. ``pending`` is a ``Pending`` or a ``concurrent.futures.Future``."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._queue: collections.deque[tuple[Pending, BoundedWindow, Timestamp, PaneInfo]]
+        self._queue: collections.deque[tuple[Pending | Future, BoundedWindow, Timestamp, PaneInfo]]
         self._queue = collections.deque()
 
-    def add(self, pending: Pending, window: BoundedWindow, timestamp: Timestamp, pane: PaneInfo) -> None:
+    def add(
+        self, pending: Pending | Future, window: BoundedWindow, timestamp: Timestamp, pane: PaneInfo
+    ) -> None:
         self._queue.append((pending, window, timestamp, pane))
 
     def emit(self, route: Callable[[list], Iterable[Any]], drain: bool = False) -> Iterator[Any]:
@@ -60,6 +65,14 @@ class InFlight:
                     yield TaggedOutput(output.tag, WindowedValue(output.value, timestamp, (window,), pane))
                 else:
                     yield WindowedValue(output, timestamp, (window,), pane)
+
+    def abandon(self) -> None:
+        """Waits for the work a failed bundle left, and drops its results and errors."""
+        while self._queue:
+            pending = self._queue.popleft()[0]
+            # The bundle already failed, and its retry redoes the work.
+            with contextlib.suppress(Exception):
+                pending.result()
 
 
 class PooledFn(beam.DoFn):
