@@ -416,3 +416,15 @@ def tag_with_pid(offset: int):
         return [(item + offset, os.getpid()) for item in items]
 
     return tag
+
+
+def die_in_helper(parent: int):
+    """A batch function factory for the pool's tests: the batch comes back doubled in the process
+    ``parent``, and any other process dies on it (a helper killed mid-batch)."""
+
+    def double(items: list[int]) -> list[int]:
+        if os.getpid() != parent:
+            os._exit(1)
+        return [item * 2 for item in items]
+
+    return double

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from tests.helpers import ROOT, tag_with_pid
+from tests.helpers import ROOT, die_in_helper, tag_with_pid
 from transforms.core.pool import MIN_SHARED_BATCH, QUEUED_PER_HELPER, ChunkPool, split_evenly
 
 
@@ -62,6 +62,22 @@ def test_a_small_or_unshared_batch_is_submitted_in_process():
         unshared = pool.submit(list(range(2 * MIN_SHARED_BATCH)), share=False)
         assert small.done() and unshared.done()
         assert {pid for _, pid in small.result() + unshared.result()} == {os.getpid()}
+    finally:
+        pool.close()
+
+
+def test_batches_a_dead_helper_held_are_done_in_process():
+    # The helper dies on its first batch: that batch, and the one queued behind it, come back
+    # done here, in order, and the pool goes on in one process.
+    pool = ChunkPool(die_in_helper, (os.getpid(),), workers=2)
+    try:
+        batches = [
+            list(range(start, start + MIN_SHARED_BATCH)) for start in range(0, 5 * MIN_SHARED_BATCH, 16)
+        ]
+        pending = [pool.submit(batch) for batch in batches]
+        assert [done.result() for done in pending] == [[i * 2 for i in batch] for batch in batches]
+        assert pool.workers == 1
+        assert pool.map(batches[0]) == [i * 2 for i in batches[0]]
     finally:
         pool.close()
 

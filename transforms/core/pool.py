@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -102,7 +102,8 @@ class Pending:
         if self._future is not None:
             try:
                 self._results = self._future.result()
-            except BrokenProcessPool as exc:
+            except (BrokenProcessPool, CancelledError) as exc:
+                # A helper died: this batch, and any the closing pool cancelled, are done here.
                 self._results = self._pool.in_process(self._items, exc)
             self._future = self._items = self._pool = None
         return self._results
