@@ -52,8 +52,8 @@ MAX_ROWS_PER_FILE = 25_000
 # Files a writer stages at once on a local file system, on threads: pyarrow encodes and
 # compresses without the GIL and the file system calls wait on the disk, so the next partition's
 # rows are converted meanwhile (a run writes thousands of small partitions: the cost is per
-# file, not per row). Object stores are written from the bundle's thread, one file at a time: on
-# a distributed runner other bundles keep the cores busy.
+# file, not per row). Object stores get one writer thread, one file at a time: on a distributed
+# runner other bundles keep the cores busy.
 WRITE_THREADS = 2
 
 
