@@ -7,11 +7,13 @@ import dataclasses
 import json
 import random
 
+import lxml.html
 import pytest
 import trafilatura
 
 from schemas.records import Article
 from tests.helpers import NOW
+from transforms.core.body_blocks import body_paragraph_keys, text_key
 from transforms.core.clean_stage import clean_document
 from transforms.core.decode import decode_html
 from transforms.core.extract import extract_article, extract_document
@@ -349,6 +351,49 @@ def test_a_rule_still_removes_a_list_item():
     cleaned, account = clean_document(extracted)
     assert "Subscribe to our newsletter" not in cleaned.text
     assert "Central Cee" in cleaned.text
+
+
+def _paragraphs_page(short: list[str]) -> str:
+    """Short paragraphs between the article's own paragraphs, all children of one container."""
+    body = "".join(f"<p>{line}</p>" for line in short)
+    return (
+        f"<html><body><article><h1>Brit Awards</h1><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p>"
+        f"<p>Album of the year</p>{body}<p>{FLOOD[2]}</p><p>{FLOOD[3]}</p></article></body></html>"
+    )
+
+
+def test_short_paragraphs_among_the_article_s_own_survive_the_clean_stage():
+    # A list written one name to a <p>, inside the container of the article's paragraphs: the page
+    # places these short lines in the article, so only a rule may remove them.
+    html = _paragraphs_page(NOMINEES)
+    extracted = extract_document(Article(id="a", source="s", text_source="page", ingested_at=NOW, html=html))
+    lines = extracted.text.split("\n")
+    assert set(NOMINEES) <= {lines[n - 1] for n in extracted.list_lines}
+    cleaned, _ = clean_document(extracted)
+    assert set(NOMINEES) <= set(cleaned.text.split("\n\n"))
+    # The same text without the page's markup: the model removes names.
+    unmarked, _ = clean_document(dataclasses.replace(extracted, list_lines=()))
+    assert set(NOMINEES) - set(unmarked.text.split("\n\n"))
+
+
+def test_a_letter_s_signature_with_line_breaks_is_one_marked_block():
+    html = _paragraphs_page(["<i>Gary Bolen</i><br><i>Monterey</i>"])
+    extracted = extract_document(Article(id="a", source="s", text_source="page", ingested_at=NOW, html=html))
+    lines = extracted.text.split("\n")
+    assert {"Gary Bolen", "Monterey"} <= {lines[n - 1] for n in extracted.list_lines}
+
+
+def test_a_linked_headline_among_the_article_s_paragraphs_is_not_marked():
+    html = _paragraphs_page(['Read more: <a href="/other">Floods: what the insurers will pay</a>', "Blur"])
+    keys = body_paragraph_keys(lxml.html.fromstring(html))
+    assert text_key("Blur") in keys
+    assert text_key("Read more: Floods: what the insurers will pay") not in keys
+
+
+def test_short_paragraphs_outside_an_article_s_container_are_not_marked():
+    # Two paragraphs of prose are not an article's container: a footer's short lines stay unmarked.
+    html = f"<html><body><div><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p><p>Contact us</p></div></body></html>"
+    assert body_paragraph_keys(lxml.html.fromstring(html)) == frozenset()
 
 
 def test_quoted_posts_of_every_network_stay():

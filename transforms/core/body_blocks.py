@@ -12,6 +12,7 @@ column) are walked cell by cell. ``<br>``/``<lb>`` stay line breaks inside a blo
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 
 from lxml.html import HtmlElement
 
@@ -45,6 +46,10 @@ _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 # A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
 _HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
+# A paragraph of prose: this many characters or more. A parent holding ``BODY_PARAGRAPHS`` of
+# them holds an article's text, and its short paragraphs are part of it.
+PROSE_PARAGRAPH_CHARS = 150
+BODY_PARAGRAPHS = 3
 WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
 
@@ -81,6 +86,39 @@ def code_keys(page: HtmlElement) -> frozenset[str]:
     whole but calls it a quote. The cleaner keeps these lines as they are (its rules and line
     model would take ``}`` or ``SELECT * FROM t;`` for chrome)."""
     return _keys(page, ("pre",))
+
+
+def body_paragraph_keys(page: HtmlElement) -> frozenset[str]:
+    """The ``text_key`` of every line of the short paragraphs that sit among an article's own
+    paragraphs: a ``<p>`` whose parent holds ``BODY_PARAGRAPHS`` paragraphs of prose or more,
+    and whose text is not mostly link text. A list written one name to a paragraph (award
+    nominees), a letter's signature ("Gary Bolen<br>Monterey"): the line model, reading lines
+    without markup, would take such runs of short lines for a menu."""
+    keys: set[str] = set()
+    for parent in {paragraph.getparent() for paragraph in page.iter("p")} - {None}:
+        paragraphs = [child for child in parent if child.tag == "p"]
+        texts = [child.text_content() for child in paragraphs]
+        if sum(len(text) >= PROSE_PARAGRAPH_CHARS for text in texts) < BODY_PARAGRAPHS:
+            continue
+        for paragraph, text in zip(paragraphs, texts, strict=True):
+            if len(text) >= PROSE_PARAGRAPH_CHARS or not text.strip():
+                continue
+            linked = sum(len(link.text_content()) for link in paragraph.iter("a"))
+            if 2 * linked > len(text.strip()):
+                continue
+            keys.add(text_key(_text_with_breaks(paragraph)))
+    keys.discard("")
+    return frozenset(keys)
+
+
+def _text_with_breaks(paragraph: HtmlElement) -> str:
+    """A paragraph's text with its ``<br>`` as line breaks (its lines are words apart)."""
+    if not any(True for _ in paragraph.iter("br")):
+        return paragraph.text_content()
+    copy = deepcopy(paragraph)
+    for line_break in copy.iter("br"):
+        line_break.tail = "\n" + (line_break.tail or "")
+    return copy.text_content()
 
 
 def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:

@@ -32,6 +32,7 @@ from lxml.html import HtmlElement
 from transforms.core.body_blocks import (
     body_blocks,
     body_chars,
+    body_paragraph_keys,
     code_keys,
     heading_keys,
     list_item_keys,
@@ -170,7 +171,8 @@ def select_body(tree: HtmlElement, url: str | None, facts: PageFacts, trail: Tra
     chosen.paragraphs = restored
     if trail:
         _explain_body(chosen, [c for c in tried if c is not None and c is not chosen], trail)
-    return Body(chosen.paragraphs, chosen.items, chosen.heading_keys | put_back, code_keys(tree))
+    items = chosen.items | body_paragraph_keys(tree)
+    return Body(chosen.paragraphs, items, chosen.heading_keys | put_back, code_keys(tree))
 
 
 def restore_headings(paragraphs: list[str], tree: HtmlElement) -> tuple[list[str], int]:
