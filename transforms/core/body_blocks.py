@@ -97,6 +97,8 @@ def body_paragraph_keys(page: HtmlElement) -> frozenset[str]:
     keys: set[str] = set()
     for parent in {paragraph.getparent() for paragraph in page.iter("p")} - {None}:
         paragraphs = [child for child in parent if child.tag == "p"]
+        if len(paragraphs) < BODY_PARAGRAPHS:
+            continue
         texts = [child.text_content() for child in paragraphs]
         if sum(len(text) >= PROSE_PARAGRAPH_CHARS for text in texts) < BODY_PARAGRAPHS:
             continue
