@@ -94,8 +94,9 @@ class Article:
     # The raw text's first lines, where a date line may stand (cleaning removes it).
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
-    # 1-based numbers of the extracted text's lines that were list items of the page's body:
-    # the cleaner's line model does not remove them alone (a page's own list is not a menu).
+    # 1-based numbers of the extracted text's lines that were list items of the page's body, or
+    # short paragraphs among its prose: the cleaner's line model does not remove them alone (a
+    # page's own list is not a menu).
     list_lines: tuple[int, ...] = ()
     # 1-based numbers of the extracted text's lines that were headings of the page's body: the
     # line model does not remove one alone while the block after it stays (a section heading).

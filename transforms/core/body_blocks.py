@@ -60,8 +60,7 @@ def body_blocks(body: HtmlElement) -> list[str]:
     The body is trafilatura's flat tree, or a nested HTML subtree when its readability fallback
     won the comparison: containers are walked, blocks are read whole.
     """
-    for line_break in body.iter("lb", "br"):
-        line_break.tail = "\n" + (line_break.tail or "")
+    _breaks_as_newlines(body)
     paragraphs: list[str] = []
     _collect_blocks(body, paragraphs)
     return paragraphs
@@ -89,11 +88,11 @@ def code_keys(page: HtmlElement) -> frozenset[str]:
 
 
 def body_paragraph_keys(page: HtmlElement) -> frozenset[str]:
-    """The ``text_key`` of every line of the short paragraphs that sit among an article's own
-    paragraphs: a ``<p>`` whose parent holds ``BODY_PARAGRAPHS`` paragraphs of prose or more,
-    and whose text is not mostly link text. A list written one name to a paragraph (award
-    nominees), a letter's signature ("Gary Bolen<br>Monterey"): the line model, reading lines
-    without markup, would take such runs of short lines for a menu."""
+    """The ``text_key`` of every short paragraph that sits among an article's own paragraphs: a
+    ``<p>`` whose parent holds ``BODY_PARAGRAPHS`` paragraphs of prose or more, and whose text is
+    not mostly link text. A list written one name to a paragraph (award nominees), a letter's
+    signature ("Gary Bolen<br>Monterey"): the line model, reading lines without markup, would
+    take such runs of short lines for a menu."""
     keys: set[str] = set()
     for parent in {paragraph.getparent() for paragraph in page.iter("p")} - {None}:
         paragraphs = [child for child in parent if child.tag == "p"]
@@ -114,13 +113,19 @@ def body_paragraph_keys(page: HtmlElement) -> frozenset[str]:
 
 
 def _text_with_breaks(paragraph: HtmlElement) -> str:
-    """A paragraph's text with its ``<br>`` as line breaks (its lines are words apart)."""
+    """A paragraph's text with its ``<br>`` as line breaks (its lines are words apart); the page
+    itself is left as it is."""
     if not any(True for _ in paragraph.iter("br")):
         return paragraph.text_content()
     copy = deepcopy(paragraph)
-    for line_break in copy.iter("br"):
-        line_break.tail = "\n" + (line_break.tail or "")
+    _breaks_as_newlines(copy)
     return copy.text_content()
+
+
+def _breaks_as_newlines(element: HtmlElement) -> None:
+    """Each ``<br>`` (trafilatura's ``<lb>``) below ``element`` becomes a line break of its text."""
+    for line_break in element.iter("lb", "br"):
+        line_break.tail = "\n" + (line_break.tail or "")
 
 
 def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:
