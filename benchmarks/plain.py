@@ -32,8 +32,6 @@ for _path in (str(ROOT), str(HERE)):
 
 # Enriched articles are handed to the dedup runs in pickled shards of this many.
 SHARD_SIZE = 5_000
-# Documents per task of the plain loop's process pool: the clean stage's batch (CLEAN_BATCH).
-PLAIN_CHUNK = 256
 MB = 1024 * 1024
 
 
@@ -127,15 +125,12 @@ def _init_plain_worker() -> None:
     """Builds each stage's batch function once per pool process (models loaded), as each
     DoFn's setup does: the same functions the pipeline's stages call."""
     quiet()
-    from transforms.clean import CLEAN_BATCH
     from transforms.core.clean_stage import make_cleaner
     from transforms.core.enrich import make_enricher
     from transforms.topics import load_topic_classifier
 
     # CleanArticles passes site_min_docs - 1 (the document itself is in the run's counts).
-    _stage.update(
-        clean=make_cleaner(site_min_docs=2), enrich=make_enricher(load_topic_classifier), batch=CLEAN_BATCH
-    )
+    _stage.update(clean=make_cleaner(site_min_docs=2), enrich=make_enricher(load_topic_classifier))
 
 
 def _extract_chunk(records: list) -> list:
@@ -145,26 +140,23 @@ def _extract_chunk(records: list) -> list:
 
 
 def _clean_enrich_chunk(task: tuple[list, dict]) -> list:
-    """Cleaning, then enrichment, of one chunk, in batches of the clean stage's size."""
+    """Cleaning, then enrichment, of one chunk (a batch of the clean stage's size)."""
     from schemas.records import Reject
     from transforms.core.clean import NO_SITE
     from transforms.core.clean_stage import site_of
     from transforms.core.sites import stats_for_document
 
     articles, tables = task
-    out = []
-    for start in range(0, len(articles), _stage["batch"]):
-        pairs = []
-        for article in articles[start : start + _stage["batch"]]:
-            table = tables.get(site_of(article))
-            pairs.append((article, stats_for_document(table) if table else NO_SITE))
-        cleaned = [result for result, _ in _stage["clean"](pairs)]
-        enriched = iter(_stage["enrich"]([done for done in cleaned if not isinstance(done, Reject)]))
-        out.extend(done if isinstance(done, Reject) else next(enriched) for done in cleaned)
-    return out
+    pairs = []
+    for article in articles:
+        table = tables.get(site_of(article))
+        pairs.append((article, stats_for_document(table) if table else NO_SITE))
+    cleaned = [result for result, _ in _stage["clean"](pairs)]
+    enriched = iter(_stage["enrich"]([done for done in cleaned if not isinstance(done, Reject)]))
+    return [done if isinstance(done, Reject) else next(enriched) for done in cleaned]
 
 
-def _chunks(items: list, size: int = PLAIN_CHUNK) -> list[list]:
+def _chunks(items: list, size: int) -> list[list]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
@@ -173,6 +165,7 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
     (0: one per core)."""
     started = time.perf_counter()
     from schemas.records import Reject
+    from transforms.clean import CLEAN_BATCH
     from transforms.core.clean_stage import site_of
     from transforms.core.seeds import parse_seed_file
     from transforms.core.sites import site_tables
@@ -201,7 +194,9 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
     extracted = []
     for done in (
         d
-        for chunk in pool.map(_extract_chunk, _chunks([r for r in records if not isinstance(r, Reject)]))
+        for chunk in pool.map(
+            _extract_chunk, _chunks([r for r in records if not isinstance(r, Reject)], CLEAN_BATCH)
+        )
         for d in chunk
     ):
         (rejects if isinstance(done, Reject) else extracted).append(done)
@@ -210,7 +205,8 @@ def worker_plain(jsonl: str, out: str, result: str, dump: str = "", workers: str
     lines = site_tables((site_of(article), article.text) for article in extracted)
     t = lap("site_lines", t)
     tasks = []
-    for chunk in _chunks(extracted):
+    # One clean-stage batch a task: the batches CleanArticles and EnrichArticles work on.
+    for chunk in _chunks(extracted, CLEAN_BATCH):
         sites = {site_of(article) for article in chunk}
         tasks.append((chunk, {site: lines[site] for site in sites if site in lines}))
     enriched = []
