@@ -2,14 +2,12 @@
 
 ``PooledBatches(factory, args, workers)`` applies the batch function ``factory(*args)`` (built
 once per worker, in ``setup``) to batches of ``batch_size`` elements and emits its results
-one by one. The per-element cost of a DoFn call is paid once a batch, and with ``workers``
-above one each batch is split over that many processes (``transforms/core/pool.py``): the
-results, and their order inside a batch, are those of one process. The stage that uses it
-routes the results (tagged outputs, counters) in its own DoFn after it.
-
-With ``workers`` above one, batches go whole to spawned processes and are collected as they
-come back (``InFlight``): the DoFn's process meanwhile does Beam's work for the next ones, so
-both cores stay busy. Results leave in the order the batches came, each in its batch's window.
+one by one. The per-element cost of a DoFn call is paid once a batch. With ``workers`` above
+one, batches go whole to spawned processes (``transforms/core/pool.py``) and are collected as
+they come back (``InFlight``): the DoFn's process meanwhile does Beam's work for the next ones,
+so both cores stay busy. Results leave in the order the batches came, each in its batch's
+window: the output is that of one process. A stage that routes its results (tagged outputs,
+counters) subclasses ``PooledFn``.
 
     articles | "DateTopicLanguageFingerprint" >> PooledBatches(make_enricher, (loader, None), workers=2)
 """

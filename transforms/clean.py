@@ -14,8 +14,8 @@ structural rules); this module adds the site statistics: per site, how many docu
 this run and of the remembered runs hold each short line, a feature of the line model, and a
 line held by at least ``site_min_docs`` documents goes as site boilerplate. Documents are
 cleaned in batches of ``CLEAN_BATCH`` (``transforms/core/clean_stage.py``): the line model
-scores a whole batch's lines at once, and on a local run a batch is split over ``workers``
-processes (``transforms/core/pool.py``), with the same output.
+scores a whole batch's lines at once, and on a local run the batches are shared with
+``workers`` processes (``transforms/core/pool.py``), with the same output.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Consumes cleaned ``Article`` records; emits them with ``published``/``date_source``,
 ``topic``/``topic_score``/``topics``, ``language``, ``word_count``, ``content_hash`` and
 ``minhash`` set (``transforms/core/enrich.py`` does the work). Articles travel in batches
-(``transforms/batches.py``): on a local run a batch is split over ``workers`` processes, with
-the same output.
+(``transforms/batches.py``): on a local run the batches are shared with ``workers`` processes,
+with the same output.
 """
 
 from __future__ import annotations

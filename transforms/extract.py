@@ -4,7 +4,7 @@ Consumes ``Article`` records (``html`` set for pages, ``text`` for text document
 with ``text``, ``title``, ``author``, ``canonical_url``, ``date_candidates``... filled, and a
 ``rejects`` output of ``Reject(stage="extract", reason="no_article_body")``. The work is
 ``transforms.core.extract.extract_document`` (pure); this module batches, counts and routes.
-On a local run a batch holding pages is split over ``workers`` processes
+On a local run batches holding pages are shared with ``workers`` processes
 (``transforms/core/pool.py``); a batch of text documents stays in this process, where
 passing it through costs less than shipping it.
 

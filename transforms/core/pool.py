@@ -1,20 +1,15 @@
-"""Both cores for a heavy stage on a local run: a batch split over worker processes.
+"""Both cores for a heavy stage on a local run: batches shared with worker processes.
 
 Beam's FnApiRunner runs a local job in one process: one core works while the other idles.
-``ChunkPool`` lets a stage's DoFn spread each batch of documents over ``workers`` processes:
-the DoFn's own process takes the first chunk, ``workers - 1`` spawned processes take the
-others, and the results come back in input order, so the output is the same as one process's.
+``ChunkPool`` lets a stage's DoFn hand its batches of documents to ``workers - 1`` spawned
+processes: ``submit`` gives a batch whole to one of them and returns at once, so that the
+DoFn's process goes on with Beam's own work (decoding, encoding, the stages fused around it)
+while the batch is done; when the spawned processes already have ``QUEUED_PER_HELPER`` batches
+each, the DoFn's process does the batch itself. The DoFn emits the results in the order the
+batches came (``transforms/batches.py`` ``InFlight``): the same output as one process's.
 
     pool = ChunkPool(make_enricher, (taxonomy_path,), workers=2)
-    enriched = pool.map(articles)       # same list as make_enricher(taxonomy_path)(articles)
-
-``submit`` hands a batch whole to a spawned process and returns at once, so that the DoFn's
-process goes on with Beam's own work (decoding, encoding, the stages fused around it) while the
-batch is done; when the spawned processes already have ``QUEUED_PER_HELPER`` batches each, the
-DoFn's process does the batch itself. The DoFn emits the results in the order the batches came
-(``transforms/batches.py`` ``InFlight``): the same output as one process's.
-
-    pending = pool.submit(articles)     # later: pending.result(), the same list as map's
+    pending = pool.submit(articles)     # later: pending.result(), make_enricher(taxonomy_path)(articles)
 
 ``factory(*args)`` builds the batch function once per process (models load there, as in a
 DoFn's ``setup``); it must be importable without Beam, which ``transforms/core`` guarantees.
@@ -72,18 +67,6 @@ def _run_chunk(chunk: list) -> list:
     return _worker_fn(chunk)
 
 
-def split_evenly(items: Sequence, parts: int) -> list[list]:
-    """``items`` in ``parts`` contiguous chunks whose sizes differ by at most one."""
-    size, extra = divmod(len(items), parts)
-    chunks, start = [], 0
-    for index in range(parts):
-        end = start + size + (1 if index < extra else 0)
-        if end > start:
-            chunks.append(list(items[start:end]))
-        start = end
-    return chunks
-
-
 class Pending:
     """A batch handed to ``ChunkPool.submit``: its results, in order, once done."""
 
@@ -134,26 +117,11 @@ class ChunkPool:
     def workers(self) -> int:
         return self._workers
 
-    def map(self, items: Sequence[Any], share: bool = True) -> list:
-        """The batch function's results for ``items``, in order (``share=False``: in this process,
-        for a batch too light to be worth shipping)."""
-        if not self._shares(items, share):
-            return self._local(list(items))
-        chunks = split_evenly(items, self._workers)
-        try:
-            executor = self._start()
-            futures = [executor.submit(_run_chunk, chunk) for chunk in chunks[1:]]
-            results = self._local(chunks[0])
-            for future in futures:
-                results.extend(future.result())
-            return results
-        except BrokenProcessPool as exc:
-            return self.in_process(list(items), exc)
-
     def submit(self, items: Sequence[Any], share: bool = True) -> Pending:
-        """``map``'s results for ``items``, to be collected later: a batch worth shipping goes whole
-        to a spawned process, unless they all have work queued, and this call returns at once;
-        any other batch is done now, in this process."""
+        """The batch function's results for ``items``, to be collected later (``share=False``: a
+        batch too light to be worth shipping): a batch worth shipping goes whole to a spawned
+        process, unless they all have work queued, and this call returns at once; any other
+        batch is done now, in this process."""
         items = list(items)
         self._queued = [future for future in self._queued if not future.done()]
         if not self._shares(items, share) or len(self._queued) >= QUEUED_PER_HELPER * (self._workers - 1):
