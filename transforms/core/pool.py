@@ -71,7 +71,11 @@ class Pending:
     """A batch handed to ``ChunkPool.submit``: its results, in order, once done."""
 
     def __init__(
-        self, results: list | None = None, future: Future | None = None, items: list | None = None, pool=None
+        self,
+        results: list | None = None,
+        future: Future | None = None,
+        items: list | None = None,
+        pool: ChunkPool | None = None,
     ) -> None:
         self._results = results
         self._future = future
