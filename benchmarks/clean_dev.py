@@ -135,13 +135,16 @@ def dev_figures(
     }
 
 
-def new_dev_clean(text: str, title: str | None, domain_docs: list | None) -> Cleaned:
+def new_dev_clean(text: str, title: str | None, domain_docs: list | None, scorer=None) -> Cleaned:
+    """The cleaner with the packaged line model (or ``scorer``)."""
     site = stats_for_document()
     if domain_docs:
         keys = [document_keys(d.content) for d in domain_docs]
         table = site_table([(DOCS_KEY, 1) for _ in keys] + [(k, 1) for ks in keys for k in ks])
         site = stats_for_document(table)
-    return clean_text(text, title=title, site=site, site_min_docs=DEV_SITE_MIN_DOCS - 1 if domain_docs else 0)
+    return clean_text(
+        text, title=title, site=site, site_min_docs=DEV_SITE_MIN_DOCS - 1 if domain_docs else 0, scorer=scorer
+    )
 
 
 def old_dev_clean(module):

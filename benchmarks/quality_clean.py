@@ -9,7 +9,8 @@ Prints, in one run:
   the previous rules (``transforms/clean.py`` as of commit ``BASELINE_COMMIT``, read from git
   at run time: the rule cleaner that the line model replaced), round 1's line model (git
   ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
-  and the current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
+  the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code) and the
+  current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
   statistics a pipeline run over the whole split would have (lines held by several documents
   of one domain). Each view is printed twice: with the labels as given, and with the training
   labels' semantics for reader comments (the B lines after a comment form counted as X);
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib.util
+import io
 import json
 import pathlib
 import subprocess
@@ -34,6 +36,8 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -51,12 +55,16 @@ from benchmarks.clean_dev import (  # noqa: E402
 from benchmarks.clean_round1 import ROUND1_COMMIT, run_round1  # noqa: E402
 from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
-from transforms.core.clean import CleanInput, clean_many, prepare  # noqa: E402
+from transforms.core.clean import CleanInput, LineScorer, clean_many, prepare  # noqa: E402
+from transforms.core.line_model import LineModel  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
 VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
 # The last commit with the rule cleaner (phrase rules and a comment-thread change point).
 BASELINE_COMMIT = "93355ba"
+# The last commit with the previous line model's weights (trained at an unrecorded state of the
+# code: its training was not reproducible), run with today's inference code.
+PREVIOUS_MODEL_COMMIT = "9a4868a"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3
@@ -88,6 +96,21 @@ def load_baseline():
     sys.modules["baseline_clean"] = module  # dataclasses look their module up
     exec(compile(source, f"{BASELINE_COMMIT}:transforms/clean.py", "exec"), module.__dict__)  # noqa: S102
     return module
+
+
+def load_previous_model() -> LineModel | None:
+    """The weights shipped at ``PREVIOUS_MODEL_COMMIT``, from git (None when not at hand)."""
+    try:
+        data = subprocess.run(
+            ["git", "show", f"{PREVIOUS_MODEL_COMMIT}:schemas/models/line_model.npz"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    with np.load(io.BytesIO(data)) as arrays:
+        return LineModel(dict(arrays))
 
 
 def site_context(docs: list[Doc]) -> dict[str, dict]:
@@ -124,17 +147,20 @@ def new_cleaner(min_docs: int) -> Callable[[Doc, dict], Cleaned]:
     return run
 
 
-def new_batch_cleaner(min_docs: int) -> Callable[[list[Doc], dict], list[Cleaned]]:
-    """The line model as ``CleanArticles`` runs it: batches of ``CLEAN_BATCH`` documents."""
+def new_batch_cleaner(
+    min_docs: int, scorer: LineScorer | None = None
+) -> Callable[[list[Doc], dict], list[Cleaned]]:
+    """The line model (the packaged one, or ``scorer``) as ``CleanArticles`` runs it: batches of
+    ``CLEAN_BATCH`` documents."""
 
     def run(docs: list[Doc], context: dict) -> list[Cleaned]:
         out: list[Cleaned] = []
         for start in range(0, len(docs), CLEAN_BATCH):
-            out += clean_many(
-                [_clean_input(doc, context, min_docs) for doc in docs[start : start + CLEAN_BATCH]]
-            )
+            batch = [_clean_input(doc, context, min_docs) for doc in docs[start : start + CLEAN_BATCH]]
+            out += clean_many(batch, scorer)
         return out
 
+    run.batched = True
     return run
 
 
@@ -246,8 +272,10 @@ def validation(baseline) -> None:
         cleaners[f"round 1 ({ROUND1_COMMIT})"] = lambda doc, context: Cleaned(
             "", None, None, (), tuple(kept[doc.id])
         )
+    previous = load_previous_model()
+    if previous is not None:
+        cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(SITE_MIN_DOCS, previous)
     batch = new_batch_cleaner(SITE_MIN_DOCS)
-    batch.batched = True
     cleaners["line model"] = batch
     relabelled = comment_labels(docs)
     for view in VIEWS:
@@ -276,7 +304,11 @@ def validation(baseline) -> None:
             f"{round1['ms_per_doc']:7.3f} ms/doc"
         )
     timed = {
-        **{name: c for name, c in cleaners.items() if name != "do nothing" and not name.startswith("round")},
+        **{
+            name: c
+            for name, c in cleaners.items()
+            if name != "do nothing" and not name.startswith(("round", "previous"))
+        },
         "line model, one document a call": new_cleaner(SITE_MIN_DOCS),
     }
     for name, cleaner in timed.items():
@@ -300,6 +332,12 @@ def main(argv: list[str] | None = None) -> None:
     print("== dev sets (seeds_gold.json, text_dev.json): training data of the line model")
     if baseline is not None:
         print_dev(f"old rules ({BASELINE_COMMIT})", dev_figures(old_dev_clean(baseline)))
+    previous = load_previous_model()
+    if previous is not None:
+        print_dev(
+            f"previous model ({PREVIOUS_MODEL_COMMIT})",
+            dev_figures(lambda text, title, domain_docs: new_dev_clean(text, title, domain_docs, previous)),
+        )
     print_dev("line model", dev_figures(new_dev_clean))
 
 

@@ -26,9 +26,9 @@ EVAL = SHARED_EVAL
 DEV_WEIGHT = 250.0
 # Short documents (a feed item's summary, a brief between two widgets) are rare among the
 # training pages, so the model's position and document features would meet them untrained:
-# with ``--excerpts`` each training document with enough lines also gives one excerpt of
-# CROP_LINES[0] to CROP_LINES[1] consecutive lines, labelled as in the document, as a document
-# of its own (an experiment, not in the shipped model: see line_model.md).
+# each training document with enough lines also gives one excerpt of CROP_LINES[0] to
+# CROP_LINES[1] consecutive lines, labelled as in the document, as a document of its own
+# (``--no-excerpts`` leaves them out; see line_model.md).
 CROP_LINES = (2, 8)
 EXCERPT_SUFFIX = ":excerpt"
 # Tokens seen on fewer training lines than this are not in the vocabulary (noise, names).

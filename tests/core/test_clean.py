@@ -248,7 +248,6 @@ def test_sentence_starting_with_by_is_not_a_byline() -> None:
 # --- Title ---
 
 
-@MODEL_KEEPS
 def test_given_title_and_its_repeats_are_removed() -> None:
     title = "Army Pushes East Toward Besieged City"
     text = f"{title}\n\n{ARMY_BODY}\n\n{title}\n\nClick to see the full-size image\n\n{ARMY_BODY2}"

@@ -92,14 +92,7 @@ def test_a_list_in_the_body_is_kept(model):
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(
-            "ja_article.txt",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="scraped text: the model removes a 110-character Japanese paragraph (0.95); "
-                "few CJK lines in training, and line lengths counted in characters, not columns",
-            ),
-        ),
+        "ja_article.txt",
         "zh_article.txt",
     ],
 )
