@@ -95,8 +95,8 @@ class Article:
     header: str = ""
     removed: tuple[tuple[str, str], ...] = ()
     # 1-based numbers of the extracted text's lines that were list items of the page's body, or
-    # short paragraphs among its prose: the cleaner's line model does not remove them alone (a
-    # page's own list is not a menu).
+    # paragraphs among its prose: the cleaner's line model does not remove them alone (a page's
+    # own list is not a menu, nor its own paragraphs reader comments).
     list_lines: tuple[int, ...] = ()
     # 1-based numbers of the extracted text's lines that were headings of the page's body: the
     # line model does not remove one alone while the block after it stays (a section heading).

@@ -376,6 +376,22 @@ def test_short_paragraphs_among_the_article_s_own_survive_the_clean_stage():
     assert set(NOMINEES) - set(unmarked.text.split("\n\n"))
 
 
+LETTER = (
+    "I am going to miss reading her every morning. I have followed her columns for thirty years and "
+    "I cannot think of anyone who wrote about the game with more care."
+)
+
+
+def test_a_reader_s_letter_among_the_article_s_paragraphs_is_marked():
+    # A letters page: each letter is a first-person paragraph among the page's own paragraphs,
+    # which the line model alone would take for a reader comment.
+    html = _paragraphs_page([LETTER])
+    extracted = extract_document(Article(id="a", source="s", text_source="page", ingested_at=NOW, html=html))
+    lines = extracted.text.split("\n")
+    marked = {lines[n - 1] for n in extracted.list_lines}
+    assert LETTER in marked and FLOOD[0] in marked
+
+
 def test_a_letter_s_signature_with_line_breaks_is_one_marked_block():
     html = _paragraphs_page(["<i>Gary Bolen</i><br><i>Monterey</i>"])
     extracted = extract_document(Article(id="a", source="s", text_source="page", ingested_at=NOW, html=html))

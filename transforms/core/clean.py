@@ -113,7 +113,7 @@ def decide_many(
     be article prose: in a document where every line would go, those the model alone removes
     (no rule matched them) stay; an article keeps its prose (a feed summary of one paragraph).
     ``protected`` marks lines that only a rule may remove (the list items of an extracted body,
-    and its short paragraphs among prose);
+    and its paragraphs among prose);
     ``headings`` marks lines that only a rule may remove while the line after them stays (the
     headings of an extracted body: a section heading goes with the block it heads); ``verbatim``
     marks lines that stay whatever the model and the rules say (an extracted body's code)."""
@@ -177,7 +177,7 @@ class CleanInput:
     site_min_docs: int = 0
     extracted: bool = False
     # 1-based numbers of the lines only a rule may remove: an extracted body's list items, and
-    # its short paragraphs among prose.
+    # its paragraphs among prose.
     protected: frozenset[int] = frozenset()
     # 1-based numbers of the body's headings: only a rule, or the block after them going, removes them.
     headings: frozenset[int] = frozenset()

@@ -95,7 +95,7 @@ class ExtractedPage:
     modified: str | None = None
     # The lead image, absolute (transforms.core.lead_image).
     image: str | None = None
-    # 1-based numbers of the text's lines (split on "\n") that are list items of the body, or short
+    # 1-based numbers of the text's lines (split on "\n") that are list items of the body, or
     # paragraphs among its prose (``Body.items``).
     list_lines: tuple[int, ...] = ()
     # ... and the lines that are its headings, and its preformatted blocks (code).

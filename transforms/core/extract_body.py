@@ -128,11 +128,11 @@ class _Candidate:
 @dataclasses.dataclass(frozen=True)
 class Body:
     """The chosen body: its blocks, and the ``text_key`` of those that are list items (with the
-    short paragraphs among the article's own: ``body_paragraph_keys``), headings and
+    paragraphs among the article's own: ``body_paragraph_keys``), headings and
     preformatted blocks (code)."""
 
     paragraphs: list[str]
-    # The blocks only a rule may remove: the page's lists, and short paragraphs among its prose.
+    # The blocks only a rule may remove: the page's lists, and the paragraphs among its prose.
     items: frozenset[str] = frozenset()
     headings: frozenset[str] = frozenset()
     code: frozenset[str] = frozenset()
