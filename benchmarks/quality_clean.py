@@ -75,20 +75,23 @@ SPEED_PASSES = 5
 # --- The cleaners -----------------------------------------------------------------------------
 
 
-def load_baseline():
-    """The previous cleaner module, from git (None when git or the commit is not at hand)."""
+def _git_show(commit: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``commit``, from git (None when git or the commit is not at hand)."""
     try:
-        source = subprocess.run(
-            ["git", "show", f"{BASELINE_COMMIT}:transforms/clean.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
+        return subprocess.run(
+            ["git", "show", f"{commit}:{path}"], cwd=ROOT, capture_output=True, check=True
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def load_baseline():
+    """The previous cleaner module, from git (None when git or the commit is not at hand)."""
+    data = _git_show(BASELINE_COMMIT, "transforms/clean.py")
+    if data is None:
+        return None
     # canonical_url has moved since (the old cleaner uses it for the article's site only).
-    source = source.replace(
+    source = data.decode("utf-8").replace(
         "from transforms.dedup import canonical_url", "from transforms.core.urls import canonical_url"
     )
     spec = importlib.util.spec_from_loader("baseline_clean", loader=None)
@@ -100,14 +103,8 @@ def load_baseline():
 
 def load_previous_model() -> LineModel | None:
     """The weights shipped at ``PREVIOUS_MODEL_COMMIT``, from git (None when not at hand)."""
-    try:
-        data = subprocess.run(
-            ["git", "show", f"{PREVIOUS_MODEL_COMMIT}:schemas/models/line_model.npz"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+    data = _git_show(PREVIOUS_MODEL_COMMIT, "schemas/models/line_model.npz")
+    if data is None:
         return None
     with np.load(io.BytesIO(data)) as arrays:
         return LineModel(dict(arrays))
@@ -258,7 +255,7 @@ def print_view(view: str, docs: list[Doc], results: dict[str, dict[str, Counter]
         print(row)
 
 
-def validation(baseline) -> None:
+def validation(baseline, previous: LineModel | None) -> None:
     with gzip.open(VALIDATION, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
     docs = [Doc(row) for row in rows]
@@ -272,7 +269,6 @@ def validation(baseline) -> None:
         cleaners[f"round 1 ({ROUND1_COMMIT})"] = lambda doc, context: Cleaned(
             "", None, None, (), tuple(kept[doc.id])
         )
-    previous = load_previous_model()
     if previous is not None:
         cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(SITE_MIN_DOCS, previous)
     batch = new_batch_cleaner(SITE_MIN_DOCS)
@@ -323,16 +319,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-validation", action="store_true", help="Only the dev sets (seeds, text_dev).")
     args = parser.parse_args(argv)
     baseline = load_baseline()
+    previous = load_previous_model()
     if baseline is None:
         print(
             f"(the previous cleaner, git {BASELINE_COMMIT}:transforms/clean.py, is not at hand: no baseline)"
         )
     if not args.no_validation and VALIDATION.exists():
-        validation(baseline)
+        validation(baseline, previous)
     print("== dev sets (seeds_gold.json, text_dev.json): training data of the line model")
     if baseline is not None:
         print_dev(f"old rules ({BASELINE_COMMIT})", dev_figures(old_dev_clean(baseline)))
-    previous = load_previous_model()
     if previous is not None:
         print_dev(
             f"previous model ({PREVIOUS_MODEL_COMMIT})",
