@@ -4,8 +4,9 @@
     python benchmarks/stage_cpu.py CORPUS/articles.jsonl --profile tottime      # cProfile's top functions
 
 The plain loop's stages (``benchmarks/plain.py``) over the first ``--docs`` records: parse and
-extract, site tables, cleaning in batches of 256 (as ``CleanArticles`` calls it) and enrichment
-in batches of 256 (as ``EnrichArticles`` calls ``enrich_many``). CPU time
+extract, site tables, cleaning in batches of ``CLEAN_BATCH`` (as ``CleanArticles`` calls it) and enrichment
+in batches of ``BATCH_SIZE`` (as ``EnrichArticles``), both through the stages' own batch
+functions (``make_cleaner``, ``make_enricher``, as the plain loop). CPU time
 (``time.process_time``), the best of ``--repeat`` passes after a warm-up pass: on a machine
 shared with other work, wall time says more about the neighbours than about the code.
 ``--dump`` pickles the enriched articles, to compare two versions' output.
@@ -36,12 +37,11 @@ NOW = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
 def run_stages(data: bytes, stage: dict) -> tuple[list, dict[str, float]]:
     """The stage functions over a JSONL corpus: the enriched articles (or rejects) and the CPU
     seconds of each stage."""
-    from schemas.records import Reject, without_working_data
+    from schemas.records import Reject
     from transforms.batches import BATCH_SIZE  # the batch EnrichArticles gives the enrich stage
     from transforms.clean import CLEAN_BATCH  # the batch CleanArticles gives the line model
     from transforms.core.clean import NO_SITE
-    from transforms.core.clean_stage import clean_documents, site_of
-    from transforms.core.enrich import enrich_many
+    from transforms.core.clean_stage import site_of
     from transforms.core.extract import extract_document
     from transforms.core.seeds import parse_seed_file
     from transforms.core.sites import site_tables, stats_for_document
@@ -67,14 +67,13 @@ def run_stages(data: bytes, stage: dict) -> tuple[list, dict[str, float]]:
     cleaned = []
     for start in range(0, len(pairs), CLEAN_BATCH):
         batch = pairs[start : start + CLEAN_BATCH]
-        cleaned += [done for done, _ in clean_documents(batch, site_min_docs=2, scorer=stage["scorer"])]
+        cleaned += [done for done, _ in stage["clean"](batch)]
     lap("clean")
-    models = {"classifier": stage["classifier"], "identifier": stage["identifier"]}
     out = []
     for start in range(0, len(cleaned), BATCH_SIZE):
         batch = cleaned[start : start + BATCH_SIZE]
-        enriched = iter(enrich_many([done for done in batch if not isinstance(done, Reject)], **models))
-        out += [done if isinstance(done, Reject) else without_working_data(next(enriched)) for done in batch]
+        enriched = iter(stage["enrich"]([done for done in batch if not isinstance(done, Reject)]))
+        out += [done if isinstance(done, Reject) else next(enriched) for done in batch]
     lap("enrich")
     return out, seconds
 
