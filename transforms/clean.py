@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import BoundedWindow
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import Article, Reject
 from transforms.batches import PooledFn
@@ -40,7 +42,15 @@ from transforms.core.clean_stage import (
     site_of,
 )
 from transforms.core.lines import line_key, site_line_candidates
-from transforms.core.sites import DOCS_KEY, EMPTY, SiteTable, document_keys, site_table, stats_for_document
+from transforms.core.sites import (
+    EMPTY,
+    SiteTable,
+    add_line_counts,
+    count_lines,
+    document_keys,
+    site_table,
+    stats_for_document,
+)
 from transforms.progress import tick
 
 __all__ = [
@@ -77,34 +87,57 @@ def _seen_at(article: Article) -> float:
     return article.ingested_at.timestamp() if article.ingested_at else 0.0
 
 
-def _site_line_keys(article: Article) -> list[tuple[tuple[str, str], tuple[int, float]]]:
-    """``((site, key), (1, seen at))`` for each short line of the document, and for its site's
-    document count (key "")."""
-    site = site_of(article)
-    if not site:
-        return []
-    seen = (1, _seen_at(article))
-    keys = sorted(document_keys(article.text))
-    return [((site, DOCS_KEY), seen)] + [((site, key), seen) for key in keys]
+class _SiteLineCountsFn(beam.DoFn):
+    """Per site, ``{line key: (documents, last seen)}`` over a bundle's documents (key "": the
+    documents themselves), emitted once per site, window and bundle: a document's dozen short
+    lines do not travel through the counting as a dozen elements each."""
+
+    def start_bundle(self) -> None:
+        self._tables: dict[tuple[BoundedWindow, str], dict[str, tuple[int, float]]] = {}
+
+    def process(self, article: Article, window=beam.DoFn.WindowParam) -> None:  # noqa: B008
+        site = site_of(article)
+        if site:
+            count_lines(
+                self._tables.setdefault((window, site), {}), document_keys(article.text), _seen_at(article)
+            )
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for (window, site), table in self._tables.items():
+            yield WindowedValue((site, table), window.max_timestamp(), (window,))
+        self._tables = {}
 
 
-def _add_counts(values) -> tuple[int, float]:
-    docs, seen = 0, 0.0
-    for n, at in values:
-        docs += n
-        seen = max(seen, at)
-    return docs, seen
+class _SumLineCountsFn(beam.CombineFn):
+    """One site's ``{line key: (documents, last seen)}`` tables summed."""
+
+    def create_accumulator(self) -> dict[str, tuple[int, float]]:
+        return {}
+
+    def add_input(self, accumulator: dict, table: dict) -> dict:
+        return add_line_counts(accumulator, table)
+
+    def merge_accumulators(self, accumulators) -> dict:
+        merged: dict[str, tuple[int, float]] = {}
+        for accumulator in accumulators:
+            add_line_counts(merged, accumulator)
+        return merged
+
+    def extract_output(self, accumulator: dict) -> dict:
+        return accumulator
 
 
-def _to_site(site_key_count: tuple[tuple[str, str], tuple[int, float]]) -> tuple[str, tuple[str, int]]:
-    (site, key), (docs, _) = site_key_count
-    return site, (key, docs)
+def _run_site_table(site: str, counts: dict[str, tuple[int, float]]) -> tuple[str, SiteTable]:
+    return site, site_table((key, docs) for key, (docs, _) in counts.items())
 
 
-def _memory_row(site_key_count: tuple[tuple[str, str], tuple[int, float]], fallback: dt.datetime) -> dict:
-    (site, key), (docs, seen) = site_key_count
-    last_seen = dt.datetime.fromtimestamp(seen, dt.timezone.utc) if seen else fallback
-    return {"site": site, "key": key, "docs": docs, "last_seen": last_seen}
+def _memory_rows(
+    site_counts: tuple[str, dict[str, tuple[int, float]]], fallback: dt.datetime
+) -> Iterator[dict]:
+    site, counts = site_counts
+    for key, (docs, seen) in counts.items():
+        last_seen = dt.datetime.fromtimestamp(seen, dt.timezone.utc) if seen else fallback
+        yield {"site": site, "key": key, "docs": docs, "last_seen": last_seen}
 
 
 class _CleanFn(PooledFn):
@@ -180,15 +213,10 @@ class CleanArticles(beam.PTransform):
     def expand(self, articles):
         counts = (
             articles
-            | "SiteLineKeys" >> beam.FlatMap(_site_line_keys)
-            | "CountDocsPerLine" >> beam.CombinePerKey(_add_counts)
+            | "CountSiteLines" >> beam.ParDo(_SiteLineCountsFn())
+            | "SumSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
         )
-        run_sites = (
-            counts
-            | "KeyBySite" >> beam.Map(_to_site)
-            | "GroupLinesBySite" >> beam.GroupByKey()
-            | "BuildRunSiteTables" >> beam.MapTuple(lambda site, rows: (site, site_table(rows)))
-        )
+        run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(_run_site_table)
         memory = self._memory
         if memory is None:
             memory = articles.pipeline | "NoSiteMemory" >> beam.Create([])
@@ -201,7 +229,7 @@ class CleanArticles(beam.PTransform):
             beam.pvalue.AsDict(run_sites),
             beam.pvalue.AsDict(memory),
         ).with_outputs(REJECTS_TAG, main="articles")
-        site_lines = counts | "SiteMemoryRows" >> beam.Map(_memory_row, self._seen_at)
+        site_lines = counts | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
         return CleanOutputs(cleaned.articles, cleaned[REJECTS_TAG], site_lines)
 
 

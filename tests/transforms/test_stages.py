@@ -67,6 +67,42 @@ def test_clean_articles_removes_lines_a_site_repeats_and_rejects_empty_bodies():
         )
 
 
+def _rows_with_window(row, window=beam.DoFn.WindowParam):  # noqa: B008
+    return (int(window.start), row["key"] == "", row["docs"])
+
+
+def test_clean_articles_counts_a_site_s_lines_in_each_window_apart():
+    # Three documents of one site in the first minute, two in the second: the footer is site
+    # boilerplate (three documents) in the first window only, and each window's memory rows
+    # count that window's documents.
+    docs = [
+        doc(f"w{i}", f"{paragraph('budget', i)}\n\n{paragraph('schools', i + 10)}\n\n{SITE_LINE}",
+            url=f"https://www.gazette.example/story-{i}")
+        for i in range(5)
+    ]  # fmt: skip
+    seconds = [0, 10, 20, 70, 80]
+    with local_pipeline() as p:
+        windowed = (
+            p
+            | beam.Create(list(zip(docs, seconds, strict=True)))
+            | beam.MapTuple(lambda article, at: beam.window.TimestampedValue(article, at))
+            | beam.WindowInto(beam.window.FixedWindows(60))
+        )
+        out = windowed | CleanArticles(site_min_docs=3)
+        assert_that(
+            out.articles | beam.Map(lambda a: (a.id, SITE_LINE in a.text)),
+            equal_to([("w0", False), ("w1", False), ("w2", False), ("w3", True), ("w4", True)]),
+            label="articles",
+        )
+        footer_rows = out.site_lines | beam.Filter(lambda row: row["docs"] > 1)
+        assert_that(
+            footer_rows | beam.Map(_rows_with_window),
+            # Per window: the documents (key "") and the footer line, held by all of them.
+            equal_to([(0, True, 3), (0, False, 3), (60, True, 2), (60, False, 2)]),
+            label="site lines",
+        )
+
+
 def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
     page = gzip.decompress((RESOURCES / "html_dev" / "APNews_4.html.gz").read_bytes()).decode("utf-8")
     docs = [

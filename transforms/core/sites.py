@@ -50,6 +50,24 @@ def document_keys(text: str) -> set[str]:
     return site_line_candidates(text)
 
 
+def count_lines(counts: dict[str, tuple[int, float]], keys: Iterable[str], seen: float) -> None:
+    """Count one document seen at ``seen`` (a POSIX time) into a site's ``{line key: (documents,
+    last seen)}``: once under ``DOCS_KEY`` and once under each of its line ``keys``."""
+    for key in (DOCS_KEY, *keys):
+        docs, last = counts.get(key, (0, 0.0))
+        counts[key] = (docs + 1, max(last, seen))
+
+
+def add_line_counts(
+    counts: dict[str, tuple[int, float]], more: Mapping[str, tuple[int, float]]
+) -> dict[str, tuple[int, float]]:
+    """``counts`` with ``more`` added in place (documents summed, the later last seen kept)."""
+    for key, (docs, seen) in more.items():
+        have = counts.get(key)
+        counts[key] = (docs, seen) if have is None else (have[0] + docs, max(have[1], seen))
+    return counts
+
+
 def site_table(rows: Iterable[tuple[str, int]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:
     """Sum ``(key, docs)`` rows of one site into a table, keeping the ``max_keys`` most held keys."""
     counts: dict[str, int] = {}
