@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sys
 import time
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.runners.worker.statecache import CacheAware
 from apache_beam.transforms.window import GlobalWindows
 
 from schemas.records import DUPLICATE_KINDS, Article, DedupEntry
@@ -37,6 +39,8 @@ __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
+# Bytes of one 8-byte digest object (``sys.getsizeof(bytes(8))``).
+_DIGEST_SIZE = sys.getsizeof(bytes(8))
 
 
 class ComponentsFn(beam.CombineFn):
@@ -166,6 +170,23 @@ class _BucketKeysFn(beam.DoFn):
         self._buckets = {}
 
 
+class _KeyDigests(CacheAware):
+    """The key digests this run's articles hold, as a side input. Beam's state cache weighs a
+    side input by walking every object in it (objsize): for a set of hundreds of thousands of
+    digests that walk cost more than the lookups. This one is weighed by its size alone."""
+
+    def __init__(self, digests: set[bytes]) -> None:
+        super().__init__()
+        self.digests = digests
+
+    def get_referents_for_cache(self) -> list:
+        return []
+
+    def __sizeof__(self) -> int:
+        members = len(self.digests)
+        return sys.getsizeof(self.digests) + members * _DIGEST_SIZE
+
+
 class _UnionFn(beam.CombineFn):
     """The union of sets: the key digests this run's articles hold."""
 
@@ -179,12 +200,13 @@ class _UnionFn(beam.CombineFn):
     def merge_accumulators(self, accumulators: Iterable[set]) -> set:
         return set().union(*accumulators)
 
-    def extract_output(self, accumulator: set) -> set:
-        return accumulator
+    def extract_output(self, accumulator: set) -> _KeyDigests:
+        return _KeyDigests(accumulator)
 
 
-def _index_keys(entry: DedupEntry, wanted: set) -> list[tuple[int, list[bytes]]]:
-    return [(bucket, [pair]) for bucket, pair in packed_keys(entry) if pair[:8] in wanted]
+def _index_keys(entry: DedupEntry, wanted: _KeyDigests) -> list[tuple[int, list[bytes]]]:
+    digests = wanted.digests
+    return [(bucket, [pair]) for bucket, pair in packed_keys(entry) if pair[:8] in digests]
 
 
 def _link_bucket(bucket_lists: tuple[int, Iterable[list[bytes]]]) -> Iterator[tuple[str, str]]:
