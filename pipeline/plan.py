@@ -26,7 +26,7 @@ from schemas.layout import LakeLayout
 from transforms.core.feed_sources import document_kind, is_remote, parse_opml, read_feed_list
 from transforms.core.feeds import FeedError, unique
 from transforms.core.schedule import FeedCursor
-from transforms.core.seeds import HTML_SUFFIXES
+from transforms.core.seeds import is_html
 from transforms.core.sitemaps import gunzip, parse_since, robots_url, sitemap_kind
 from transforms.core.warc import is_warc
 from transforms.lake.commit import check_run_id
@@ -326,6 +326,6 @@ def seed_batches(nf: NewsflowOptions, runner: str) -> int:
             # A WARC's HTML is dropped at extraction: a run holds its text, a fraction of the
             # compressed file, so a .warc.gz counts at its stored size (an estimate, not measured).
             gzipped = meta.path.endswith(".gz") and not is_warc(meta.path)
-            html = meta.path.removesuffix(".gz").lower().endswith(HTML_SUFFIXES)
-            size += meta.size_in_bytes * (GZIP_EXPANSION if gzipped else 1) * (HTML_SHARE if html else 1)
+            share = HTML_SHARE if is_html(meta.path) else 1
+            size += meta.size_in_bytes * (GZIP_EXPANSION if gzipped else 1) * share
     return max(1, math.ceil(size / (nf.max_batch_mb * 1024 * 1024)))

@@ -147,20 +147,19 @@ def parse_seed_file(
     or HTML page over ``max_record_bytes`` (decompressed), or a JSONL line over it, is a
     ``too_large`` reject.
     """
-    stem, suffix = os.path.splitext(name.lower())
     # A file's own rejects (unreadable, bad gzip, …) are in its name's slice, like a page.
     file_in_batch = in_batch(name, batch)
     if not file_in_batch and not is_jsonl(name):
         return
     jsonl = is_jsonl(name)
-    if suffix == ".gz":
+    suffix = seed_suffix(name)
+    if name.lower().endswith(".gz"):
         try:
             data = _gunzip(data, MAX_SEED_BYTES if jsonl else max_record_bytes)
         except InputError as error:
             if file_in_batch:
                 yield Reject(name, None, "read", error.reason, error.detail)
             return
-        suffix = os.path.splitext(stem)[1]
     if suffix not in SUPPORTED_SUFFIXES:
         if file_in_batch:
             yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
@@ -311,9 +310,18 @@ def read_jsonl_stream(
             yield Reject(name, None, "read", reason, str(error)[:500])
 
 
-def is_jsonl(name: str) -> bool:
+def seed_suffix(name: str) -> str:
+    """The suffix that names a seed's kind, lower-cased, under a ``.gz`` ("a.HTML.gz" -> ".html")."""
     stem, suffix = os.path.splitext(name.lower())
-    return (os.path.splitext(stem)[1] if suffix == ".gz" else suffix) in JSONL_SUFFIXES
+    return os.path.splitext(stem)[1] if suffix == ".gz" else suffix
+
+
+def is_jsonl(name: str) -> bool:
+    return seed_suffix(name) in JSONL_SUFFIXES
+
+
+def is_html(name: str) -> bool:
+    return seed_suffix(name) in HTML_SUFFIXES
 
 
 _GLOB_CHAR = re.compile(r"[*?[]")
