@@ -47,8 +47,8 @@ from transforms.core.sites import (
     SiteTable,
     add_line_counts,
     count_lines,
+    counted_table,
     document_keys,
-    site_table,
     stats_for_document,
 )
 from transforms.progress import tick
@@ -125,10 +125,6 @@ class _SumLineCountsFn(beam.CombineFn):
 
     def extract_output(self, accumulator: dict) -> dict:
         return accumulator
-
-
-def _run_site_table(site: str, counts: dict[str, tuple[int, float]]) -> tuple[str, SiteTable]:
-    return site, site_table((key, docs) for key, (docs, _) in counts.items())
 
 
 def _memory_rows(
@@ -216,7 +212,9 @@ class CleanArticles(beam.PTransform):
             | "CountSiteLines" >> beam.ParDo(_SiteLineCountsFn())
             | "SumSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
         )
-        run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(_run_site_table)
+        run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(
+            lambda site, counts: (site, counted_table(counts))
+        )
         memory = self._memory
         if memory is None:
             memory = articles.pipeline | "NoSiteMemory" >> beam.Create([])

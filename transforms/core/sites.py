@@ -68,6 +68,11 @@ def add_line_counts(
     return counts
 
 
+def counted_table(counts: Mapping[str, tuple[int, float]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:
+    """The table of a site's ``{line key: (documents, last seen)}`` (``count_lines``)."""
+    return site_table(((key, docs) for key, (docs, _) in counts.items()), max_keys)
+
+
 def site_table(rows: Iterable[tuple[str, int]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:
     """Sum ``(key, docs)`` rows of one site into a table, keeping the ``max_keys`` most held keys."""
     counts: dict[str, int] = {}
@@ -136,11 +141,8 @@ def site_tables(
 ) -> dict[str, SiteTable]:
     """Per site, the table of how many of ``documents`` (``(site, text)`` pairs) hold each short
     line: what ``CleanArticles`` builds for a run with a CombinePerKey, in memory."""
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[str, tuple[int, float]]] = {}
     for site, text in documents:
-        if not site:
-            continue
-        site_counts = counts.setdefault(site, {})
-        for key in (DOCS_KEY, *document_keys(text)):
-            site_counts[key] = site_counts.get(key, 0) + 1
-    return {site: site_table(rows.items(), max_keys) for site, rows in counts.items()}
+        if site:
+            count_lines(counts.setdefault(site, {}), document_keys(text), 0.0)
+    return {site: counted_table(site_counts, max_keys) for site, site_counts in counts.items()}
