@@ -37,8 +37,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-import numpy as np
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -104,10 +102,7 @@ def load_baseline():
 def load_previous_model() -> LineModel | None:
     """The weights shipped at ``PREVIOUS_MODEL_COMMIT``, from git (None when not at hand)."""
     data = _git_show(PREVIOUS_MODEL_COMMIT, "schemas/models/line_model.npz")
-    if data is None:
-        return None
-    with np.load(io.BytesIO(data)) as arrays:
-        return LineModel(dict(arrays))
+    return None if data is None else LineModel.load(io.BytesIO(data))
 
 
 def site_context(docs: list[Doc]) -> dict[str, dict]:

@@ -20,7 +20,7 @@ import importlib.resources
 import json
 from collections.abc import Mapping, Sequence
 from itertools import chain
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -172,7 +172,8 @@ class LineModel:
         self.b2 = float(meta["bias2"])
 
     @classmethod
-    def load(cls, path: str | None = None) -> LineModel:
+    def load(cls, path: str | BinaryIO | None = None) -> LineModel:
+        """The packaged model, or the one in ``path`` (a file name or an open binary file)."""
         if path is None:
             resource = importlib.resources.files("schemas").joinpath(MODEL_RESOURCE)
             with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
