@@ -7,10 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from schemas.records import Article
 from tests.helpers import (
     ARMY_BODY,
     ARMY_BODY2,
     MODEL_KEEPS,
+    NOW,
     RESOURCES,
     SEEDS,
     army_article,
@@ -20,6 +22,8 @@ from tests.helpers import (
 from transforms.clean import REASONS, clean_text
 from transforms.core.boilerplate import match_rule
 from transforms.core.clean import decide_many
+from transforms.core.clean_stage import clean_document
+from transforms.core.fingerprints import content_hash
 
 # Acceptance targets on text_dev (micro-averaged over labelled lines).
 MIN_BODY_KEPT = 0.98
@@ -293,3 +297,25 @@ def test_a_marked_heading_goes_only_with_the_block_it_heads() -> None:
     assert gone.tolist() == [False, False, False, True, True, True, False]
     unmarked = decide_many(scores, removed, np.zeros(7, dtype=bool), 0.5, 0.2, 0.5, first)
     assert unmarked.tolist() == [True, True, False, True, True, True, False]
+
+
+def test_text_sources_are_stored_in_one_normal_form_by_the_clean_stage():
+    # A backfill's text with soft hyphens and decomposed letters is the same article as the page
+    # without them: the clean stage, which every source passes, stores it composed and without
+    # invisible characters, and its fingerprint agrees.
+    plain = (
+        "The council approved the new ferry timetable on Tuesday after a long debate about winter "
+        "crossings to München.\n\nFerries will run every forty minutes from March, the harbour "
+        "master said, and the first boat will leave the island at six in the morning."
+    )
+    shy = plain.replace("timetable", "time\u00adtable").replace("harbour", "har\u00adbour\u200b")
+    shy = shy.replace("ü", "u\u0308")
+    cleaned = [
+        clean_document(
+            Article(id=i, source="b.jsonl", text_source="jsonl_text", ingested_at=NOW, text=text, title=title)
+        )[0]
+        for i, text, title in (("a", plain, "Ferry timetable"), ("b", shy, "Ferry time\u00adtable"))
+    ]
+    assert cleaned[1].text == cleaned[0].text == plain
+    assert cleaned[1].title == "Ferry timetable"
+    assert content_hash(cleaned[1].text) == content_hash(cleaned[0].text)

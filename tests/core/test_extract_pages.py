@@ -614,3 +614,20 @@ def test_section_headings_of_the_body_survive_the_clean_stage():
     # The same text without the page's markup: the model alone removes two of them.
     unmarked, _ = clean_document(dataclasses.replace(extracted, heading_lines=()))
     assert {"Glossary", "Architecture"}.isdisjoint(unmarked.text.split("\n\n"))
+
+
+def test_page_text_and_title_are_composed_and_lose_soft_hyphens_and_zero_width_characters():
+    # German sites hyphenate whole articles with &shy;: left in, "Hoch&shy;was&shy;ser" is no
+    # "Hochwasser" to a search, a duplicate check or a topic. Browsers show none of them.
+    body = FLOOD[0].replace("heavy", "hea&shy;vy").replace("flooding", "flood&#173;ing")
+    html = (
+        "<html><head><meta charset='utf-8'><title>Hoch&shy;was&shy;ser in Mu\u0308nchen</title></head><body>"
+        f"<article><h1>Hoch&shy;was&shy;ser in Mu&#776;nchen</h1><p>{body}</p><p>{FLOOD[1]}\u200b</p>"
+        f"<p>\ufeff{FLOOD[2]}</p><p>{FLOOD[3]}</p></article></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page.title == "Hochwasser in München"  # composed: the form a search types
+    assert page.text.split("\n\n") == ["Hochwasser in München"] + FLOOD[:4]
+    # The zero-width joiners stay: Persian spelling needs them (می‌خواهم, "I want").
+    persian = "<html><body><article>" + "<p>من می\u200cخواهم به خانه بروم و کتاب بخوانم امروز.</p>" * 4
+    assert "می\u200cخواهم" in extract_article(persian + "</article></body></html>", None).text

@@ -16,6 +16,8 @@ from copy import deepcopy
 
 from lxml.html import HtmlElement
 
+from transforms.core.text import normalise_text
+
 # Body tree tags (trafilatura's own and HTML, for readability's output): containers are walked,
 # rows join their cells, skipped ones carry no body text; everything else is one block.
 _CONTAINER_TAGS = frozenset(
@@ -50,7 +52,7 @@ _HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
 # them holds an article's text, and all its paragraphs are part of it.
 PROSE_PARAGRAPH_CHARS = 150
 BODY_PARAGRAPHS = 3
-WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -169,7 +171,7 @@ def body_chars(paragraphs: list[str]) -> int:
 
 
 def normalize_block(text: str) -> str:
-    lines = (WS_RE.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (WS_RE.sub(" ", line).strip() for line in normalise_text(text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 

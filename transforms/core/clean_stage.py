@@ -24,7 +24,7 @@ from transforms.core.clean import (
     clean_many,
     default_scorer,
 )
-from transforms.core.text import word_count
+from transforms.core.text import normalise_text, word_count
 from transforms.core.urls import canonical_url
 
 # Text sources whose text our extractor made from HTML (the rest is text as given: a scraper's
@@ -83,8 +83,8 @@ def clean_documents(
     batch); each result is the one ``clean_document`` gives the document alone."""
     inputs = [
         CleanInput(
-            article.text,
-            article.title,
+            normalise_text(article.text),
+            normalise_text(article.title),
             site,
             site_min_docs,
             extracted := article.text_source in EXTRACTED_SOURCES,
@@ -112,8 +112,9 @@ def _result(article: Article, cleaned: Cleaned, min_words: int) -> Article | Rej
     return dataclasses.replace(
         article,
         text=cleaned.text,
-        title=article.title or cleaned.title,
-        author=article.author or cleaned.byline,
+        title=normalise_text(article.title) or cleaned.title,
+        author=normalise_text(article.author) or cleaned.byline,
+        summary=normalise_text(article.summary),
         site=site_of(article),
         header=header_of(article.text),
         boilerplate_lines=len(cleaned.removed),

@@ -27,6 +27,7 @@ from trafilatura import metadata as trafilatura_metadata
 from transforms.core.body_blocks import WS_RE, text_key
 from transforms.core.dates import ARTICLE_TYPES, with_main_entities
 from transforms.core.markup import field_text
+from transforms.core.text import normalise_text
 
 _LOGGER = logging.getLogger(__name__)
 # What lxml, the charset codecs and trafilatura's heuristics raise on malformed input.
@@ -229,7 +230,7 @@ def clean_field(value: str | None) -> str | None:
     """A metadata value on one line, as plain text (``field_text``: markup and entities a page
     left in it are read)."""
     value = field_text(value)
-    value = WS_RE.sub(" ", value).strip() if value else None
+    value = WS_RE.sub(" ", normalise_text(value)).strip() if value else None
     return value or None
 
 
@@ -307,7 +308,7 @@ def unique_values(values: list[str] | None, separator: re.Pattern[str]) -> tuple
     seen: dict[str, str] = {}
     for value in values or ():
         for part in separator.split(field_text(value) or ""):
-            part = WS_RE.sub(" ", part).strip()
+            part = WS_RE.sub(" ", normalise_text(part)).strip()
             # One-letter keywords are CMS debris, not tags.
             if len(part) > 1 and part.casefold() not in seen:
                 seen[part.casefold()] = part

@@ -1,4 +1,5 @@
-"""Text measures every stage shares: how many words a text holds, whatever its script.
+"""Text measures every stage shares: how many words a text holds, whatever its script, and
+one normal form for every text the lake stores.
 
 Chinese and Japanese are written without spaces between words, so counting words by
 whitespace makes a whole article one "word" (and a reject as too short). Their
@@ -9,11 +10,14 @@ text is about two characters long.
     3
     >>> word_count("東京都は新しい計画を発表した")
     7
+    >>> normalise_text("Mit\u00adtel\u00adal\u00adter in Mu\u0308nchen") == "Mittelalter in München"
+    True
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Han ideographs (with extension A and compatibility forms), Hiragana, Katakana and
 # half-width Katakana. Hangul is left out: Korean separates its words by spaces.
@@ -28,3 +32,25 @@ def word_count(text: str) -> int:
         return len(text.split())
     spaced, cjk = _CJK_RE.subn(" ", text)
     return len(spaced.split()) + -(-cjk // CJK_CHARS_PER_WORD)
+
+
+# Format characters that only steer how a text is displayed or hyphenated: the soft hyphen
+# (German and Dutch sites hyphenate whole articles with it), zero-width space, word joiner,
+# byte order mark, direction marks and bidirectional embeddings. Browsers show none of them, and
+# left in a text they split its words for every measure downstream ("Mit\u00adtel\u00adal\u00adter" is
+# no "Mittelalter" to a search, a duplicate check or a topic). The zero-width (non-)joiners
+# stay: Persian and Indic spelling and emoji sequences need them.
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def normalise_text(text: str | None) -> str | None:
+    """``text`` as a reader sees it, in one form: composed (NFC: "u" and a combining diaeresis,
+    as some sites and macOS files store it, become "ü", the form a search types) and without
+    its invisible format characters (``_INVISIBLE_RE``)."""
+    if not text or text.isascii():
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return _INVISIBLE_RE.sub("", text)
