@@ -34,6 +34,7 @@ import re
 import statistics
 import sys
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -59,9 +60,21 @@ LABELS = ("path", "extract", "bare", "bare_nc")
 _TOKEN_RE = re.compile(r"\w+")
 
 
+def reading_form(text: str) -> str:
+    """A text as a reader reads it, for both sides of a comparison: NFKC, without invisible
+    format characters (Unicode category Cf). Some golds keep the soft hyphens a page set in its
+    words (Fundus: 7 of 201 train pages, 84 in one) or store letters decomposed (3): to the
+    word tokens below, "Mit\u00adtel" would be two words and "u\u0308" two letters, so an
+    extractor that gives the text as shown would lose shingles that no reader sees."""
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFKC", text) if unicodedata.category(char) != "Cf")
+
+
 def shingles(text: str, n: int = SHINGLE_N) -> set[tuple[str, ...]]:
-    """The set of n-word shingles; a text shorter than n words is one shingle."""
-    tokens = _TOKEN_RE.findall(text.lower())
+    """The set of n-word shingles of the text's reading form; a text shorter than n words is
+    one shingle."""
+    tokens = _TOKEN_RE.findall(reading_form(text).lower())
     return {tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))} if tokens else set()
 
 
