@@ -299,6 +299,58 @@ def test_data_table_rows_are_one_line_each():
     assert "Leeds 3.1 m\n\nYork 4.2 m" in page.text
 
 
+def test_data_table_with_paragraphs_in_its_cells_keeps_its_rows_through_the_clean_stage():
+    # CMSs (and trafilatura) wrap a cell's text in <p>: the rows are still data, one line each,
+    # and the line model, which would take "York 4.2 m" for a menu, may not remove them.
+    cell = "<td><p>{}</p></td>"
+    rows = "".join(
+        "<tr>" + "".join(cell.format(value) for value in values) + "</tr>"
+        for values in [
+            ("Gauge", "Level", "Change"),
+            ("Leeds", "3.1 m", "+0.4 m"),
+            ("York", "4.2 m", "+0.9 m"),
+        ]
+    )
+    html = (
+        f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p><table>{rows}</table>"
+        f"<p>{FLOOD[2]}</p><p>{FLOOD[3]}</p></article></body></html>"
+    )
+    article = Article(id="t", source="t.html", text_source="page", ingested_at=NOW, html=html)
+    cleaned, _ = clean_document(extract_document(article))
+    assert "Gauge Level Change\n\nLeeds 3.1 m +0.4 m\n\nYork 4.2 m +0.9 m" in cleaned.text
+
+
+def test_a_table_of_links_is_not_protected_as_data():
+    # Old sites lay out their menus and footers as tables: rows of links are no data rows, and
+    # the cleaner stays free to remove them.
+    links = "<td><p>{}</p></td>".format
+    menu = "".join(
+        "<tr>"
+        + links(" | ".join(f"<a href='/{word}'>{word} page</a>" for word in words))
+        + links(tail)
+        + "</tr>"
+        for words, tail in [
+            (("Advertising", "Events", "Jobs"), "<a href='/story'>Our story</a>"),
+            (("Terms", "Ethics", "Privacy"), "<a href='/help'>Help</a>"),
+        ]
+    )
+    data = "".join(
+        f"<tr><td><p>{city}</p></td><td><p>{level}</p></td></tr>"
+        for city, level in [("Leeds", "3.1 m"), ("York", "4.2 m")]
+    )
+    html = (
+        f"<html><body><article><h1>Flood</h1><p>{FLOOD[0]}</p><table>{data}</table><p>{FLOOD[1]}</p>"
+        f"<table>{menu}</table></article></body></html>"
+    )
+    article = extract_document(
+        Article(id="t", source="t.html", text_source="page", ingested_at=NOW, html=html)
+    )
+    lines = article.text.split("\n")
+    marked = {lines[number - 1] for number in article.list_lines}
+    assert marked == {"Leeds 3.1 m", "York 4.2 m"}
+    assert "Advertising page | Events page | Jobs page Our story" in lines
+
+
 def test_list_in_the_body_stays_one_item_a_line():
     items = [
         "Friday 3 May: Leeds, Brudenell Social Club",

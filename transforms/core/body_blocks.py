@@ -51,6 +51,8 @@ _HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
 # A paragraph of prose: this many characters or more. A parent holding ``BODY_PARAGRAPHS`` of
 # them holds an article's text, and all its paragraphs are part of it.
 PROSE_PARAGRAPH_CHARS = 150
+# A table cell holding more text than this is a column of a layout, not a datum.
+MAX_DATA_CELL_CHARS = 200
 BODY_PARAGRAPHS = 3
 WS_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD_RE = re.compile(r"\w+")
@@ -132,6 +134,62 @@ def _breaks_as_newlines(element: HtmlElement) -> None:
         line_break.tail = "\n" + (line_break.tail or "")
 
 
+def is_data_row(row: HtmlElement) -> bool:
+    """A table row of data (figures, names, dates), not of layout (a menu column beside the
+    article column): its cells hold no nested row, list or heading, and none holds more than
+    ``MAX_DATA_CELL_CHARS`` of text. Trafilatura wraps a cell's text in ``<p>``, so a
+    paragraph in a cell says nothing either way."""
+    for cell in row:
+        if any(True for _ in cell.iterdescendants(*_ROW_TAGS, *_ITEM_TAGS, *_HEADING_TAGS)):
+            return False
+        if len("".join(cell.itertext()).strip()) > MAX_DATA_CELL_CHARS:
+            return False
+    return True
+
+
+def row_text(row: HtmlElement) -> str:
+    """A data row's cells on one line."""
+    return " ".join(_cell_texts(row))
+
+
+def _cell_texts(row: HtmlElement) -> list[str]:
+    cells = (normalize_block(" ".join(" ".join(cell.itertext()).split())) for cell in row)
+    return [cell for cell in cells if cell]
+
+
+def data_rows(body: HtmlElement) -> list[list[str]]:
+    """The non-empty cells' texts of each data row, with two cells or more, of the tables of an
+    extracted body that hold two such rows or more (a table of one row is a layout's strip: a
+    breadcrumb, a footer's links)."""
+    found = []
+    for table in body.iter("table"):
+        rows = (
+            _cell_texts(row) for row in table.iter(*_ROW_TAGS) if _table_of(row) is table and is_data_row(row)
+        )
+        rows = [cells for cells in rows if len(cells) > 1]
+        if len(rows) > 1:
+            found.extend(rows)
+    return found
+
+
+def _table_of(row: HtmlElement) -> HtmlElement | None:
+    return next(row.iterancestors("table"), None)
+
+
+def table_row_keys(rows: list[list[str]], link_keys: frozenset[str]) -> frozenset[str]:
+    """The ``text_key`` of each data row (``data_rows``) that is not mostly the text of the page's
+    links (``link_keys``): a results table or a price list, whose lines of short cells the
+    cleaner's line model would take for a menu, as it would a list's items. A row of links
+    ("Advertising Info | News & Events | Site map") is a menu laid out as a table."""
+    keys = set()
+    for cells in rows:
+        key = text_key(" ".join(cells))
+        linked = sum(len(link) for link in link_keys if link and link in key)
+        if key and linked * 2 < len(key):
+            keys.add(key)
+    return frozenset(keys)
+
+
 def _keys(body: HtmlElement, tags: tuple[str, ...]) -> frozenset[str]:
     keys = (text_key("".join(element.itertext())) for element in body.iter(*tags))
     return frozenset(key for key in keys if key)
@@ -141,10 +199,8 @@ def _collect_blocks(element: HtmlElement, paragraphs: list[str]) -> None:
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag in _SKIPPED_TAGS:
         return
-    if tag in _ROW_TAGS and not any(True for _ in element.iterdescendants(*_BLOCK_TAGS)):
-        # A data row: its cells are one line.
-        cells = (normalize_block(" ".join(cell.itertext())) for cell in element)
-        _append(paragraphs, " ".join(cell for cell in cells if cell))
+    if tag in _ROW_TAGS and is_data_row(element):
+        _append(paragraphs, row_text(element))
     elif tag in _ROW_TAGS:
         # A layout row (a menu column beside the article column): each cell is a column of blocks.
         for cell in element:

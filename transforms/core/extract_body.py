@@ -34,9 +34,11 @@ from transforms.core.body_blocks import (
     body_chars,
     body_paragraph_keys,
     code_keys,
+    data_rows,
     heading_keys,
     list_item_keys,
     normalize_block,
+    table_row_keys,
     text_key,
 )
 from transforms.core.markup import content_text, field_text
@@ -298,6 +300,9 @@ def _candidate(
     if comments and doc.commentsbody is not None and len(doc.commentsbody):
         return None  # trafilatura found a comment thread there: no article, only the thread
     items, headings = list_item_keys(doc.body), heading_keys(doc.body)
+    rows = data_rows(doc.body)
+    if rows:  # a data table's rows are protected like list items, unless they are links
+        items |= table_row_keys(rows, link_texts(tree, facts))
     paragraphs = body_blocks(doc.body)
     if not paragraphs:
         return None
