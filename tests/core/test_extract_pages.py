@@ -451,6 +451,19 @@ def test_a_letter_s_signature_with_line_breaks_is_one_marked_block():
     assert {"Gary Bolen", "Monterey"} <= {lines[n - 1] for n in extracted.list_lines}
 
 
+def test_a_chinese_article_s_paragraphs_are_marked_by_their_length_in_words():
+    # 60 Chinese characters are about 30 words, a long paragraph: measured in characters they
+    # would not count as prose and the article's paragraphs would go unmarked.
+    zh = [
+        "研究人员表示，这种新的神经网络能够利用外部记忆来学习，并在没有人类帮助的情况下完成复杂的任务，例如在地铁线路图中找到两站之间的最短路线。",
+        "他们在论文中写道，这一系统会把学到的信息储存在记忆中，之后再根据需要读取，就像人类在解决问题时回想过去的经验一样，这让它的能力大大提高。",
+        "专家认为，这项研究是人工智能发展的重要一步，但距离真正能够像人一样思考的机器还有很长的路要走，未来几年还需要更多的研究和实验。",
+    ]
+    assert all(len(paragraph) < 150 for paragraph in zh)
+    html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in zh) + "</article></body></html>"
+    assert {text_key(p) for p in zh} <= body_paragraph_keys(lxml.html.fromstring(html))
+
+
 def test_a_linked_headline_among_the_article_s_paragraphs_is_not_marked():
     html = _paragraphs_page(['Read more: <a href="/other">Floods: what the insurers will pay</a>', "Blur"])
     keys = body_paragraph_keys(lxml.html.fromstring(html))

@@ -16,7 +16,7 @@ from copy import deepcopy
 
 from lxml.html import HtmlElement
 
-from transforms.core.text import normalise_text
+from transforms.core.text import normalise_text, text_width
 
 # Body tree tags (trafilatura's own and HTML, for readability's output): containers are walked,
 # rows join their cells, skipped ones carry no body text; everything else is one block.
@@ -48,8 +48,9 @@ _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 # A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
 _HEADING_TAGS = ("head", "h1", "h2", "h3", "h4", "h5", "h6")
-# A paragraph of prose: this many characters or more. A parent holding ``BODY_PARAGRAPHS`` of
-# them holds an article's text, and all its paragraphs are part of it.
+# A paragraph of prose: this many characters or more (``text_width``: a CJK character counts as
+# half a word). A parent holding ``BODY_PARAGRAPHS`` of them holds an article's text, and all its
+# paragraphs are part of it.
 PROSE_PARAGRAPH_CHARS = 150
 # A table cell holding more text than this is a column of a layout, not a datum.
 MAX_DATA_CELL_CHARS = 200
@@ -105,7 +106,7 @@ def body_paragraph_keys(page: HtmlElement) -> frozenset[str]:
         if len(paragraphs) < BODY_PARAGRAPHS:
             continue
         texts = [child.text_content() for child in paragraphs]
-        if sum(len(text) >= PROSE_PARAGRAPH_CHARS for text in texts) < BODY_PARAGRAPHS:
+        if sum(text_width(text) >= PROSE_PARAGRAPH_CHARS for text in texts) < BODY_PARAGRAPHS:
             continue
         for paragraph, text in zip(paragraphs, texts, strict=True):
             if not text.strip():

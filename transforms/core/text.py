@@ -24,6 +24,18 @@ import unicodedata
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 # Characters of a CJK text that make one word (see the module docstring).
 CJK_CHARS_PER_WORD = 2
+# Characters of a Western text per word, its space included (English words average 4.7 letters).
+LATIN_CHARS_PER_WORD = 6
+
+
+def text_width(text: str) -> int:
+    """The length of ``text`` in characters of Latin-script text: a CJK character counts as the
+    share of a word it is (``LATIN_CHARS_PER_WORD / CJK_CHARS_PER_WORD``), so a length threshold
+    measured on Western text means as much text in Chinese or Japanese."""
+    if text.isascii():
+        return len(text)
+    cjk = len(_CJK_RE.findall(text))
+    return len(text) + cjk * (LATIN_CHARS_PER_WORD // CJK_CHARS_PER_WORD - 1)
 
 
 def word_count(text: str) -> int:
