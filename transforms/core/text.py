@@ -52,17 +52,20 @@ def word_count(text: str) -> int:
 # left in a text they split its words for every measure downstream ("Mit\u00adtel\u00adal\u00adter" is
 # no "Mittelalter" to a search, a duplicate check or a topic). The zero-width (non-)joiners
 # stay: Persian and Indic spelling and emoji sequences need them.
-_INVISIBLE_RE = re.compile(
-    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_INVISIBLE = (
+    "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 )
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 
 
 def normalise_text(text: str | None) -> str | None:
     """``text`` as a reader sees it, in one form: composed (NFC: "u" and a combining diaeresis,
     as some sites and macOS files store it, become "ü", the form a search types) and without
-    its invisible format characters (``_INVISIBLE_RE``)."""
+    its invisible format characters (``_INVISIBLE``)."""
     if not text or text.isascii():
         return text
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    return _INVISIBLE_RE.sub("", text)
+    # Most texts hold none: 21 substring searches cost half a regular expression's scan.
+    return _INVISIBLE_RE.sub("", text) if any(char in text for char in _INVISIBLE) else text
