@@ -696,3 +696,22 @@ def test_page_text_and_title_are_composed_and_lose_soft_hyphens_and_zero_width_c
     # The zero-width joiners stay: Persian spelling needs them (می‌خواهم, "I want").
     persian = "<html><body><article>" + "<p>من می\u200cخواهم به خانه بروم و کتاب بخوانم امروز.</p>" * 4
     assert "می\u200cخواهم" in extract_article(persian + "</article></body></html>", None).text
+
+
+def test_a_list_item_with_soft_hyphens_is_still_marked():
+    # The lines are stored without the page's soft hyphens; the list items the page marks are
+    # matched to them in the same form.
+    items = ["Frei&shy;tag 3. Mai: Leipzig, Conne Island", "Sams&shy;tag 4. Mai: Dresden, Scheune"]
+    html = (
+        f"<html><body><article><h1>Tour</h1><p>{FLOOD[0]}</p><ul>"
+        + "".join(f"<li>{item}</li>" for item in items)
+        + f"</ul><p>{FLOOD[1]}</p></article></body></html>"
+    )
+    article = extract_document(
+        Article(id="t", source="t.html", text_source="page", ingested_at=NOW, html=html)
+    )
+    lines = article.text.split("\n")
+    assert {lines[n - 1] for n in article.list_lines} == {
+        "Freitag 3. Mai: Leipzig, Conne Island",
+        "Samstag 4. Mai: Dresden, Scheune",
+    }

@@ -233,4 +233,6 @@ def normalize_block(text: str) -> str:
 
 
 def text_key(text: str) -> str:
-    return " ".join(_WORD_RE.findall(text.casefold()))
+    """A text's words, case-folded, in the normal form of the stored lines (``normalise_text``):
+    a page's list item, heading or link matches its line whatever soft hyphens it held."""
+    return " ".join(_WORD_RE.findall(normalise_text(text).casefold()))

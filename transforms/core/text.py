@@ -57,6 +57,10 @@ _INVISIBLE = (
     "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 )
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+# Above this length, a text is first searched for each invisible character (most hold none):
+# 21 substring searches take half the regular expression's scan of an article (20 against
+# 41 µs on 5 KB), but more than the scan itself of a line or a title.
+LONG_TEXT_CHARS = 1000
 
 
 def normalise_text(text: str | None) -> str | None:
@@ -67,5 +71,6 @@ def normalise_text(text: str | None) -> str | None:
         return text
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    # Most texts hold none: 21 substring searches cost half a regular expression's scan.
-    return _INVISIBLE_RE.sub("", text) if any(char in text for char in _INVISIBLE) else text
+    if len(text) > LONG_TEXT_CHARS and not any(char in text for char in _INVISIBLE):
+        return text
+    return _INVISIBLE_RE.sub("", text)
