@@ -154,7 +154,8 @@ def row_text(row: HtmlElement) -> str:
 
 
 def _cell_texts(row: HtmlElement) -> list[str]:
-    cells = (normalize_block(" ".join(" ".join(cell.itertext()).split())) for cell in row)
+    """Each non-empty cell's text on one line (``str.split`` takes every Unicode space)."""
+    cells = (" ".join(normalise_text(" ".join(cell.itertext())).split()) for cell in row)
     return [cell for cell in cells if cell]
 
 
