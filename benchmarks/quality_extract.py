@@ -12,7 +12,8 @@ over pages:
 * ``tests/resources/html_dev`` (80 news pages, ``ground_truth.json`` in the Fundus format).
 
 Three columns: "path" is what lands in the lake's ``text``: ``extract_document`` then
-``clean_document`` (a page the clean stage rejects scores 0); "extract" is extraction alone
+``clean_document`` (a page either stage rejects scores 0; the rejects are counted per group, by
+stage and reason); "extract" is extraction alone
 (``extract_article``); "bare" is ``trafilatura.extract(html)`` with its defaults; "bare, no
 comments" (F1 only, untimed) is ``trafilatura.extract(html, include_comments=False)``: the
 product's definition of a body (reader comments are not article text), so the column shows how
@@ -35,7 +36,7 @@ import statistics
 import sys
 import time
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 import trafilatura
@@ -128,19 +129,20 @@ def shared_pages(path: pathlib.Path) -> list[Page]:
     ]
 
 
-def _extract(page: Page) -> Article | None:
+def _extract(page: Page) -> Article | Reject:
     article = Article(
         id="page", source="bench", text_source="page", ingested_at=NOW, url=page.url, html=page.html
     )
-    result = extract_document(article)
-    return None if isinstance(result, Reject) else result
+    return extract_document(article)
 
 
-def _clean(extracted: Article | None) -> str:
-    if extracted is None:
-        return ""
-    cleaned, _ = clean_document(extracted)
-    return "" if isinstance(cleaned, Reject) else cleaned.text
+def _clean(extracted: Article | Reject) -> Article | Reject:
+    return extracted if isinstance(extracted, Reject) else clean_document(extracted)[0]
+
+
+def _outcome(done: Article | Reject) -> str | None:
+    """``"clean/too_short"`` for a page the path rejects, None for one it keeps."""
+    return f"{done.stage}/{done.reason}" if isinstance(done, Reject) else None
 
 
 def _bare(page: Page) -> str:
@@ -160,18 +162,20 @@ def _timed(function: Callable, *args):
 def run_pages(pages: list[Page], passes: int = TIMING_PASSES) -> dict:
     """Scores and per-page minimum times of the three columns, per group and overall."""
     texts: dict[str, dict[str, str]] = {}
+    rejects: dict[str, str | None] = {}
     best: dict[str, dict[str, float]] = {
         page.name: dict.fromkeys(("extract", "clean", "bare"), float("inf")) for page in pages
     }
     for round_no in range(passes + 1):  # round 0 warms caches (htmldate's date parser, lxml)
         for page in pages:
             extracted, t_extract = _timed(_extract, page)
-            path_text, t_clean = _timed(_clean, extracted)
+            done, t_clean = _timed(_clean, extracted)
             bare_text, t_bare = _timed(_bare, page)
             if round_no == 0:
+                rejects[page.name] = _outcome(done)
                 texts[page.name] = {
-                    "path": path_text,
-                    "extract": extracted.text if extracted else "",
+                    "path": "" if isinstance(done, Reject) else done.text,
+                    "extract": "" if isinstance(extracted, Reject) else extracted.text,
                     "bare": bare_text,
                     "bare_nc": _bare_without_comments(page),
                 }
@@ -200,6 +204,7 @@ def run_pages(pages: list[Page], passes: int = TIMING_PASSES) -> dict:
         )
         result["groups"][group] = {
             "pages": len(names),
+            "rejects": dict(Counter(rejects[n] for n in names if rejects[n])),
             **{label: _mean([per_page[n][label] for n in names]) for label in LABELS},
             "ms": ms,
         }
@@ -236,6 +241,10 @@ def print_result(result: dict, title: str) -> None:
             f"  {extract['f1']:>10.3f}  {bare['precision']:.3f} {bare['recall']:.3f} {bare['f1']:.3f}"
             f"  {row['bare_nc']['f1']:>20.3f}  {timing}"
         )
+    rejected = [(group, row["rejects"]) for group, row in result["groups"].items() if row["rejects"]]
+    print("pages the path rejects (score 0): " + ("none" if not rejected else ""))
+    for group, counts in rejected:
+        print(f"  {group:<20}" + ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items())))
     worst = sorted(result["per_page"].items(), key=lambda item: item[1]["path"][2] - item[1]["bare"][2])
     print(f"pages furthest below bare (path F1 | extract F1 | bare F1), {WORST_SHOWN} of {result['pages']}:")
     for name, scores in worst[:WORST_SHOWN]:
