@@ -38,7 +38,15 @@ from apache_beam.utils.windowed_value import PaneInfo
 
 from schemas.layout import join_path
 from transforms.batches import InFlight
-from transforms.lake.files import INPROGRESS_SUFFIX, ensure_folder, rows_to_table, write_table
+from transforms.lake.files import (
+    INPROGRESS_SUFFIX,
+    RowPacking,
+    ensure_folder,
+    pack_row,
+    row_packing,
+    rows_to_table,
+    write_table,
+)
 from transforms.progress import tick
 
 __all__ = ["WriteParquet", "WrittenFile", "file_name", "window_tag"]
@@ -94,6 +102,19 @@ def file_name(prefix: str, partition: str, index: int, window: str = "") -> str:
     return f"part-{prefix}-{tag}-{index:05d}.parquet"
 
 
+def _packed(
+    partition_and_row: tuple[str, dict], packing: RowPacking, sort_key: Callable[[dict], Any] | None
+) -> tuple[str, tuple[Any, tuple]]:
+    """``(partition, (sort key, packed row))``: the row as it crosses the shuffle, its place in
+    the file decided beforehand."""
+    partition, row = partition_and_row
+    return partition, (sort_key(row) if sort_key is not None else (), pack_row(row, packing))
+
+
+def _sort_key(keyed: tuple[Any, tuple]) -> Any:
+    return keyed[0]
+
+
 def _stage_file(folder: str, hidden: str, table: pa.Table, staged: tuple) -> list[tuple]:
     ensure_folder(folder)
     write_table(hidden, table)
@@ -101,14 +122,14 @@ def _stage_file(folder: str, hidden: str, table: pa.Table, staged: tuple) -> lis
 
 
 class _WritePartitionFn(beam.DoFn):
-    """Writes one partition's rows to hidden files; emits (hidden path, final path, rows)."""
+    """Writes one partition's packed rows (``_packed``), in the order of their sort keys, to hidden
+    files; emits (hidden path, final path, rows)."""
 
-    def __init__(self, base: str, dataset: str, schema: pa.Schema, prefix: str, sort_key: Callable | None):
+    def __init__(self, base: str, dataset: str, schema: pa.Schema, prefix: str):
         self._base = base
         self._dataset = dataset
         self._schema = schema
         self._prefix = prefix
-        self._sort_key = sort_key
         self._files = Metrics.counter(self.__class__, f"{dataset}_files_staged")
         self._threads: ThreadPoolExecutor | None = None
         self._in_flight: InFlight | None = None
@@ -125,7 +146,7 @@ class _WritePartitionFn(beam.DoFn):
 
     def process(
         self,
-        partition_and_rows: tuple[str, Iterable[dict]],
+        partition_and_rows: tuple[str, Iterable[tuple[Any, tuple]]],
         window: BoundedWindow = beam.DoFn.WindowParam,
         timestamp=beam.DoFn.TimestampParam,
         pane: PaneInfo = beam.DoFn.PaneInfoParam,
@@ -133,9 +154,7 @@ class _WritePartitionFn(beam.DoFn):
         partition, rows = partition_and_rows
         # Streaming fires this once per window and pane: names must differ between them.
         windowed = window_tag(window, pane)
-        rows = list(rows)
-        if self._sort_key is not None:
-            rows.sort(key=self._sort_key)
+        rows = [row for _, row in sorted(rows, key=_sort_key)]
         folder = join_path(self._base, partition)
         for index, start in enumerate(range(0, len(rows), MAX_ROWS_PER_FILE)):
             chunk = rows[start : start + MAX_ROWS_PER_FILE]
@@ -214,11 +233,10 @@ class WriteParquet(beam.PTransform):
     def expand(self, keyed_rows):
         return (
             keyed_rows
+            | "PackRows" >> beam.Map(_packed, row_packing(self._schema), self._sort_key)
             | "GroupByPartition" >> beam.GroupByKey()
             | "StageFiles"
-            >> beam.ParDo(
-                _WritePartitionFn(self._base, self._dataset, self._schema, self._prefix, self._sort_key)
-            )
+            >> beam.ParDo(_WritePartitionFn(self._base, self._dataset, self._schema, self._prefix))
             # The shuffle checkpoints the staged files: commits run once per file even
             # when a staging bundle is retried.
             | "CheckpointStaged" >> beam.Reshuffle()

@@ -70,3 +70,33 @@ def test_small_table_reaches_the_file_system_in_one_write(tmp_path, monkeypatch)
     write_table(str(tmp_path / "streamed.parquet"), table)
     assert len(writes) > 1
     assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "buffered.parquet").read_bytes()
+
+
+def test_packed_rows_make_the_same_table_as_the_rows_they_come_from():
+    # Every timestamp form a row may hold: aware in UTC, aware elsewhere, naive (read as UTC), none.
+    times = (
+        dt.datetime(2017, 9, 5, 10, 0, 0, 123456, tzinfo=UTC),
+        dt.datetime(2017, 9, 5, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(2017, 9, 5, 10),
+        None,
+    )
+    articles = [
+        Article(
+            id=f"a{n}",
+            source="s.jsonl",
+            text_source="seed_jsonl",
+            ingested_at=dt.datetime(2026, 11, 1, tzinfo=UTC),
+            text="text",
+            content_hash=f"h{n}",
+            published=when,
+            modified=when,
+            topics=(("conflict", 0.8),),
+        )
+        for n, when in enumerate(times)
+    ]
+    rows = [{**article_row(a), "date": "2017-09-05", "topic": "conflict"} for a in articles]
+    packing = files.row_packing(ARTICLE_FILE_SCHEMA)
+    packed = [files.pack_row(row, packing) for row in rows]
+    assert all(type(value) is not dt.datetime for row in packed for value in row)
+    assert len(packed[0]) == len(ARTICLE_FILE_SCHEMA)  # the partition columns are left out
+    assert rows_to_table(packed, ARTICLE_FILE_SCHEMA).equals(rows_to_table(rows, ARTICLE_FILE_SCHEMA))
