@@ -2,7 +2,8 @@
 
 Consumes ``Article`` records (``html`` set for pages, ``text`` for text documents); emits them
 with ``text``, ``title``, ``author``, ``canonical_url``, ``date_candidates``... filled, and a
-``rejects`` output of ``Reject(stage="extract", reason="no_article_body")``. The work is
+``rejects`` output of ``Reject(stage="extract", reason="no_article_body")`` (or ``not_html``,
+``too_large``, ``unparsable``, ``extraction_error``: ``transforms.core.extract.read_page``). The work is
 ``transforms.core.extract.extract_document`` (pure); this module batches, counts and routes.
 On a local run batches holding pages are shared with ``workers`` processes
 (``transforms/core/pool.py``); a batch of text documents stays in this process, where
@@ -19,9 +20,9 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import Article
+from schemas.records import Article, Reject
 from transforms.batches import BATCH_SIZE, PooledFn
-from transforms.core.extract import EXTRACTED, FELL_BACK, REJECTED, make_extractor
+from transforms.core.extract import make_extractor
 from transforms.progress import tick
 
 __all__ = ["REJECTS_TAG", "ExtractArticles"]
@@ -38,9 +39,6 @@ SHARE_AFTER_PAGES = 64
 class _ExtractFn(PooledFn):
     def __init__(self, workers: int, share_after: int) -> None:
         super().__init__(make_extractor, (), workers, share_after)
-        self._counters = {
-            outcome: Metrics.counter(self.__class__, outcome) for outcome in (EXTRACTED, FELL_BACK, REJECTED)
-        }
 
     def process(
         self,
@@ -56,9 +54,9 @@ class _ExtractFn(PooledFn):
     def route(self, results: list) -> Iterator:
         tick("extract", len(results))
         for result, outcome in results:
-            if outcome in self._counters:
-                self._counters[outcome].inc()
-            if outcome == REJECTED:
+            # One counter per outcome: extracted, fell_back_to_feed_text, passed_text, rejected_<reason>.
+            Metrics.counter(self.__class__, outcome).inc()
+            if isinstance(result, Reject):
                 yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
             else:
                 yield result

@@ -16,7 +16,7 @@ from tests.helpers import NOW
 from transforms.core.body_blocks import body_paragraph_keys, text_key
 from transforms.core.clean_stage import clean_document
 from transforms.core.decode import decode_html
-from transforms.core.extract import extract_article, extract_document
+from transforms.core.extract import NoArticle, extract_article, extract_document, read_page
 from transforms.core.extract_body import restore_headings
 
 HANDMADE = """<!DOCTYPE html>
@@ -127,6 +127,26 @@ def test_str_input_works_like_bytes():
 )
 def test_bad_input_gives_none_without_raising(data):
     assert extract_article(data, "https://example.com/x") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + b"1 0 obj stream endstream endobj\n" * 200, "not_html"),
+        (b"<html><body><nav><a href='/'>Home</a></nav><p>Cookies.</p></body></html>", "no_article_body"),
+        (b"<html><body>" + b"<p>word word word word.</p>" * 1_000_000 + b"</body></html>", "too_large"),
+        (12345, "extraction_error"),  # not a page at all: the error is the reason, not "no body"
+    ],
+    ids=lambda d: repr(d[:24]) if isinstance(d, (bytes, str)) else repr(d),
+)
+def test_a_page_without_an_article_says_why(data, reason):
+    result = read_page(data, "https://example.com/x")
+    assert isinstance(result, NoArticle)
+    assert result.reason == reason
+    assert result.detail
+    if reason == "extraction_error":
+        assert result.detail.startswith("TypeError: ")
 
 
 FRENCH = (

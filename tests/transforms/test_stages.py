@@ -108,6 +108,7 @@ def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
     docs = [
         doc("page", html=page),
         doc("blank", html="<html><body><nav>Home</nav></body></html>"),
+        doc("pdf", html="%PDF-1.7 " + "1 0 obj stream endstream endobj " * 200),
         doc("text", "Plain text passes through.", url="HTTP://Example.com/a/?utm_source=x"),
     ]
     with local_pipeline() as p:
@@ -125,7 +126,7 @@ def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
         )
         assert_that(
             out.rejects | beam.Map(lambda r: (r.source, r.reason)),
-            equal_to([("blank.txt", "no_article_body")]),
+            equal_to([("blank.txt", "no_article_body"), ("pdf.txt", "not_html")]),
             label="rejects",
         )
 

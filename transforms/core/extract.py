@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -72,6 +73,10 @@ _FAILURES = itertools.count()
 # Pages above this are not articles (trafilatura's own MAX_FILE_SIZE default is 20 MB); refusing
 # them early bounds the parser's memory on a worker.
 MAX_HTML_BYTES = 20_000_000
+# A page shows markup within its first characters; text, JSON or binary data shows none there.
+MARKUP_HEAD_CHARS = 4096
+# A reject's detail quotes at most this much of an error's message.
+MAX_DETAIL_CHARS = 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +109,13 @@ class ExtractedPage:
     explanation: Explanation | None = None
 
 
+class NoArticle(NamedTuple):
+    """Why a page gave no article: its reject's reason and detail."""
+
+    reason: str
+    detail: str
+
+
 def extract_article(
     html: str | bytes, url: str | None = None, *, explain: bool = False, guess_date: bool = True
 ) -> ExtractedPage | None:
@@ -112,6 +124,18 @@ def extract_article(
     With ``explain``, the page carries an ``Explanation`` of its decisions and dropped blocks.
     Without ``guess_date`` (the source dated the article already), htmldate's guess is skipped.
     """
+    page = read_page(html, url, explain=explain, guess_date=guess_date)
+    return page if isinstance(page, ExtractedPage) else None
+
+
+def read_page(
+    html: str | bytes, url: str | None = None, *, explain: bool = False, guess_date: bool = True
+) -> ExtractedPage | NoArticle:
+    """``extract_article``, with the reason when a page gives no article: ``no_article_body``
+    (no main text, or too little), ``empty``, ``not_html`` (no markup where a page starts), ``too_large``,
+    ``unparsable`` (no tree from the parser) or ``extraction_error`` (the parsers or our
+    heuristics failed on the page: the error's type and message, so that a defect shows as one
+    and not as a page without an article)."""
     try:
         return _extract(html, url, Trail() if explain else None, guess_date)
     except BAD_INPUT_ERRORS as err:
@@ -120,17 +144,19 @@ def extract_article(
         # logged per process; the caller counts the rejects.
         log = _LOGGER.warning if next(_FAILURES) == 0 else _LOGGER.debug
         log("extraction failed for %s: %r", url, err)
-        return None
+        return NoArticle("extraction_error", f"{type(err).__name__}: {err}"[:MAX_DETAIL_CHARS])
 
 
 def _extract(
     html: str | bytes, url: str | None, trail: Trail | None, guess_date: bool
-) -> ExtractedPage | None:
-    if not html or len(html) > MAX_HTML_BYTES:
-        return None
+) -> ExtractedPage | NoArticle:
+    if not html:
+        return NoArticle("empty", "a page without content")
+    if len(html) > MAX_HTML_BYTES:
+        return NoArticle("too_large", f"{len(html):,} characters of HTML, above {MAX_HTML_BYTES:,}")
     markup = decode_html(html) if isinstance(html, bytes) else html
-    if "<" not in markup[:4096]:
-        return None  # plain text, JSON, binary: not a page
+    if "<" not in markup[:MARKUP_HEAD_CHARS]:
+        return NoArticle("not_html", f"no markup in its first {MARKUP_HEAD_CHARS:,} characters")
     tree = trafilatura.load_html(markup)
     if (tree is None or tree.tag != "html") and markup.lstrip()[:1] == "<":
         # A fragment (a CMS export, a page saved without its frame: "<table>...</table>") is
@@ -141,11 +167,11 @@ def _extract(
             if trail:
                 trail.decisions.append("fragment: the page has no <html> frame; parsed inside one")
     if tree is None:
-        return None
+        return NoArticle("unparsable", "the HTML parser made no tree of it")
     facts = scan_page(tree)
     body = select_body(tree, url, facts, trail)
     if body is None:
-        return None
+        return NoArticle("no_article_body", f"no main text found in {len(markup)} characters of HTML")
     found = read_metadata(tree, facts)
     sitename = site_name(found.sitename, facts, found.title, tree.findtext(".//title"))
     title = headline(found.title, sitename)
@@ -154,7 +180,9 @@ def _extract(
     if body_chars(paragraphs) < MIN_BODY_CHARS:
         if trail:
             trail.decisions.append(f"no article: {body_chars(paragraphs)} characters of body")
-        return None
+        return NoArticle(
+            "no_article_body", f"{body_chars(paragraphs)} characters of main text in {len(markup)} of HTML"
+        )
     text = "\n\n".join(paragraphs)
     dates = page_dates(tree, facts.meta, facts.ld_objects, url, text=text, guess=guess_date)
     if trail and dates.published:
@@ -237,8 +265,8 @@ def extract_document(article: Article) -> Article | Reject:
     if article.html is not None:
         # A feed entry or a record that carries its date needs no guess from the page.
         dated = any(plausible(value, article.ingested_at) for value, _ in article.date_candidates)
-        page = extract_article(article.html, article.url, guess_date=not dated)
-        if page is not None:
+        page = read_page(article.html, article.url, guess_date=not dated)
+        if isinstance(page, ExtractedPage):
             article = with_page(article, page)
         elif article.fallback:
             text, source = article.fallback
@@ -248,8 +276,8 @@ def extract_document(article: Article) -> Article | Reject:
                 article.source,
                 article.url,
                 "extract",
-                "no_article_body",
-                f"no main text found in {len(article.html)} characters of HTML",
+                page.reason,
+                page.detail,
                 article.run_id,
                 article.ingested_at,
             )
@@ -257,13 +285,8 @@ def extract_document(article: Article) -> Article | Reject:
     return dataclasses.replace(article, canonical_url=canonical, fallback=None)
 
 
-# What became of each document, for the stage's counters.
-EXTRACTED, FELL_BACK, PASSED, REJECTED = (
-    "extracted",
-    "fell_back_to_feed_text",
-    "text",
-    "rejected_no_article_body",
-)
+# What became of each document, for the stage's counters (a reject: ``rejected_<reason>``).
+EXTRACTED, FELL_BACK, PASSED = ("extracted", "fell_back_to_feed_text", "passed_text")
 
 
 def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str]]:
@@ -272,7 +295,7 @@ def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str]]
     for article in articles:
         result = extract_document(article)
         if isinstance(result, Reject):
-            outcome = REJECTED
+            outcome = f"rejected_{result.reason}"
         elif article.html is None:
             outcome = PASSED
         else:
