@@ -52,6 +52,7 @@ from transforms.core.sites import (
     stats_for_document,
 )
 from transforms.progress import tick
+from transforms.rejects import REJECTS_TAG, rejected
 
 __all__ = [
     "REASONS",
@@ -71,7 +72,6 @@ __all__ = [
     "REJECTS_TAG",
 ]
 
-REJECTS_TAG = "rejects"
 # Documents cleaned at once: the line model's numpy cost per call spreads over many lines, and
 # two processes share a batch well; few enough to keep a bundle's latency and memory small.
 CLEAN_BATCH = 256
@@ -170,8 +170,7 @@ class _CleanFn(PooledFn):
             Metrics.counter(self.__class__, f"removed_{reason}").inc(count)
         for result, _ in results:
             if isinstance(result, Reject):
-                Metrics.counter(self.__class__, f"rejected_{result.reason}").inc()
-                yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
+                yield rejected(self.__class__, result)  # counted as rejected_<reason>
                 continue
             self._cleaned.inc()
             yield result

@@ -24,10 +24,10 @@ from schemas.records import Article, Reject
 from transforms.batches import BATCH_SIZE, PooledFn
 from transforms.core.extract import make_extractor
 from transforms.progress import tick
+from transforms.rejects import REJECTS_TAG, rejected
 
 __all__ = ["REJECTS_TAG", "ExtractArticles"]
 
-REJECTS_TAG = "rejects"
 # Pages per batch: trafilatura takes tens of milliseconds a page, so a small batch keeps both
 # processes busy without holding many pages in memory.
 PAGE_BATCH = 32
@@ -54,11 +54,10 @@ class _ExtractFn(PooledFn):
     def route(self, results: list) -> Iterator:
         tick("extract", len(results))
         for result, outcome in results:
-            # One counter per outcome: extracted, fell_back_to_feed_text, passed_text, rejected_<reason>.
-            Metrics.counter(self.__class__, outcome).inc()
             if isinstance(result, Reject):
-                yield beam.pvalue.TaggedOutput(REJECTS_TAG, result)
+                yield rejected(self.__class__, result)  # counted as rejected_<reason>
             else:
+                Metrics.counter(self.__class__, outcome).inc()
                 yield result
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 import gzip
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Article
@@ -111,24 +112,38 @@ def test_extract_articles_extracts_html_and_rejects_pages_without_a_body():
         doc("pdf", html="%PDF-1.7 " + "1 0 obj stream endstream endobj " * 200),
         doc("text", "Plain text passes through.", url="HTTP://Example.com/a/?utm_source=x"),
     ]
-    with local_pipeline() as p:
-        out = p | beam.Create(docs) | ExtractArticles()
-        assert_that(
-            out.articles | beam.Map(lambda a: (a.id, a.html is None, len(a.text) > 500, a.canonical_url)),
-            # A saved page names its own URL (canonical link): that URL identifies it.
-            equal_to(
-                [
-                    ("page", True, True, "https://apnews.com/article/" + APNEWS_4_SLUG),
-                    ("text", True, False, "http://example.com/a"),
-                ]
-            ),
-            label="articles",
-        )
-        assert_that(
-            out.rejects | beam.Map(lambda r: (r.source, r.reason)),
-            equal_to([("blank.txt", "no_article_body"), ("pdf.txt", "not_html")]),
-            label="rejects",
-        )
+    p = local_pipeline()
+    out = p | beam.Create(docs) | ExtractArticles()
+    assert_that(
+        out.articles | beam.Map(lambda a: (a.id, a.html is None, len(a.text) > 500, a.canonical_url)),
+        # A saved page names its own URL (canonical link): that URL identifies it.
+        equal_to(
+            [
+                ("page", True, True, "https://apnews.com/article/" + APNEWS_4_SLUG),
+                ("text", True, False, "http://example.com/a"),
+            ]
+        ),
+        label="articles",
+    )
+    assert_that(
+        out.rejects | beam.Map(lambda r: (r.source, r.reason)),
+        equal_to([("blank.txt", "no_article_body"), ("pdf.txt", "not_html")]),
+        label="rejects",
+    )
+    result = p.run()
+    result.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter())["counters"]
+        if c.key.metric.name.startswith(("rejected", "extracted", "passed"))
+    }
+    assert counters == {
+        "extracted": 1,
+        "passed_text": 1,
+        "rejected": 2,
+        "rejected_no_article_body": 1,
+        "rejected_not_html": 1,
+    }
 
 
 def test_enrich_articles_sets_date_topic_language_and_fingerprints():

@@ -285,8 +285,8 @@ def extract_document(article: Article) -> Article | Reject:
     return dataclasses.replace(article, canonical_url=canonical, fallback=None)
 
 
-# What became of each document, for the stage's counters (a reject: ``rejected_<reason>``).
-EXTRACTED, FELL_BACK, PASSED = ("extracted", "fell_back_to_feed_text", "passed_text")
+# What became of each document, for the stage's counters (a reject is counted by its reason).
+EXTRACTED, FELL_BACK, PASSED, REJECTED = ("extracted", "fell_back_to_feed_text", "passed_text", "rejected")
 
 
 def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str]]:
@@ -295,7 +295,7 @@ def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str]]
     for article in articles:
         result = extract_document(article)
         if isinstance(result, Reject):
-            outcome = f"rejected_{result.reason}"
+            outcome = REJECTED
         elif article.html is None:
             outcome = PASSED
         else:
