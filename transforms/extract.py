@@ -2,9 +2,10 @@
 
 Consumes ``Article`` records (``html`` set for pages, ``text`` for text documents); emits them
 with ``text``, ``title``, ``author``, ``canonical_url``, ``date_candidates``... filled, and a
-``rejects`` output of ``Reject(stage="extract", reason="no_article_body")`` (or ``not_html``,
-``too_large``, ``unparsable``, ``extraction_error``: ``transforms.core.extract.read_page``). The work is
-``transforms.core.extract.extract_document`` (pure); this module batches, counts and routes.
+``rejects`` output of ``Reject(stage="extract", reason="no_article_body")`` (or ``empty``,
+``not_html``, ``too_large``, ``unparsable``, ``extraction_error``: see
+``transforms.core.extract.read_page``). The work is ``transforms.core.extract.extract_document``
+(pure); this module batches, counts (``extracted``, ``rejected_<reason>``, ...) and routes.
 On a local run batches holding pages are shared with ``workers`` processes
 (``transforms/core/pool.py``); a batch of text documents stays in this process, where
 passing it through costs less than shipping it.

@@ -132,10 +132,10 @@ def read_page(
     html: str | bytes, url: str | None = None, *, explain: bool = False, guess_date: bool = True
 ) -> ExtractedPage | NoArticle:
     """``extract_article``, with the reason when a page gives no article: ``no_article_body``
-    (no main text, or too little), ``empty``, ``not_html`` (no markup where a page starts), ``too_large``,
-    ``unparsable`` (no tree from the parser) or ``extraction_error`` (the parsers or our
-    heuristics failed on the page: the error's type and message, so that a defect shows as one
-    and not as a page without an article)."""
+    (no main text, or too little), ``empty``, ``not_html`` (no markup where a page starts),
+    ``too_large``, ``unparsable`` (no tree from the parser) or ``extraction_error`` (the parsers
+    or our heuristics failed on the page: the error's type and message, so that a defect shows
+    as one and not as a page without an article)."""
     try:
         return _extract(html, url, Trail() if explain else None, guess_date)
     except BAD_INPUT_ERRORS as err:
