@@ -155,19 +155,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def _explanation(doc, extracted, cleaned, article) -> dict:
     """What ``newsflow extract --explain`` adds: extraction's decisions, every drop, the date's origin."""
-    from transforms.core.extract import extract_article
+    from transforms.core.extract import NoArticle, read_page
 
     explained: dict[str, Any] = {"extraction": [], "dropped": []}
     if doc.html is not None:
-        page = extract_article(doc.html, doc.url, explain=True)
-        if page is None:
-            explained["extraction"].append("no article body in the page")
-        elif page.explanation is not None:
+        page = read_page(doc.html, doc.url, explain=True)
+        if page.explanation is not None:
             explained["extraction"] = list(page.explanation.decisions)
             explained["dropped"] = [
                 {"stage": "extract", "reason": reason, "text": text}
                 for reason, text in page.explanation.dropped
             ]
+        if isinstance(page, NoArticle):
+            explained["extraction"].append(f"no article ({page.reason}): {page.detail}")
     elif extracted is not None:
         explained["extraction"].append(f"text from the source ({extracted.text_source}): nothing to extract")
     if cleaned is not None:

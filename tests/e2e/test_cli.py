@@ -68,6 +68,23 @@ was closed and customers had to drive around the estuary.</p>
 </article></body></html>"""
 
 
+def test_extract_explain_says_why_a_page_gives_no_article(tmp_path):
+    page = tmp_path / "home.html"
+    page.write_text(
+        "<html><head><title>Home</title></head><body><nav><a href='/'>Home</a> <a href='/news'>News</a>"
+        "</nav><p>Cookies help us.</p></body></html>",
+        encoding="utf-8",
+    )
+    result = run_cli("extract", "--explain", str(page))
+
+    assert result.returncode == 0, result.stderr
+    (record,) = json_lines(result.stdout)
+    assert (record["stage"], record["reject"]) == ("extract", "no_article_body")
+    steps = record["explain"]["extraction"]
+    assert steps[0].startswith("body: precision extraction")  # what was tried, as for an article
+    assert steps[-1] == f"no article (no_article_body): {record['detail']}"
+
+
 def test_extract_explain_shows_each_decision_and_drop(tmp_path):
     page = tmp_path / "bridge.html"
     page.write_text(EXPLAINED_PAGE, encoding="utf-8")

@@ -110,10 +110,12 @@ class ExtractedPage:
 
 
 class NoArticle(NamedTuple):
-    """Why a page gave no article: its reject's reason and detail."""
+    """Why a page gave no article: its reject's reason and detail (and, when asked for, the
+    decisions that led there)."""
 
     reason: str
     detail: str
+    explanation: Explanation | None = None
 
 
 def extract_article(
@@ -171,17 +173,21 @@ def _extract(
     facts = scan_page(tree)
     body = select_body(tree, url, facts, trail)
     if body is None:
-        return NoArticle("no_article_body", f"no main text found in {len(markup)} characters of HTML")
+        return NoArticle(
+            "no_article_body",
+            f"no main text found in {len(markup)} characters of HTML",
+            trail.explanation() if trail else None,
+        )
     found = read_metadata(tree, facts)
     sitename = site_name(found.sitename, facts, found.title, tree.findtext(".//title"))
     title = headline(found.title, sitename)
     author = authors(found.author, sitename, facts)
     paragraphs = drop_author_bio(body.paragraphs, author, trail)
     if body_chars(paragraphs) < MIN_BODY_CHARS:
-        if trail:
-            trail.decisions.append(f"no article: {body_chars(paragraphs)} characters of body")
         return NoArticle(
-            "no_article_body", f"{body_chars(paragraphs)} characters of main text in {len(markup)} of HTML"
+            "no_article_body",
+            f"{body_chars(paragraphs)} characters of main text in {len(markup)} of HTML",
+            trail.explanation() if trail else None,
         )
     text = "\n\n".join(paragraphs)
     dates = page_dates(tree, facts.meta, facts.ld_objects, url, text=text, guess=guess_date)
