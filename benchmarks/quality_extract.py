@@ -20,7 +20,10 @@ product's definition of a body (reader comments are not article text), so the co
 much of bare's score on a source is reader comments its gold counts as text (CleanEval's). Milliseconds
 per page are per-page minima over ``--passes`` interleaved rounds after a warm-up round (the
 machine is shared: the minimum is the cost, the rest is waiting). The path's time is
-extraction plus cleaning. ``--split train`` is for development; report validation.
+extraction plus cleaning. ``--split train`` is for development; report validation. On
+the training pages the shipped line model cleans pages it was trained on: ``--fold-models DIR``
+(from ``training/train_line_model.py --fold-models DIR``) cleans each with the fold model that
+left it out, an out-of-fold figure for the path.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from schemas.records import Article, Reject  # noqa: E402
 from transforms.core.clean_stage import clean_document  # noqa: E402
 from transforms.core.decode import decode_html  # noqa: E402
 from transforms.core.extract import extract_document  # noqa: E402
+from transforms.core.line_model import LineModel  # noqa: E402
 
 DEFAULT_DIR = ROOT / "tests" / "resources" / "html_dev"
 SHINGLE_N = 4
@@ -136,8 +140,22 @@ def _extract(page: Page) -> Article | Reject:
     return extract_document(article)
 
 
-def _clean(extracted: Article | Reject) -> Article | Reject:
-    return extracted if isinstance(extracted, Reject) else clean_document(extracted)[0]
+def _clean(extracted: Article | Reject, scorer: LineModel | None = None) -> Article | Reject:
+    return extracted if isinstance(extracted, Reject) else clean_document(extracted, scorer=scorer)[0]
+
+
+def fold_scorers(folder: pathlib.Path) -> Callable[[Page], LineModel | None]:
+    """For ``--fold-models`` (``training/train_line_model.py --fold-models``): each training page's
+    line model fitted without it, so that the path's figure on pages_train is out of fold (the
+    shipped model was trained on these very pages). A page in no fold gets the shipped model."""
+    folds = json.loads((folder / "folds.json").read_text(encoding="utf-8"))
+    models = {k: LineModel.load(str(folder / f"fold{k}.npz")) for k in sorted(set(folds.values()))}
+
+    def scorer(page: Page) -> LineModel | None:
+        k = folds.get(f"page:{page.name}")
+        return None if k is None else models[k]
+
+    return scorer
 
 
 def _outcome(done: Article | Reject) -> str | None:
@@ -159,8 +177,13 @@ def _timed(function: Callable, *args):
     return value, time.perf_counter() - start
 
 
-def run_pages(pages: list[Page], passes: int = TIMING_PASSES) -> dict:
-    """Scores and per-page minimum times of the three columns, per group and overall."""
+def run_pages(
+    pages: list[Page],
+    passes: int = TIMING_PASSES,
+    scorer_of: Callable[[Page], LineModel | None] | None = None,
+) -> dict:
+    """Scores and per-page minimum times of the three columns, per group and overall
+    (``scorer_of``: the line model that cleans each page; default, the shipped one)."""
     texts: dict[str, dict[str, str]] = {}
     rejects: dict[str, str | None] = {}
     best: dict[str, dict[str, float]] = {
@@ -169,7 +192,7 @@ def run_pages(pages: list[Page], passes: int = TIMING_PASSES) -> dict:
     for round_no in range(passes + 1):  # round 0 warms caches (htmldate's date parser, lxml)
         for page in pages:
             extracted, t_extract = _timed(_extract, page)
-            done, t_clean = _timed(_clean, extracted)
+            done, t_clean = _timed(_clean, extracted, scorer_of(page) if scorer_of else None)
             bare_text, t_bare = _timed(_bare, page)
             if round_no == 0:
                 rejects[page.name] = _outcome(done)
@@ -263,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--passes", type=int, default=TIMING_PASSES, help="Timed rounds after the warm-up (0: none)."
     )
+    parser.add_argument(
+        "--fold-models",
+        default="",
+        help="With --split train: clean each page with the line model of the fold that left it out "
+        "(a folder written by training/train_line_model.py --fold-models).",
+    )
     parser.add_argument("--skip-pages", action="store_true", help="Skip the shared pages set.")
     parser.add_argument("--skip-html-dev", action="store_true", help="Skip html_dev.")
     args = parser.parse_args(argv)
@@ -272,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_pages:
         path = pathlib.Path(args.data) / f"pages_{args.split}.jsonl.gz"
         if path.exists():
-            print_result(run_pages(shared_pages(path), args.passes), f"pages_{args.split}")
+            scorer_of = fold_scorers(pathlib.Path(args.fold_models)) if args.fold_models else None
+            title = f"pages_{args.split}" + (", path cleaned out of fold" if scorer_of else "")
+            print_result(run_pages(shared_pages(path), args.passes, scorer_of), title)
         else:
             print(f"pages: {path} not found, skipped (the shared data sets are not here)")
     if not args.skip_html_dev:

@@ -244,14 +244,16 @@ def folds_of(prep: Prepared) -> np.ndarray:
 
 def out_of_fold(prep: Prepared, matrix, line_fold: np.ndarray, c: float, log, name: str, lexical: int = 0):
     """Out-of-fold log-odds (and, with ``lexical`` > 0, their part from the first ``lexical``
-    columns), and the model fitted on every training line."""
+    columns), the model fitted on every training line, and each fold's model (fitted without it)."""
     y, w = prep.label, prep.weight
     rows = (y >= 0) & prep.sampled
     z = np.zeros(y.size)
     z_lex = np.zeros(y.size)
+    fold_models = []
     for k in range(FOLDS):
         train = np.flatnonzero(rows & (line_fold != k))
         model = fit_lr(matrix[train], y[train], w[train], c)
+        fold_models.append(model)
         held = np.flatnonzero(line_fold == k)
         z[held] = matrix[held] @ model.coef_[0] + model.intercept_[0]
         if lexical:
@@ -259,7 +261,7 @@ def out_of_fold(prep: Prepared, matrix, line_fold: np.ndarray, c: float, log, na
         log(f"{name} fold {k} ({model.n_iter_[0]} iterations)")
     final = final_fit(prep, matrix, np.where(prep.dev_line, FINAL_DEV_BOOST, 1.0), c)
     log(f"{name} final ({final.n_iter_[0]} iterations)")
-    return z, z_lex, final
+    return z, z_lex, final, fold_models
 
 
 def final_fit(prep: Prepared, matrix, boost: np.ndarray, c: float):
@@ -291,6 +293,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(ROOT / "schemas" / "models" / "line_model.npz"))
     parser.add_argument("--rule-report", action="store_true")
     parser.add_argument("--dump", default="", help="Pickle the out-of-fold scores here (for error analysis).")
+    parser.add_argument(
+        "--fold-models",
+        default="",
+        help="Also write each fold's model here (fold<k>.npz, and folds.json: page group -> fold), "
+        "for benchmarks/quality_extract.py --fold-models: the path on training pages, each "
+        "cleaned by a model that never saw it.",
+    )
     parser.add_argument(
         "--no-excerpts",
         action="store_true",
@@ -324,7 +333,9 @@ def main(argv: list[str] | None = None) -> None:
     dense = prep.dense_columns(layout)
     m1 = prep.pass1_matrix(layout, dense)
     log(f"pass 1 matrix {m1.shape}, {m1.nnz} entries")
-    z1, z_lex, first = out_of_fold(prep, m1, line_fold, C1, log, "pass 1", lexical=layout.lexical_size)
+    z1, z_lex, first, first_folds = out_of_fold(
+        prep, m1, line_fold, C1, log, "pass 1", lexical=layout.lexical_size
+    )
     context = prep.context(z1, z_lex)
     rng = np.random.default_rng(SEED + 1)
     sample = rng.choice(context.shape[0], min(300_000, context.shape[0]), replace=False)
@@ -332,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     layout = prep.layout(edges2)
     m2 = prep.pass2_matrix(layout, context, dense)
     log(f"pass 2 matrix {m2.shape}, {m2.nnz} entries")
-    z2, _, second = out_of_fold(prep, m2, line_fold, C2, log, "pass 2")
+    z2, _, second, second_folds = out_of_fold(prep, m2, line_fold, C2, log, "pass 2")
     p1, p2 = 1 / (1 + np.exp(-z1)), 1 / (1 + np.exp(-z2))
 
     hard = np.concatenate(prep.hard)
@@ -390,6 +401,16 @@ def main(argv: list[str] | None = None) -> None:
             "w2": second.coef_[0].astype(np.float32),
             "meta": np.array(json.dumps(meta)),
         }
+
+    if args.fold_models:
+        # The folds' own fits (no dev refits), at the operating points chosen above.
+        folder = pathlib.Path(args.fold_models)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k in range(FOLDS):
+            np.savez_compressed(folder / f"fold{k}.npz", **model_arrays(first_folds[k], second_folds[k]))
+        groups = {doc.group: int(k) for doc, k in zip(prep.docs, fold, strict=True) if not is_excerpt(doc)}
+        (folder / "folds.json").write_text(json.dumps(groups, sort_keys=True))
+        log(f"wrote the {FOLDS} fold models to {folder}")
 
     # Refits for the dev documents: the fit that gets the fewest of their lines wrong is kept.
     arrays = model_arrays(first, second)
