@@ -295,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pages", action="store_true", help="Skip the shared pages set.")
     parser.add_argument("--skip-html-dev", action="store_true", help="Skip html_dev.")
     args = parser.parse_args(argv)
+    if args.fold_models and args.split != "train":
+        parser.error("--fold-models is for --split train: the validation pages are in no fold")
     # Trafilatura logs every page it discards, htmldate every odd date; the scores say it better.
     for name in ("trafilatura", "htmldate", "readability", "justext"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
