@@ -18,6 +18,7 @@ from transforms.core.clean_stage import clean_document
 from transforms.core.decode import decode_html
 from transforms.core.extract import NoArticle, extract_article, extract_document, read_page
 from transforms.core.extract_body import restore_headings
+from transforms.core.page_tree import parse_page
 
 HANDMADE = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -735,3 +736,15 @@ def test_a_list_item_with_soft_hyphens_is_still_marked():
         "Freitag 3. Mai: Leipzig, Conne Island",
         "Samstag 4. Mai: Dresden, Scheune",
     }
+
+
+def test_a_page_is_parsed_as_trafilatura_parses_it_with_html_elements_throughout():
+    page = (
+        "<!DOCTYPE html><html><head><title>Form</title></head><body><!-- a comment -->"
+        "<form><input name='q'><select><option>a</option></select></form><p>Rates rise.</p></body></html>"
+    )
+    tree = parse_page(page)
+    ours = [(el.tag, el.text) for el in tree.iter()]
+    assert ours == [(el.tag, el.text) for el in trafilatura.load_html(page).iter()]
+    assert {type(el) for el in tree.iter()} == {lxml.html.HtmlElement}  # no form-field classes
+    assert parse_page("just text, no markup at all") is None  # not HTML, as trafilatura decides

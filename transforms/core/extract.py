@@ -43,8 +43,6 @@ import logging
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import trafilatura
-
 from schemas.records import Article, Reject
 from transforms.core.body_blocks import body_chars, text_key
 from transforms.core.dates import page_dates, parse_datetime, plausible
@@ -66,6 +64,7 @@ from transforms.core.page_meta import (
     site_name,
     unique_values,
 )
+from transforms.core.page_tree import parse_page
 from transforms.core.urls import canonical_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -159,11 +158,11 @@ def _extract(
     markup = decode_html(html) if isinstance(html, bytes) else html
     if "<" not in markup[:MARKUP_HEAD_CHARS]:
         return NoArticle("not_html", f"no markup in its first {MARKUP_HEAD_CHARS:,} characters")
-    tree = trafilatura.load_html(markup)
+    tree = parse_page(markup)
     if (tree is None or tree.tag != "html") and markup.lstrip()[:1] == "<":
         # A fragment (a CMS export, a page saved without its frame: "<table>...</table>") is
         # refused or parsed as a lone element by trafilatura; in its frame it is a page.
-        framed = trafilatura.load_html(f"<html><body>{markup}</body></html>")
+        framed = parse_page(f"<html><body>{markup}</body></html>")
         if framed is not None:
             tree = framed
             if trail:
