@@ -160,8 +160,9 @@ class DedupEntry(NamedTuple):
 
     One shape for every part: an article of this run, an entry of the persisted index
     (``indexed``: committed by an earlier run, never written again) and a candidate in a
-    streaming job's keyed state (``seen_at``: when it was kept, in microseconds). A tuple,
-    as it travels in shuffles and keyed state, where tuples encode compactly.
+    streaming job's keyed state (``seen_at``: when it was kept, in microseconds). It travels
+    in shuffles and keyed state, where Beam's default coder pickles it, class and datetime
+    included (about 13 us an entry against 1.6 us for a plain tuple: BENCHMARKS.md, round 8).
     """
 
     id: str
