@@ -290,17 +290,18 @@ def extract_document(article: Article) -> Article | Reject:
     return dataclasses.replace(article, canonical_url=canonical, fallback=None)
 
 
-# What became of each document, for the stage's counters (a reject is counted by its reason).
-EXTRACTED, FELL_BACK, PASSED, REJECTED = ("extracted", "fell_back_to_feed_text", "passed_text", "rejected")
+# What became of each kept document, for the stage's counters (a reject is counted by its reason).
+EXTRACTED, FELL_BACK, PASSED = ("extracted", "fell_back_to_feed_text", "passed_text")
 
 
-def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str]]:
-    """``extract_document`` over a batch, each result with what became of the document."""
+def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str | None]]:
+    """``extract_document`` over a batch, each result with what became of the document (None for
+    a reject: its reason says it)."""
     results = []
     for article in articles:
         result = extract_document(article)
         if isinstance(result, Reject):
-            outcome = REJECTED
+            outcome = None
         elif article.html is None:
             outcome = PASSED
         else:
