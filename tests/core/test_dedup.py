@@ -22,7 +22,7 @@ from transforms.core.fingerprints import (
     shingles,
     similarity,
 )
-from transforms.core.urls import canonical_url, url_key
+from transforms.core.urls import absolute_url, canonical_url, host_of, url_key, url_parts
 from transforms.dedup import Deduplicate
 
 UTC = dt.timezone.utc
@@ -49,6 +49,19 @@ def test_canonical_url_drops_tracking_fragment_and_trailing_slash():
     assert url_key(canonical_url("http://www.example.com/a/")) == url_key(
         canonical_url("https://example.com/a")
     )
+
+
+def test_urls_no_parser_reads_are_no_urls_not_errors():
+    # urllib raises on these ("Invalid IPv6 URL", "Port out of range"); records, feeds and pages
+    # carry them, and one used to abort a whole run.
+    for bad in ("http://[::1/story", "https://example.com:99999/a", "http://[cdn/a.jpg"):
+        assert url_parts(bad) is None and canonical_url(bad) is None and host_of(bad) is None
+        assert absolute_url("https://example.com/news/", bad) is None
+    assert absolute_url("http://[::1/", "/a") is None
+    assert absolute_url("https://example.com/news/", "../a?b=2") == "https://example.com/a?b=2"
+    assert absolute_url(None, "https://example.com/a") == "https://example.com/a"
+    assert absolute_url(None, "/a") is None and absolute_url("https://example.com/", "mailto:x@y.z") is None
+    assert host_of("https://www.Example.com:8080/a") == "example.com"
 
 
 def test_content_hash_ignores_case_spacing_and_punctuation():

@@ -150,6 +150,39 @@ def test_a_page_without_an_article_says_why(data, reason):
         assert result.detail.startswith("TypeError: ")
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "<link rel='canonical' href='http://[::1/story'>",  # "Invalid IPv6 URL" to a URL parser
+        "<meta property='og:url' content='https://example.com:99999/story'>",  # no such port
+        "<meta property='og:image' content='http://[cdn/lead.jpg'>",
+    ],
+)
+def test_a_malformed_link_in_the_head_is_ignored_not_the_article(head):
+    # One broken attribute used to make the whole page an extraction_error reject.
+    story = (
+        "<p>The harbour ferry timetable changes on Monday, the port authority said on Tuesday.</p>"
+        "<p>Boats to the islands will leave every forty minutes instead of every hour in summer.</p>"
+        "<p>Residents had asked for more crossings since the bridge closed for repairs last year.</p>"
+    )
+    html = f"<html><head><title>Ferries</title>{head}</head><body><article>{story}</article></body></html>"
+    page = read_page(html, "https://example.com/story")
+    assert not isinstance(page, NoArticle)
+    assert "harbour ferry timetable" in page.text
+    assert page.canonical_url in (None, "https://example.com/story") and page.image is None
+    article = extract_document(
+        Article(
+            id="p",
+            source="s",
+            text_source="page",
+            ingested_at=NOW,
+            url="https://example.com/story",
+            html=html,
+        )
+    )
+    assert article.canonical_url == "https://example.com/story"
+
+
 FRENCH = (
     "<html lang='fr'><head><meta charset='{charset}'><title>Réforme</title></head><body><article>"
     "<h1>Réforme des retraites</h1>"

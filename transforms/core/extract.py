@@ -41,7 +41,6 @@ import dataclasses
 import itertools
 import logging
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from schemas.records import Article, Reject
 from transforms.core.body_blocks import body_chars, text_key
@@ -65,7 +64,7 @@ from transforms.core.page_meta import (
     unique_values,
 )
 from transforms.core.page_tree import parse_page
-from transforms.core.urls import canonical_url
+from transforms.core.urls import canonical_url, url_parts
 
 _LOGGER = logging.getLogger(__name__)
 _FAILURES = itertools.count()
@@ -258,7 +257,8 @@ def _page_canonical(url: str | None, declared: str | None) -> str | None:
         return declared or url
 
     def host(value: str) -> str:
-        netloc = urlsplit(value).netloc.lower()
+        parts = url_parts(value)
+        netloc = parts.netloc.lower() if parts else ""
         return netloc[4:] if netloc.startswith("www.") else netloc
 
     return declared if host(declared) == host(url) else url

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+
+from transforms.core.urls import absolute_url, url_parts
 
 # An in-article image at least this wide (declared width, or a srcset width) is a lead image.
 MIN_IMAGE_WIDTH = 400
@@ -41,8 +42,7 @@ def _absolute(value: Any, page_url: str | None) -> str | None:
     value = value.strip().replace("&amp;", "&")
     if not value or value.startswith("data:"):
         return None
-    absolute = urljoin(page_url, value) if page_url else value
-    return absolute if absolute.startswith(("http://", "https://")) else None
+    return absolute_url(page_url, value)
 
 
 def _ld_image(value: Any) -> str | None:
@@ -139,7 +139,8 @@ def lead_image(
 def _host_like(name: str, page_url: str | None) -> bool:
     """trafilatura names a site by its host when the page declares nothing: not a name."""
     folded = name.casefold().removeprefix("www.")
-    host = urlsplit(page_url).netloc.casefold().removeprefix("www.") if page_url else ""
+    parts = url_parts(page_url)
+    host = parts.netloc.casefold().removeprefix("www.") if parts else ""
     return (bool(host) and folded in (host, host.split(":")[0])) or (" " not in folded and "." in folded)
 
 

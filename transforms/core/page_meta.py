@@ -17,7 +17,6 @@ import logging
 import re
 from html import unescape
 from typing import Any
-from urllib.parse import urljoin
 
 import lxml.etree
 from lxml.html import HtmlElement
@@ -28,6 +27,7 @@ from transforms.core.body_blocks import WS_RE, text_key
 from transforms.core.dates import ARTICLE_TYPES, with_main_entities
 from transforms.core.markup import field_text
 from transforms.core.text import normalise_text
+from transforms.core.urls import absolute_url
 
 _LOGGER = logging.getLogger(__name__)
 # What lxml, the charset codecs and trafilatura's heuristics raise on malformed input.
@@ -220,8 +220,8 @@ def declared_canonical(facts: PageFacts, url: str | None) -> str | None:
     for value in facts.canonical + facts.meta.get("og:url", []):
         if not value or value.startswith(("javascript:", "#")):
             continue
-        absolute = urljoin(url, value) if url else value
-        if absolute.startswith(("http://", "https://")):
+        absolute = absolute_url(url, value)
+        if absolute:
             return absolute
     return None
 

@@ -2,11 +2,15 @@
 
 canonical_url("https://WWW.Example.org/a/?utm_source=x&b=2#top") -> "https://www.example.org/a?b=2"
 url_key("https://www.example.org/a?b=2")                           -> "example.org/a?b=2"
+absolute_url("https://example.org/news/", "../a?b=2")               -> "https://example.org/a?b=2"
+
+URLs come from outside: records, feeds, pages' links, redirects. None of these functions raises
+on one that does not parse ("http://[::1", a port of 99999): it is no URL, and they say None.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import courlan
 
@@ -26,15 +30,14 @@ def canonical_url(url: str | None) -> str | None:
     if not url or not isinstance(url, str):
         return None
     url = url.strip()
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
+    if web_url_parts(url) is None:
         return None
     try:
         normalised = courlan.normalize_url(url, strict=False, trailing_slash=False)
     except (ValueError, AttributeError):
         return None
-    parts = urlsplit(normalised)
-    if not parts.netloc:
+    parts = web_url_parts(normalised)
+    if parts is None:
         return None
     query = urlencode(
         sorted(
@@ -58,7 +61,41 @@ def url_key(canonical: str | None) -> str | None:
 
 def host_of(url: str | None) -> str | None:
     """The lower-cased host of a URL, without ``www.``; None when there is none."""
-    if not url:
-        return None
-    host = (urlsplit(url).hostname or "").lower()
+    parts = url_parts(url)
+    host = (parts.hostname or "").lower() if parts else ""
     return (host[4:] if host.startswith("www.") else host) or None
+
+
+def url_parts(url: str | None) -> SplitResult | None:
+    """``urlsplit(url)``, or None when the URL does not parse (a bracketed host that is no IPv6
+    address, a port out of range)."""
+    if not url or not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read to check it: urlsplit parses the port only when asked
+    except ValueError:
+        return None
+    return parts
+
+
+def web_url_parts(url: str | None) -> SplitResult | None:
+    """The parts of an absolute http(s) URL with a host, else None."""
+    parts = url_parts(url)
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
+
+
+def absolute_url(base: str | None, link: str | None) -> str | None:
+    """``link`` made absolute against ``base`` (a page's or a feed's URL), when the result is an
+    http(s) URL that parses; else None."""
+    if not link or not isinstance(link, str):
+        return None
+    link = link.strip()
+    if base:
+        try:
+            link = urljoin(base, link)
+        except ValueError:
+            return None
+    return link if web_url_parts(link) is not None else None
