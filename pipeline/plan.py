@@ -16,7 +16,6 @@ import math
 import os
 import re
 import secrets
-import urllib.parse
 from collections.abc import Iterable
 
 from apache_beam.io.filesystems import FileSystems
@@ -28,6 +27,7 @@ from transforms.core.feeds import FeedError, unique
 from transforms.core.schedule import FeedCursor
 from transforms.core.seeds import is_html
 from transforms.core.sitemaps import gunzip, parse_since, robots_url, sitemap_kind
+from transforms.core.urls import url_parts
 from transforms.core.warc import is_warc
 from transforms.lake.commit import check_run_id
 from transforms.lake.cursors import load_feed_cursors
@@ -276,7 +276,8 @@ MAX_SITEMAP_FILE_BYTES = 50_000_000
 
 def _sitemap_url(url: str) -> str:
     """A site's root (``https://example.org`` or ``…/``) stands for its robots.txt."""
-    return robots_url(url) if urllib.parse.urlsplit(url).path in ("", "/") else url
+    parts = url_parts(url)
+    return robots_url(url) if parts and parts.path in ("", "/") else url
 
 
 def check_options(nf: NewsflowOptions, local: bool) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -19,6 +18,7 @@ from schemas.records import Article, Reject, stable_id
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy, FetchResult
 from transforms.core.markup import content_text
+from transforms.core.urls import absolute_url, url_parts
 from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
 
@@ -46,7 +46,7 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
     The feed's title, author, date and categories win over the page's; its content (or
     summary) is kept as the fallback text.
     """
-    link = urljoin(item.feed_url, item.link) if item.link else None
+    link = absolute_url(item.feed_url, item.link)
     content = content_text(item.content)
     fallback = None
     if content:
@@ -75,8 +75,8 @@ def item_article(item, *, run_id: str, ingested_at: dt.datetime) -> Article:
 
 
 def _host_key(item) -> tuple[str, object]:
-    link = urljoin(item.feed_url, item.link) if item.link else ""
-    return urlsplit(link).netloc.lower(), item
+    parts = url_parts(absolute_url(item.feed_url, item.link))
+    return (parts.netloc.lower() if parts else ""), item
 
 
 class _FetchHostFn(beam.DoFn):
@@ -100,6 +100,10 @@ class _FetchHostFn(beam.DoFn):
             # A streaming job stamps each article with the time it is fetched.
             stamp = ingested_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
             article = item_article(item, run_id=run_id, ingested_at=stamp)
+            if not article.url and item.link:
+                detail = f"the feed entry's link is no http(s) URL: {item.link[:200]!r}"
+                yield from self._fall_back(article, "invalid_link", detail)
+                continue
             if not article.url:
                 yield from self._fall_back(article, "no_link", "the feed entry has no link")
                 continue

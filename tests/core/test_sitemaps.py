@@ -122,3 +122,16 @@ def test_gzip_kind_and_robots():
     text = "User-agent: *\nDisallow: /private/\nSitemap: /sitemap.xml\nsitemap:https://news.example.org/news.xml\n"
     assert robots_sitemaps(text, f"{BASE}/robots.txt") == [f"{BASE}/news.xml", f"{BASE}/sitemap.xml"]
     assert robots_url(f"{BASE}/any/page?x=1") == f"{BASE}/robots.txt" and is_robots_url(f"{BASE}/robots.txt")
+
+
+def test_locations_no_parser_reads_are_left_out_not_raised():
+    # "http://[::1/..." is "Invalid IPv6 URL" to urllib; a robots.txt or a sitemap from the web
+    # may hold one, and it used to raise out of the poll.
+    text = "Sitemap: http://[::1/a.xml\nSitemap: /sitemap.xml\n"
+    assert robots_sitemaps(text, f"{BASE}/robots.txt") == [f"{BASE}/sitemap.xml"]
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    index = f"<sitemapindex xmlns='{ns}'><sitemap><loc>http://[::1/a.xml</loc></sitemap><sitemap><loc>/b.xml</loc></sitemap></sitemapindex>"
+    assert parse_sitemap(index.encode(), f"{BASE}/s.xml").sitemaps == (f"{BASE}/b.xml",)
+    urlset = f"<urlset xmlns='{ns}'><url><loc>http://[::1/a</loc></url><url><loc>/b</loc></url></urlset>"
+    assert [e.loc for e in parse_sitemap(urlset.encode(), f"{BASE}/s.xml").entries] == [f"{BASE}/b"]
+    assert not is_robots_url("http://[::1/robots.txt") and robots_url("http://[::1/x") == "http://[::1/x"

@@ -284,3 +284,50 @@ def test_feed_articles_carry_site_name_and_fetch_time(site, feeds_lake):
     gone = rows[f"{base}/gone"]
     # No page was fetched: the feed's summary stands in, with no fetch time.
     assert gone["fetched_at"] is None and gone["site_name"] == "Gazette"
+
+
+def test_links_no_parser_reads_end_as_rejects_or_feed_text_not_a_crashed_run(feed_server, tmp_path):
+    # "http://[::1..." is "Invalid IPv6 URL" to urllib: as a feed's own URL, or in a JSON Feed
+    # item's url, it used to raise out of the poll or fetch stage and abort the whole run.
+    # (feedparser drops such a link from an RSS entry itself: that entry has no link. In a
+    # redirect's Location it is a fetch error.)
+    from tests.helpers import page, story
+
+    base = feed_server.base_url
+    date = "2017-09-05T10:00:00Z"
+    feed_server.route("/good", page("Good", story("harbour")), content_type="text/html")
+    feed_server.route("/hop", redirect="http://[::1/elsewhere")
+    items = [
+        {"id": "good", "title": "Good", "url": f"{base}/good", "date_published": date},
+        {
+            "id": "summarised",
+            "title": "Summarised",
+            "url": "http://[::1/summarised",
+            "date_published": date,
+            "summary": " ".join(story("rail")),
+        },
+        {"id": "bare", "title": "Bare", "url": "http://[::1/bare", "date_published": date},
+        {"id": "redirected", "title": "Redirected", "url": f"{base}/hop", "date_published": date},
+    ]
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Gazette", "items": items}
+    feed_server.route("/feed.json", json.dumps(feed).encode(), content_type="application/feed+json")
+    lake = tmp_path / "lake"
+    feeds = (f"{base}/feed.json", "http://[::1/feed.xml")
+    result = run_cli("run", "--feeds", *feeds, "--output", str(lake), *FETCH_FLAGS)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    rows = {r["title"]: r for r in articles_table(lake).to_pylist()}
+    assert set(rows) == {"Good", "Summarised"}
+    assert rows["Good"]["text_source"] == "page"
+    assert rows["Summarised"]["text_source"] == "feed_summary" and rows["Summarised"]["url"] is None
+    rejects = {(r["url"], r["stage"], r["reason"]) for r in dataset_rows(lake, "rejects")}
+    assert rejects == {
+        (None, "fetch", "invalid_link"),
+        (f"{base}/hop", "fetch", "bad_url"),
+        ("http://[::1/feed.xml", "feed", "bad_url"),
+    }
+    details = {(r["stage"], r["reason"]): r["detail"] for r in dataset_rows(lake, "rejects")}
+    assert "http://[::1/bare" in details["fetch", "invalid_link"]
+    assert (
+        "Invalid IPv6 URL" in details["fetch", "bad_url"] and "Invalid IPv6 URL" in details["feed", "bad_url"]
+    )
+    assert "balanced" in result.stdout and "NOT BALANCED" not in result.stdout

@@ -175,6 +175,8 @@ def variants_lake(tmp_path_factory):
             "title": "Council approves budget",
         },
         {"title": "neither text nor html"},
+        # A URL no parser reads ("Invalid IPv6 URL"): the record is broken, the run goes on.
+        {"id": "bad-url", "text": story.replace("Monday", "Friday"), "url": "http://[::1/council-budget"},
     ]
     lines = [json.dumps(r) for r in records]
     lines.insert(3, "{this is not json")
@@ -213,8 +215,9 @@ def test_bad_inputs_end_in_rejects_with_reasons(variants_lake):
     assert ("image.html", "read", "binary") in rejects
     assert ("backfill.jsonl:4", "read", "invalid_json") in rejects
     assert ("backfill.jsonl:6", "read", "no_content") in rejects
+    assert ("backfill.jsonl:7", "read", "bad_field") in rejects
     assert ("boilerplate-only.txt", "clean", "empty_after_cleaning") in rejects
-    assert len(rejects) == 5
+    assert len(rejects) == 6
     assert "balanced" in stdout and "NOT BALANCED" not in stdout
-    # read = 5 seeds + 6 JSONL lines + 3 files; written = 5 seeds + url-a.
-    assert "read        14" in stdout and "written     6" in stdout
+    # read = 5 seeds + 7 JSONL lines + 3 files; written = 5 seeds + url-a.
+    assert "read        15" in stdout and "written     6" in stdout

@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from schemas.records import Article, Reject, stable_id
 from transforms.core.decode import UNICODE_BOMS, InputError, decode_bytes, decode_text
+from transforms.core.urls import url_parts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
         raise InputError("no_content", "record has neither text nor html")
     url = _clean_str(record.get("url"))
+    if url is not None and url_parts(url) is None:
+        # It would be the article's identity and its site: a value no parser reads is a broken
+        # record, not an article without a URL.
+        raise InputError("bad_field", f"url: not a URL that parses: {url[:200]!r}")
     given_id = _clean_str(record.get("id"))
     # Every date field the record has, in order: an empty or unparseable one does not
     # hide the next (resolve_date takes the first that parses).

@@ -29,6 +29,7 @@ from lxml import etree
 
 from schemas.records import FeedItem
 from transforms.core.feeds import FeedError, iso_from_text, parse_untrusted_xml, unique
+from transforms.core.urls import absolute_url, url_parts
 
 # The sitemap protocol's limit on URLs per file; entries past it are not read.
 MAX_SITEMAP_URLS = 50_000
@@ -104,25 +105,27 @@ def sitemap_kind(data: bytes) -> str | None:
 
 
 def is_robots_url(url: str) -> bool:
-    return urllib.parse.urlsplit(url).path.endswith("/robots.txt")
+    parts = url_parts(url)
+    return parts is not None and parts.path.endswith("/robots.txt")
 
 
 def robots_url(site: str) -> str:
-    """The robots.txt of a site given by any URL on it."""
-    parts = urllib.parse.urlsplit(site)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
+    """The robots.txt of a site given by any URL on it (a URL that does not parse stays as it is:
+    its fetch fails with ``bad_url``)."""
+    parts = url_parts(site)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")) if parts else site
 
 
 def robots_sitemaps(text: str, base: str) -> list[str]:
     """The ``Sitemap:`` URLs of a robots.txt, absolute, news sitemaps first, at most MAX_CHILD_SITEMAPS."""
-    urls = [urllib.parse.urljoin(base, m.group(1)) for m in _ROBOTS_SITEMAP.finditer(text)]
-    return prefer_news(u for u in urls if u.startswith(("http://", "https://")))
+    return prefer_news(absolute_url(base, m.group(1)) for m in _ROBOTS_SITEMAP.finditer(text))
 
 
-def prefer_news(urls: Iterable[str]) -> list[str]:
-    """Distinct sitemap URLs with the news-looking ones first, at most MAX_CHILD_SITEMAPS."""
-    distinct = list(unique(urls))
-    ranked = sorted(distinct, key=lambda url: not _NEWSY.search(urllib.parse.urlsplit(url).path))
+def prefer_news(urls: Iterable[str | None]) -> list[str]:
+    """Distinct sitemap URLs with the news-looking ones first, at most MAX_CHILD_SITEMAPS (None,
+    a location that is no http(s) URL, is left out)."""
+    distinct = list(unique(url for url in urls if url))
+    ranked = sorted(distinct, key=lambda url: not _NEWSY.search(url_parts(url).path))
     return ranked[:MAX_CHILD_SITEMAPS]
 
 
@@ -148,8 +151,7 @@ def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
     kind = etree.QName(root).localname if root is not None else ""
     if kind == "sitemapindex":
         locs = (_text(child, "{*}loc") for child in root.iterfind("{*}sitemap"))
-        absolute = (urllib.parse.urljoin(url, loc) for loc in locs if loc)
-        return ParsedSitemap(url, kind, sitemaps=tuple(prefer_news(u for u in absolute if _http(u))))
+        return ParsedSitemap(url, kind, sitemaps=tuple(prefer_news(absolute_url(url, loc) for loc in locs)))
     if kind != "urlset":
         raise FeedError("not_a_sitemap", f"root element <{kind}>")
     entries, news = [], False
@@ -157,8 +159,8 @@ def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
         if count >= MAX_SITEMAP_URLS:
             break
         loc = _text(node, "{*}loc")
-        loc = urllib.parse.urljoin(url, loc) if loc else None
-        if not loc or not _http(loc):
+        loc = absolute_url(url, loc)
+        if not loc:
             continue
         item = node.find(f"{{{_NEWS_NS}}}news")
         fields = {}
@@ -172,10 +174,6 @@ def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
             }
         entries.append(SitemapEntry(loc, lastmod=iso_from_text(_text(node, "{*}lastmod")), **fields))
     return ParsedSitemap(url, kind, entries=tuple(entries), news=news)
-
-
-def _http(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
 
 
 def parse_since(value: str | None, now: dt.datetime) -> dt.datetime:
