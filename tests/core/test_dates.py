@@ -372,3 +372,21 @@ def test_json_ld_articles_in_other_shapes_are_read():
     shape = '{"@type": "WebPage", "datePublished": "2019-01-01"}'
     page = extract_article(PAGE.format(extra=f'<script type="application/ld+json">{shape}</script>', body=""))
     assert all(source != "html" for _, source in page.date_candidates)
+
+
+def test_a_value_without_a_utc_time_is_no_date():
+    # dateutil reads "+9999" as an offset of 99 hours; the calendar's edges have no UTC time.
+    # Each used to raise out of the enrich stage and abort the run.
+    for value in (
+        "Tue, 05 Sep 2017 10:00:00 +9999",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:00:00-05:00",
+    ):
+        assert parse_datetime(value) is None
+        resolved = resolve_date(
+            [(value, "metadata")],
+            text="",
+            url=None,
+            ingested_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+        )
+        assert resolved.published is None

@@ -253,3 +253,20 @@ def test_jsonl_fetched_at_is_read_in_utc_and_optional():
         parse_jsonl_record(json.dumps({"text": "B", "fetched_at": "soon"}), "b.jsonl:3", NOW).fetched_at
         is None
     )
+
+
+def test_jsonl_strings_are_made_readable_lone_surrogates_and_control_characters():
+    # JSON may escape half of an emoji's UTF-16 pair on its own: no UTF-8 file can store it (the
+    # run used to abort on it). Control characters are escaped too, and no page shows them.
+    line = json.dumps(
+        {"text": "Ferry \ud83d news\u0007 here\n\tand \ud83d\ude00", "author": "\u0000Jane Doe\u0085"}
+    )
+    article = parse_jsonl_record(line, "b.jsonl:1", NOW)
+    assert article.text == "Ferry \ufffd news here\n\tand \U0001f600"
+    assert article.author == "Jane Doe"
+    article.text.encode("utf-8")
+
+
+def test_jsonl_fetched_at_without_a_utc_time_is_none():
+    line = json.dumps({"text": "B", "fetched_at": "9999-12-31T23:59:59-23:00"})
+    assert parse_jsonl_record(line, "b.jsonl:1", NOW).fetched_at is None

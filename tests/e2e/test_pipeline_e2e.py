@@ -6,6 +6,7 @@ import json
 import shutil
 
 import duckdb
+import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
@@ -177,6 +178,15 @@ def variants_lake(tmp_path_factory):
         {"title": "neither text nor html"},
         # A URL no parser reads ("Invalid IPv6 URL"): the record is broken, the run goes on.
         {"id": "bad-url", "text": story.replace("Monday", "Friday"), "url": "http://[::1/council-budget"},
+        # Half an emoji and a control character, escaped, and a date with a 99-hour offset: each
+        # used to abort the run (no UTF-8 file can store the one, no UTC time exists for the other).
+        {
+            "id": "odd-values",
+            "text": "The ferry \ud83d crossing to the islands resumed on Tuesday after a storm closed the "
+            "harbour for three days, and the port authority added two evening boats for the weekend.",
+            "title": "Ferries\u0007 resume \ud83d",
+            "published": "Tue, 05 Sep 2017 10:00:00 +9999",
+        },
     ]
     lines = [json.dumps(r) for r in records]
     lines.insert(3, "{this is not json")
@@ -219,5 +229,8 @@ def test_bad_inputs_end_in_rejects_with_reasons(variants_lake):
     assert ("boilerplate-only.txt", "clean", "empty_after_cleaning") in rejects
     assert len(rejects) == 6
     assert "balanced" in stdout and "NOT BALANCED" not in stdout
-    # read = 5 seeds + 7 JSONL lines + 3 files; written = 5 seeds + url-a.
-    assert "read        15" in stdout and "written     6" in stdout
+    # read = 5 seeds + 8 JSONL lines + 3 files; written = 5 seeds + url-a + odd-values.
+    assert "read        16" in stdout and "written     7" in stdout
+    odd = articles_table(lake).to_pandas().set_index("id").loc["odd-values"]
+    assert odd["title"] == "Ferries resume \ufffd" and "ferry \ufffd crossing" in odd["text"]
+    assert pd.isna(odd["published"]) and odd["date"] == "unknown"

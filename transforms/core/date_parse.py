@@ -202,6 +202,13 @@ def _parse(value: str | None, *, keep_naive: bool = False) -> dt.datetime | None
             return None
     if parsed.tzinfo is None and not keep_naive:
         parsed = parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is not None:
+        try:
+            # An offset of a day or more ("+9999") is no zone; a value at the calendar's edge
+            # ("0001-01-01T00:00:00+05:00") has no UTC time: neither is a date.
+            parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
     return parsed
 
 

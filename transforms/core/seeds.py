@@ -76,6 +76,8 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         raise InputError("invalid_json", str(error)[:300] or type(error).__name__) from None
     if not isinstance(record, dict):
         raise InputError("invalid_json", f"expected an object, got {type(record).__name__}")
+    if _UNREADABLE.search(line):
+        record = _readable(record)
     text = record.get("text")
     html = record.get("html")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
@@ -116,6 +118,30 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     )
 
 
+# Characters no page shows: half of a UTF-16 pair on its own (JSON escapes it, "\\ud83d" of an
+# emoji cut in two by a truncating exporter), which no UTF-8 file can store, and control
+# characters ("\\u0000", "\\u0007", a raw DEL or C1 code), which break every CSV and terminal a
+# title or an author reaches. Tab and the line breaks (CR, LF, NEL) are text.
+_UNREADABLE = re.compile(
+    r"\\u(?:[dD][89a-fA-F]|00[01][0-9a-fA-F]|007[fF]|00[89][0-9a-fA-F])|[\x7f-\x84\x86-\x9f]"
+)
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
+def _readable(value: object) -> object:
+    """The record's strings with each lone surrogate as U+FFFD (the replacement character, as
+    for any undecodable text; a pair escaped in two halves becomes its character) and without
+    control characters other than tab and line breaks."""
+    if isinstance(value, str):
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return _CONTROL_RE.sub("", value)
+    if isinstance(value, dict):
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return value
+
+
 def parse_utc(value: str | None) -> dt.datetime | None:
     """An ISO 8601 timestamp in UTC (naive: taken as UTC), or None when absent or unreadable."""
     if not value:
@@ -126,7 +152,10 @@ def parse_utc(value: str | None) -> dt.datetime | None:
         return None
     if when.tzinfo is None:
         return when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc)
+    try:
+        return when.astimezone(dt.timezone.utc)
+    except OverflowError:  # "9999-12-31T23:59:59-23:00" has no UTC time
+        return None
 
 
 def in_batch(source: str, batch: tuple[int, int] | None) -> bool:
