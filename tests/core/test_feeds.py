@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -97,6 +98,18 @@ def test_json_feed_items():
         "Short note without a title.",
         "2026-11-20T23:10:00+00:00",
     )
+
+
+def test_a_json_feed_date_without_a_utc_time_is_no_date():
+    # "9999-12-31T23:00:00-05:00" lies past the calendar's end in UTC: it used to raise an
+    # OverflowError out of the poll and abort the run.
+    items = [
+        {"id": "a", "url": "https://ex.org/a", "title": "A", "date_published": "9999-12-31T23:00:00-05:00"},
+        {"id": "b", "url": "https://ex.org/b", "title": "B", "date_published": "2026-11-20T07:30:00+01:00"},
+    ]
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": items}).encode()
+    first, second = parse_feed(data, "https://ex.org/feed.json").items
+    assert first.published is None and second.published == "2026-11-20T06:30:00+00:00"
 
 
 def test_bozo_feed_still_yields_what_parses():

@@ -158,7 +158,10 @@ def iso_from_text(value: Any) -> str | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc).isoformat()
+    try:
+        return when.astimezone(dt.timezone.utc).isoformat()
+    except OverflowError:  # "9999-12-31T23:00:00-05:00" has no UTC time
+        return None
 
 
 def _clean(value: Any) -> str | None:
