@@ -11,7 +11,7 @@ import pytest
 from schemas.records import FeedItem
 from tests.helpers import RESOURCES
 from transforms.core.feed_sources import parse_opml, read_feed_list
-from transforms.core.feeds import FeedError, parse_feed
+from transforms.core.feeds import FeedError, parse_feed, refusing_hostile_input
 from transforms.core.http import Fetcher
 from transforms.core.http_policy import FetchPolicy
 from transforms.core.markup import content_text, field_text, html_to_text
@@ -110,6 +110,32 @@ def test_a_json_feed_date_without_a_utc_time_is_no_date():
     data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": items}).encode()
     first, second = parse_feed(data, "https://ex.org/feed.json").items
     assert first.published is None and second.published == "2026-11-20T06:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"), [(5, ()), ({"name": "Jane Doe"}, ("Jane Doe",)), ([{"name": "A"}, 5], ("A",))]
+)
+def test_a_json_feed_authors_field_of_another_shape_keeps_its_item(authors, expected):
+    # "authors": 5 made the reader raise a TypeError, which aborted the whole run.
+    item = {"id": "a", "url": "https://ex.org/a", "title": "A", "authors": authors}
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]}).encode()
+    (parsed,) = parse_feed(data, "https://ex.org/feed.json").items
+    assert parsed.authors == expected
+
+
+def test_a_reader_error_is_a_parse_error_reject_not_an_exception():
+    # The feed, sitemap and OPML readers raise only FeedError: an error of our own reading code on
+    # a document nobody foresaw is a reject with the error named, and the poll goes on.
+    @refusing_hostile_input
+    def first_title(data: bytes) -> str:
+        return json.loads(data)["items"][0]["title"]
+
+    with pytest.raises(FeedError) as error:
+        first_title(b'{"items": []}')
+    assert error.value.reason == "parse_error" and error.value.detail == "IndexError: list index out of range"
+    with pytest.raises(FeedError) as error:
+        parse_feed(b"", "https://ex.org/feed.xml")
+    assert error.value.reason == "empty"
 
 
 def test_bozo_feed_still_yields_what_parses():

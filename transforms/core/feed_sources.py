@@ -12,7 +12,7 @@ import urllib.parse
 
 from lxml import etree
 
-from transforms.core.feeds import _HTML_START, FeedError, parse_untrusted_xml, unique
+from transforms.core.feeds import _HTML_START, FeedError, parse_untrusted_xml, refusing_hostile_input, unique
 
 _TRAILING_COMMENT = re.compile(r"\s+#")
 
@@ -29,6 +29,7 @@ _FEED_ROOTS = frozenset({"rss", "feed", "rdf"})
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
+@refusing_hostile_input
 def parse_opml(data: bytes) -> list[str]:
     """Feed URLs (``xmlUrl`` of outlines at any depth) from an OPML export, in order, deduplicated.
 

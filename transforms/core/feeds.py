@@ -23,18 +23,22 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import re
 import xml.sax
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 import feedparser
 
 from schemas.records import AUTHOR_SEPARATOR, FeedItem
 from transforms.core.markup import html_to_text
 from transforms.core.schedule import WEEK_SECONDS
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Syndication module (RSS 1.0 sy:updatePeriod) periods in seconds.
 _SY_PERIODS = {
@@ -79,6 +83,28 @@ class FeedError(ValueError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+# What a hostile document can make our readers raise: a field of a type no feed should have, a
+# date past the calendar's end, absurd nesting.
+PARSE_ERRORS = (ValueError, TypeError, LookupError, AttributeError, RecursionError, OverflowError)
+
+
+def refusing_hostile_input(parse: Callable[P, R]) -> Callable[P, R]:
+    """``parse`` (a feed, sitemap or OPML reader), raising only ``FeedError``: any other error
+    (``PARSE_ERRORS``) is a ``parse_error`` with its type and message, so that the poll records
+    the document as a reject and goes on, and a defect shows as one."""
+
+    @functools.wraps(parse)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return parse(*args, **kwargs)
+        except FeedError:
+            raise
+        except PARSE_ERRORS as error:
+            raise FeedError("parse_error", f"{type(error).__name__}: {error}"[:300]) from None
+
+    return guarded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,6 +274,8 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         if not isinstance(entry, dict):
             continue
         listed = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
+        if not isinstance(listed, list):
+            listed = [listed]  # "authors": {"name": ...} or a stray value: one author, or none
         authors, author = _authors(a.get("name") for a in listed if isinstance(a, dict))
         link = _clean(entry.get("url")) or _clean(entry.get("external_url"))
         guid = _clean(str(entry["id"])) if entry.get("id") is not None else None
@@ -281,13 +309,14 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
     )
 
 
+@refusing_hostile_input
 def parse_feed(data: bytes, url: str, *, encoding: str | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from ``url`` (the base for relative links).
 
     ``encoding`` is the charset from the HTTP Content-Type, if any. A bozo (not
     well-formed) feed still yields the items that parse; a document that yields none
     raises ``FeedError`` with reason ``empty``, ``not_a_feed``, ``malformed_xml``,
-    ``no_entries`` or ``unsafe_dtd``.
+    ``no_entries``, ``unsafe_dtd`` or ``parse_error``.
     """
     if not data or not data.strip():
         raise FeedError("empty", "no content")

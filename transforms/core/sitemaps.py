@@ -28,7 +28,13 @@ from collections.abc import Iterable, Sequence
 from lxml import etree
 
 from schemas.records import FeedItem
-from transforms.core.feeds import FeedError, iso_from_text, parse_untrusted_xml, unique
+from transforms.core.feeds import (
+    FeedError,
+    iso_from_text,
+    parse_untrusted_xml,
+    refusing_hostile_input,
+    unique,
+)
 from transforms.core.urls import absolute_url, url_parts
 
 # The sitemap protocol's limit on URLs per file; entries past it are not read.
@@ -136,6 +142,7 @@ def _text(element, path: str, namespaces: dict | None = None) -> str | None:
     return found.text.strip() or None
 
 
+@refusing_hostile_input
 def parse_sitemap(data: bytes, url: str) -> ParsedSitemap:
     """Parse sitemap bytes fetched from ``url`` (the base for relative locations).
 
