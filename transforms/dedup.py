@@ -107,12 +107,24 @@ def _by_cluster(entry: DedupEntry, roots: dict[str, str]) -> tuple[str, DedupEnt
     return roots.get(entry.node, ""), entry
 
 
+class DamagedIndexError(RuntimeError):
+    """A segment of the dedup index newsflow can no longer read (cut short, overwritten)."""
+
+
 def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with readable.open() as stream:
-        table = pq.read_table(stream)
+    try:
+        with readable.open() as stream:
+            table = pq.read_table(stream)
+    except pa.ArrowInvalid as error:
+        # pyarrow: "Could not open Parquet input source '<Buffer>': Parquet magic bytes not found ..."
+        why = str(error).splitlines()[0].rsplit("': ", 1)[-1].split(". ")[0][:120]
+        raise DamagedIndexError(
+            f"dedup index segment {readable.metadata.path} is damaged ({why}): restore it or move it away"
+        ) from None
     for row in table.to_pylist():
         if row["ingested_at"] >= not_before:
             yield index_entry(row)

@@ -219,3 +219,25 @@ def test_pandas_and_every_documented_reader_read_the_lake(tmp_path):
 
     table = ds.dataset(articles, partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive")).to_table()
     assert table.num_rows == 5
+
+
+def test_a_damaged_lake_file_is_a_one_line_error_naming_it(tmp_path):
+    # A part file cut short (a copy that stopped, a full disk): inspect printed a pyarrow traceback.
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, "dam.txt", "dam")
+    lake = tmp_path / "lake"
+    assert run_cli("run", "--seeds", str(seeds), "--output", str(lake)).returncode == 0
+    (article,) = (lake / "articles").rglob("*.parquet")
+    article.write_bytes(article.read_bytes()[:100])
+    inspect = run_cli("inspect", str(lake))
+    assert inspect.returncode == 1 and "Traceback" not in inspect.stderr
+    (line,) = inspect.stderr.strip().splitlines()
+    assert line.startswith("error: inspect:") and "damaged" in line and article.name in line
+    # The dedup index cut short: the next run stops before it writes, naming the segment.
+    (segment,) = (lake / "state" / "dedup").glob("*.parquet")
+    segment.write_bytes(segment.read_bytes()[:100])
+    write_seed(seeds, "river.txt", "river")
+    again = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert f"dedup index segment {segment} is damaged" in again.stderr and "nothing committed" in again.stderr
+    assert sorted(p.name for p in (lake / "articles").rglob("*.parquet")) == [article.name]
