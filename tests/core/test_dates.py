@@ -79,6 +79,19 @@ def test_resolve_date_drops_dates_far_in_the_future():
     assert resolved == (dt.datetime(2020, 2, 2, tzinfo=UTC), "html", None)
 
 
+def test_resolve_date_says_when_a_stated_value_was_no_date():
+    # A record's "published": "9999-99-99" used to vanish: no date, and no source to say one was given.
+    for value in ("9999-99-99", "n/a", "1960-05-01"):
+        assert resolve_date([(value, "metadata")], text="Body", ingested_at=NOW) == (
+            None,
+            "metadata_unreadable",
+            None,
+        )
+    resolved = resolve_date([("n/a", "metadata"), ("2020-02-02", "html")], text="Body", ingested_at=NOW)
+    assert resolved == (dt.datetime(2020, 2, 2, tzinfo=UTC), "html", None)
+    assert resolve_date([("", "metadata")], text="Body", ingested_at=NOW) == (None, None, None)
+
+
 def test_resolve_date_clamps_clock_skew_to_the_ingest_time():
     # A feed whose clock runs a few minutes fast: the entry is dated at the ingest time, and
     # the source says the value was clamped.
@@ -125,7 +138,11 @@ def test_htmldate_guess_comes_after_the_header_and_the_url():
 
 
 def test_resolve_date_rejects_epoch_garbage():
-    assert resolve_date([("0001-01-01", "html")], text="Body", ingested_at=NOW) == (None, None, None)
+    assert resolve_date([("0001-01-01", "html")], text="Body", ingested_at=NOW) == (
+        None,
+        "html_unreadable",
+        None,
+    )
 
 
 def test_zone_abbreviations_and_partial_dates():

@@ -233,4 +233,6 @@ def test_bad_inputs_end_in_rejects_with_reasons(variants_lake):
     assert "read        16" in stdout and "written     7" in stdout
     odd = articles_table(lake).to_pandas().set_index("id").loc["odd-values"]
     assert odd["title"] == "Ferries resume \ufffd" and "ferry \ufffd crossing" in odd["text"]
-    assert pd.isna(odd["published"]) and odd["date"] == "unknown"
+    assert (
+        pd.isna(odd["published"]) and odd["date"] == "unknown" and odd["date_source"] == "metadata_unreadable"
+    )

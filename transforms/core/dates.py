@@ -53,6 +53,10 @@ CLAMPED_SUFFIX = "_clamped"
 # A date further ahead is dropped; when no other source dates the article, ``date_source`` is
 # the dropped one's name with this suffix (``feed_future``) and ``published`` is null.
 FUTURE_SUFFIX = "_future"
+# A value a source stated that is no date we accept ("9999-99-99", "n/a", a day before 1970):
+# when nothing else dates the article, ``date_source`` names that source with this suffix
+# (``metadata_unreadable``), so that the value's loss shows, and ``published`` is null.
+UNREADABLE_SUFFIX = "_unreadable"
 # Page markup that states the publication (``meta`` name/property/itemprop, lower-case), in
 # order of trust; htmldate's list of publication metas, without its loose ones ("meta",
 # "timestamp", "created") that name the page rather than the article.
@@ -401,7 +405,8 @@ def resolve_date(
     text's header and the URL, which are tried after the others. A date up to
     ``MAX_CLOCK_SKEW`` after ``ingested_at`` is clamped to it (source ``<name>_clamped``);
     later ones and those before 1970 are never accepted (no date at all: source
-    ``<name>_future`` when a later one was dropped).
+    ``<name>_future`` when a later one was dropped, else ``<name>_unreadable`` when a source
+    stated a value that is no date, else None).
     """
     candidates = list(candidates)
     guesses = [(value, source) for value, source in candidates if source == "htmldate"]
@@ -414,12 +419,15 @@ def resolve_date(
     ordered.append((url_date(url, short_years=True), "url"))
     latest = ingested_at + MAX_CLOCK_SKEW
     future: str | None = None
+    unreadable: str | None = None
     for value, source in ordered:
         parsed = _as_utc(value)
         if parsed is not None and parsed > latest:
             future = future or source
             continue
         if parsed is None or parsed < EARLIEST:
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                unreadable = unreadable or source
             continue
         # Our own datetimes (a header line, a URL) state no offset; nor do the feed parser's
         # values, which ``transforms.feeds`` hands over already normalised to UTC.
@@ -435,7 +443,9 @@ def resolve_date(
         if parsed > ingested_at:
             return ResolvedDate(ingested_at, source + CLAMPED_SUFFIX, offset)
         return ResolvedDate(parsed, source, offset)
-    return ResolvedDate(None, future + FUTURE_SUFFIX if future else None, None)
+    if future:
+        return ResolvedDate(None, future + FUTURE_SUFFIX, None)
+    return ResolvedDate(None, unreadable + UNREADABLE_SUFFIX if unreadable else None, None)
 
 
 def _as_utc(value: str | dt.datetime | None) -> dt.datetime | None:
