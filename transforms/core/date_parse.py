@@ -153,6 +153,28 @@ _URL_DATE_RES = (
 _URL_SHORT_DATE_RE = re.compile(r"[/_.-](\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
 
 
+def utc_from_iso(value: object) -> dt.datetime | None:
+    """A strict ISO 8601 / RFC 3339 timestamp (``2026-11-20``, ``2026-11-20T07:30:00+01:00``,
+    ``…Z``) in UTC, a naive one taken as UTC; None when it is not one, or names no instant in UTC
+    ("9999-12-31T23:00:00-05:00"). For values a machine wrote: feed, sitemap and WARC dates, a
+    record's ``fetched_at``. ``parse_datetime`` reads the looser forms of page metadata."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def parse_datetime(value: str | None) -> dt.datetime | None:
     """A timezone-aware UTC datetime from a metadata string, or None if it does not parse.
 

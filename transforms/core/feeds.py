@@ -34,6 +34,7 @@ from typing import Any, ParamSpec, TypeVar
 import feedparser
 
 from schemas.records import AUTHOR_SEPARATOR, FeedItem
+from transforms.core.date_parse import utc_from_iso
 from transforms.core.markup import html_to_text
 from transforms.core.schedule import WEEK_SECONDS
 
@@ -172,22 +173,8 @@ def _iso_utc(parsed: Any) -> str | None:
 def iso_from_text(value: Any) -> str | None:
     """ISO 8601 UTC from an RFC 3339 / W3C datetime string (JSON Feed dates, sitemap dates:
     ``2026-11-20``, ``2026-11-20T07:30:00+01:00``, ``…Z``); None when it is not one."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        # fromisoformat reads "Z" only from Python 3.11 on.
-        text = text[:-1] + "+00:00"
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    try:
-        return when.astimezone(dt.timezone.utc).isoformat()
-    except OverflowError:  # "9999-12-31T23:00:00-05:00" has no UTC time
-        return None
+    when = utc_from_iso(value)
+    return when.isoformat() if when else None
 
 
 def _clean(value: Any) -> str | None:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from schemas.records import Article, Reject, stable_id
+from transforms.core.date_parse import utc_from_iso
 from transforms.core.decode import UNICODE_BOMS, InputError, decode_bytes, decode_text
 from transforms.core.urls import url_parts
 
@@ -99,7 +100,7 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
             "bad_field", f"categories: expected a list of strings, got {type(categories).__name__}"
         )
     use_text = isinstance(text, str) and bool(text.strip())
-    fetched_at = parse_utc(_clean_str(record.get("fetched_at")))
+    fetched_at = utc_from_iso(_clean_str(record.get("fetched_at")))
     if given_id is None:
         given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
     return Article(
@@ -140,22 +141,6 @@ def _readable(value: object) -> object:
     if isinstance(value, list):
         return [_readable(item) for item in value]
     return value
-
-
-def parse_utc(value: str | None) -> dt.datetime | None:
-    """An ISO 8601 timestamp in UTC (naive: taken as UTC), or None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return when.replace(tzinfo=dt.timezone.utc)
-    try:
-        return when.astimezone(dt.timezone.utc)
-    except OverflowError:  # "9999-12-31T23:59:59-23:00" has no UTC time
-        return None
 
 
 def in_batch(source: str, batch: tuple[int, int] | None) -> bool:

@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from schemas.records import Article, Reject, stable_id
+from transforms.core.date_parse import utc_from_iso
 from transforms.core.decode import InputError, decode_html
-from transforms.core.seeds import MAX_RECORD_BYTES, in_batch, parse_utc, too_large
+from transforms.core.seeds import MAX_RECORD_BYTES, in_batch, too_large
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -146,7 +147,7 @@ def _response(
         ingested_at=ingested_at,
         url=url,
         html=html,
-        fetched_at=parse_utc(record.rec_headers.get_header("WARC-Date")),
+        fetched_at=utc_from_iso(record.rec_headers.get_header("WARC-Date")),
     )
 
 
