@@ -136,6 +136,8 @@ def run_cli(
     import signal
     import traceback
 
+    from urllib3.exceptions import DependencyWarning
+
     from pipeline import cli
 
     loggers = [logging.getLogger(name) for name in _CLI_LOGGERS]
@@ -154,6 +156,9 @@ def run_cli(
             # Printed on stderr as a process prints them, each once per call: adding a filter
             # (this one changes nothing) makes Python forget which warnings it has shown.
             warnings.filterwarnings("default", append=True)
+            # requests silences urllib3's DependencyWarning (no PySocks) when it is imported, for
+            # the life of a process; pytest resets the filters for each test, after that import.
+            warnings.simplefilter("ignore", DependencyWarning)
             warnings.showwarning = show_warning
             try:
                 code = cli.main(list(args))
