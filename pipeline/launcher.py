@@ -52,7 +52,7 @@ from transforms.lake.commit import (
     write_run_record,
 )
 from transforms.lake.cursors import feed_status, fold_polls, read_polls
-from transforms.lake.files import os_reason, read_json
+from transforms.lake.files import DamagedFileError, os_reason, read_json
 from transforms.lake.index import compact_index, compact_site_memory
 from transforms.lake.lock import LakeBusyError, RunLock
 from transforms.lake.marker import claim_state, open_lake
@@ -98,6 +98,8 @@ def launch(argv: list[str], reporter: Reporter, hooks: Hooks | None = None) -> i
                 cycle, reporter, run.layout, poll_interval=nf.poll_interval, duration=nf.duration
             )
         results = run_batches(run)
+    except DamagedFileError as error:  # a state or lake file cut short: the lake, not the command
+        raise LaunchFailed(str(error)) from None
     except ValueError as error:  # UsageError and LakeError included: the command line is at fault
         raise UsageError(str(error)) from None
     return max((r.code for r in results), default=EXIT_OK)
@@ -193,6 +195,8 @@ def run_once(
             return result
         pipeline = build_pipeline(run.options, plan, before_commit=run.hooks.before_commit)
         result = _execute(run, plan, pipeline, reconciled)
+    except DamagedFileError:
+        raise  # the lake's or the state's fault, not the command line's
     except ValueError as error:
         raise UsageError(str(error)) from None
     finally:

@@ -34,6 +34,7 @@ from transforms.core.dedup import (
     node_key,
     packed_keys,
 )
+from transforms.lake.files import damaged_file
 
 __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
@@ -107,10 +108,6 @@ def _by_cluster(entry: DedupEntry, roots: dict[str, str]) -> tuple[str, DedupEnt
     return roots.get(entry.node, ""), entry
 
 
-class DamagedIndexError(RuntimeError):
-    """A segment of the dedup index newsflow can no longer read (cut short, overwritten)."""
-
-
 def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
     import pyarrow as pa
@@ -122,9 +119,7 @@ def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     except pa.ArrowInvalid as error:
         # pyarrow: "Could not open Parquet input source '<Buffer>': Parquet magic bytes not found ..."
         why = str(error).splitlines()[0].rsplit("': ", 1)[-1].split(". ")[0][:120]
-        raise DamagedIndexError(
-            f"dedup index segment {readable.metadata.path} is damaged ({why}): restore it or move it away"
-        ) from None
+        raise damaged_file(f"dedup index segment {readable.metadata.path}", why) from None
     for row in table.to_pylist():
         if row["ingested_at"] >= not_before:
             yield index_entry(row)

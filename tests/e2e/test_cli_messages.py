@@ -228,11 +228,16 @@ def test_a_damaged_lake_file_is_a_one_line_error_naming_it(tmp_path):
     lake = tmp_path / "lake"
     assert run_cli("run", "--seeds", str(seeds), "--output", str(lake)).returncode == 0
     (article,) = (lake / "articles").rglob("*.parquet")
-    article.write_bytes(article.read_bytes()[:100])
-    inspect = run_cli("inspect", str(lake))
-    assert inspect.returncode == 1 and "Traceback" not in inspect.stderr
-    (line,) = inspect.stderr.strip().splitlines()
-    assert line.startswith("error: inspect:") and "damaged" in line and article.name in line
+    (record,) = (lake / "runs").glob("*.json")
+    for damaged in (article, record):
+        whole = damaged.read_bytes()
+        damaged.write_bytes(whole[:12])
+        inspect = run_cli("inspect", str(lake))
+        assert inspect.returncode == 1 and "Traceback" not in inspect.stderr
+        (line,) = inspect.stderr.strip().splitlines()
+        assert line.startswith("error: inspect:") and "damaged" in line and damaged.name in line
+        damaged.write_bytes(whole)
+    assert run_cli("inspect", str(lake)).returncode == 0
     # The dedup index cut short: the next run stops before it writes, naming the segment.
     (segment,) = (lake / "state" / "dedup").glob("*.parquet")
     segment.write_bytes(segment.read_bytes()[:100])
@@ -241,3 +246,11 @@ def test_a_damaged_lake_file_is_a_one_line_error_naming_it(tmp_path):
     assert again.returncode != 0 and "Traceback" not in again.stderr
     assert f"dedup index segment {segment} is damaged" in again.stderr and "nothing committed" in again.stderr
     assert sorted(p.name for p in (lake / "articles").rglob("*.parquet")) == [article.name]
+    # The feed cursors cut short: a one-line error naming them, exit code 1 (not a usage error).
+    segment.unlink()
+    (lake / "state" / "feeds.json").write_text('{"feeds": {"http')
+    cursors = run_cli("run", "--feeds", "http://127.0.0.1:9/feed.xml", "--output", str(lake))
+    assert cursors.returncode == 1 and "Traceback" not in cursors.stderr
+    assert cursors.stderr.strip() == f"error: {lake / 'state' / 'feeds.json'} is damaged" + (
+        " (Unterminated string starting at: line 1 column 12 (char 11)): restore it or move it away"
+    )

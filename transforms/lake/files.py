@@ -58,11 +58,25 @@ def read_bytes(path: str) -> bytes:
         return stream.read()
 
 
+class DamagedFileError(ValueError):
+    """A file newsflow wrote that it can no longer read (cut short by a copy that stopped,
+    overwritten); the message names it and what to do. A ValueError, as ``json.loads`` raised
+    before: readers that tolerate a half-written file (a lock) still catch it."""
+
+
+def damaged_file(path: str, why: str) -> DamagedFileError:
+    return DamagedFileError(f"{path} is damaged ({why}): restore it or move it away")
+
+
 def read_json(path: str) -> Any | None:
-    """A JSON file's value; None when the file does not exist."""
+    """A JSON file's value; None when the file does not exist; ``DamagedFileError`` when it is
+    no JSON."""
     if not FileSystems.exists(path):
         return None
-    return json.loads(read_bytes(path).decode("utf-8"))
+    try:
+        return json.loads(read_bytes(path).decode("utf-8"))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise damaged_file(path, str(error)[:120]) from None
 
 
 def ensure_folder(folder: str) -> None:

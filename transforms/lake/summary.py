@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import glob
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.layout import DATA_DATASETS, LakeLayout, join_path
 from schemas.parquet import PARTITION_SCHEMA
 from transforms.lake.commit import committed_runs
+from transforms.lake.files import read_json
 
 
 def _match(pattern: str) -> list:
@@ -111,8 +111,7 @@ def last_runs(layout: LakeLayout, limit: int = 5) -> list[dict]:
     # Run ids start with their UTC second, so the newest are among the last names; within
     # one second their order is the records' own times.
     for meta in sorted(_match(join_path(layout.runs, "*.json")), key=lambda m: m.path)[-2 * limit :]:
-        with FileSystems.open(meta.path) as stream:
-            runs.append(json.loads(stream.read()))
+        runs.append(read_json(meta.path))
     runs.sort(key=lambda r: (r.get("started_at", ""), r.get("finished_at", "")))
     return runs[-limit:]
 
