@@ -34,7 +34,7 @@ from transforms.core.dedup import (
     node_key,
     packed_keys,
 )
-from transforms.lake.files import damaged_file
+from transforms.lake.files import damaged_parquet
 
 __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
@@ -117,9 +117,7 @@ def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
         with readable.open() as stream:
             table = pq.read_table(stream)
     except pa.ArrowInvalid as error:
-        # pyarrow: "Could not open Parquet input source '<Buffer>': Parquet magic bytes not found ..."
-        why = str(error).splitlines()[0].rsplit("': ", 1)[-1].split(". ")[0][:120]
-        raise damaged_file(f"dedup index segment {readable.metadata.path}", why) from None
+        raise damaged_parquet(error, f"dedup index segment {readable.metadata.path}") from None
     for row in table.to_pylist():
         if row["ingested_at"] >= not_before:
             yield index_entry(row)

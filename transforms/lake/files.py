@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import posixpath
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -66,6 +67,21 @@ class DamagedFileError(ValueError):
 
 def damaged_file(path: str, why: str) -> DamagedFileError:
     return DamagedFileError(f"{path} is damaged ({why}): restore it or move it away")
+
+
+# pyarrow names the file it could not read: "Could not open Parquet input source '<path>': <why>.
+# Either the file is corrupted ..." ('<Buffer>' when it was given a stream).
+_ARROW_SOURCE_RE = re.compile(r"input source '([^']*)': ([^.]*)")
+
+
+def damaged_parquet(error: Exception, where: str) -> DamagedFileError:
+    """The ``DamagedFileError`` of pyarrow's ``ArrowInvalid`` on a Parquet file of ``where`` (the
+    file, or the folder it was read from when pyarrow does not name the file)."""
+    found = _ARROW_SOURCE_RE.search(str(error))
+    if found is None:
+        return damaged_file(where, str(error).splitlines()[0][:120])
+    path, why = found.groups()
+    return damaged_file(where if path == "<Buffer>" else path, why[:120])
 
 
 def read_json(path: str) -> Any | None:

@@ -20,7 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.layout import DATA_DATASETS, LakeLayout, join_path
 from schemas.parquet import PARTITION_SCHEMA
 from transforms.lake.commit import committed_runs
-from transforms.lake.files import read_json
+from transforms.lake.files import damaged_parquet, read_json
 
 
 def _match(pattern: str) -> list:
@@ -51,14 +51,17 @@ def _read_table(path: str, columns: Sequence[str], run_ids: Sequence[str] | None
         source = sorted({m.path for pattern in patterns for m in _match(pattern)})
         if not source:
             return None
-    dataset = ds.dataset(
-        source,
-        format="parquet",
-        partitioning=partitioning,
-        partition_base_dir=path if isinstance(source, list) else None,
-    )
     filt = ds.field("run_id").isin(pa.array(list(run_ids), pa.string())) if run_ids is not None else None
-    return dataset.to_table(columns=list(columns), filter=filt)
+    try:
+        dataset = ds.dataset(
+            source,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=path if isinstance(source, list) else None,
+        )
+        return dataset.to_table(columns=list(columns), filter=filt)
+    except pa.ArrowInvalid as error:  # a file cut short by a copy that stopped, overwritten
+        raise damaged_parquet(error, path) from None
 
 
 def lake_summary(layout: LakeLayout, run_ids: Sequence[str] | None = None) -> dict[str, Any]:
