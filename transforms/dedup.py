@@ -34,7 +34,7 @@ from transforms.core.dedup import (
     node_key,
     packed_keys,
 )
-from transforms.lake.files import damaged_parquet
+from transforms.lake.files import read_state_table
 
 __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
@@ -110,14 +110,8 @@ def _by_cluster(entry: DedupEntry, roots: dict[str, str]) -> tuple[str, DedupEnt
 
 def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        with readable.open() as stream:
-            table = pq.read_table(stream)
-    except pa.ArrowInvalid as error:
-        raise damaged_parquet(error, f"dedup index segment {readable.metadata.path}") from None
+    with readable.open() as stream:
+        table = read_state_table(readable.metadata.path, "dedup index segment", stream)
     for row in table.to_pylist():
         if row["ingested_at"] >= not_before:
             yield index_entry(row)

@@ -22,6 +22,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
+from transforms.lake.files import read_state_table
 
 __all__ = ["ReadSiteMemory"]
 
@@ -30,10 +31,8 @@ _LOGGER = logging.getLogger(__name__)
 
 def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[tuple[str, str], int]]:
     """``((site, key), docs)`` of one segment's rows seen since ``not_before``."""
-    import pyarrow.parquet as pq
-
     with readable.open() as stream:
-        table = pq.read_table(stream)
+        table = read_state_table(readable.metadata.path, "site memory segment", stream)
     for row in table.to_pylist():
         if row["last_seen"] >= not_before:
             yield (row["site"], row["key"]), row["docs"]

@@ -100,3 +100,21 @@ def test_packed_rows_make_the_same_table_as_the_rows_they_come_from():
     assert all(type(value) is not dt.datetime for row in packed for value in row)
     assert len(packed[0]) == len(ARTICLE_FILE_SCHEMA)  # the partition columns are left out
     assert rows_to_table(packed, ARTICLE_FILE_SCHEMA).equals(rows_to_table(rows, ARTICLE_FILE_SCHEMA))
+
+
+def test_a_state_file_cut_short_is_a_damaged_file_error_naming_it(tmp_path):
+    import pyarrow as pa
+    import pytest
+
+    segment = tmp_path / "part-x-00000.parquet"
+    pq.write_table(pa.table({"key": ["a", "b"]}), segment)
+    assert files.read_state_table(str(segment), "site memory segment").num_rows == 2
+    segment.write_bytes(segment.read_bytes()[:40])
+    with pytest.raises(files.DamagedFileError) as error:
+        files.read_state_table(str(segment), "site memory segment")
+    assert str(error.value).startswith(f"site memory segment {segment} is damaged (")
+    assert str(error.value).endswith("): restore it or move it away")
+    record = tmp_path / "run.json"
+    record.write_text('{"run_id": ')
+    with pytest.raises(files.DamagedFileError, match=f"{record} is damaged"):
+        files.read_json(str(record))

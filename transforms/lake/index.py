@@ -12,14 +12,13 @@ import logging
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import join_path
 from schemas.parquet import INDEX_SCHEMA, SITE_LINES_SCHEMA
 from transforms.core.sites import MAX_KEYS_PER_SITE, bound_rows
 from transforms.lake.commit import COMPACTED_RUN
-from transforms.lake.files import INPROGRESS_SUFFIX, match, write_table
+from transforms.lake.files import INPROGRESS_SUFFIX, match, read_state_table, write_table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,8 +40,7 @@ def merge_segments(folder: str, schema: pa.Schema, run_id: str, bound: Callable[
         return 0
     tables = []
     for path in segments:
-        with FileSystems.open(path) as stream:
-            tables.append(pq.read_table(stream).cast(schema))
+        tables.append(read_state_table(path, "state segment").cast(schema))
     merged = bound(pa.concat_tables(tables))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     final = join_path(folder, f"part-{COMPACTED_RUN}-{stamp}-00000.parquet")
