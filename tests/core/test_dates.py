@@ -407,3 +407,21 @@ def test_a_value_without_a_utc_time_is_no_date():
             ingested_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
         )
         assert resolved.published is None
+
+
+def test_a_page_whose_date_has_no_utc_time_keeps_its_article():
+    # The same value in a page's metadata made the whole page an extraction_error reject.
+    body = "".join(
+        f"<p>{s}</p>"
+        for s in (
+            "The harbour ferry timetable changes on Monday, the port authority said on Tuesday.",
+            "Boats to the islands will leave every forty minutes instead of every hour in summer.",
+            "Residents had asked for more crossings since the bridge closed for repairs last year.",
+        )
+    )
+    meta = "<meta property='article:published_time' content='Tue, 05 Sep 2017 10:00:00 +9999'>"
+    html = f"<html><head><title>Ferries</title>{meta}</head><body><article>{body}</article></body></html>"
+    page = extract_article(html, "https://example.com/ferries")
+    assert page is not None and "forty minutes" in page.text
+    # The markup's value is no candidate; htmldate still reads the day printed in it.
+    assert all("+9999" not in value for value, _ in page.date_candidates)
