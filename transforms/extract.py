@@ -23,7 +23,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import Article, Reject
 from transforms.batches import BATCH_SIZE, PooledFn
-from transforms.core.extract import make_extractor
+from transforms.core.extract import KEPT_OUTCOMES, make_extractor
 from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
 
@@ -40,6 +40,8 @@ SHARE_AFTER_PAGES = 64
 class _ExtractFn(PooledFn):
     def __init__(self, workers: int, share_after: int) -> None:
         super().__init__(make_extractor, (), workers, share_after)
+        # One counter per outcome of a kept document, made once: every document passes here.
+        self._kept = {outcome: Metrics.counter(self.__class__, outcome) for outcome in KEPT_OUTCOMES}
 
     def process(
         self,
@@ -58,7 +60,7 @@ class _ExtractFn(PooledFn):
             if isinstance(result, Reject):
                 yield rejected(self.__class__, result)  # counted as rejected_<reason>
             else:
-                Metrics.counter(self.__class__, outcome).inc()
+                self._kept[outcome].inc()
                 yield result
 
 

@@ -291,7 +291,7 @@ def extract_document(article: Article) -> Article | Reject:
 
 
 # What became of each kept document, for the stage's counters (a reject is counted by its reason).
-EXTRACTED, FELL_BACK, PASSED = ("extracted", "fell_back_to_feed_text", "passed_text")
+EXTRACTED, FELL_BACK, PASSED = KEPT_OUTCOMES = ("extracted", "fell_back_to_feed_text", "passed_text")
 
 
 def extract_batch(articles: list[Article]) -> list[tuple[Article | Reject, str | None]]:
