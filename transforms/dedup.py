@@ -110,8 +110,7 @@ def _by_cluster(entry: DedupEntry, roots: dict[str, str]) -> tuple[str, DedupEnt
 
 def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
-    with readable.open() as stream:
-        table = read_state_table(readable.metadata.path, "dedup index segment", stream)
+    table = read_state_table(readable.metadata.path, "dedup index segment")
     for row in table.to_pylist():
         if row["ingested_at"] >= not_before:
             yield index_entry(row)

@@ -31,8 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[tuple[str, str], int]]:
     """``((site, key), docs)`` of one segment's rows seen since ``not_before``."""
-    with readable.open() as stream:
-        table = read_state_table(readable.metadata.path, "site memory segment", stream)
+    table = read_state_table(readable.metadata.path, "site memory segment")
     for row in table.to_pylist():
         if row["last_seen"] >= not_before:
             yield (row["site"], row["key"]), row["docs"]

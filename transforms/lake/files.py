@@ -84,14 +84,12 @@ def damaged_parquet(error: Exception, where: str) -> DamagedFileError:
     return damaged_file(where if path == "<Buffer>" else path, why[:120])
 
 
-def read_state_table(path: str, what: str, stream: Any | None = None) -> pa.Table:
-    """A Parquet file of the state (``stream``, if given, is that file opened), whole;
-    ``DamagedFileError`` naming it as ``what`` when it can no longer be read."""
+def read_state_table(path: str, what: str) -> pa.Table:
+    """A Parquet file of the state, whole; ``DamagedFileError`` naming it as ``what`` when it can
+    no longer be read."""
     try:
-        if stream is not None:
+        with FileSystems.open(path) as stream:
             return pq.read_table(stream)
-        with FileSystems.open(path) as opened:
-            return pq.read_table(opened)
     except pa.ArrowInvalid as error:
         raise damaged_parquet(error, f"{what} {path}") from None
 
