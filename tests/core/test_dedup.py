@@ -22,7 +22,7 @@ from transforms.core.fingerprints import (
     shingles,
     similarity,
 )
-from transforms.core.urls import absolute_url, canonical_url, host_of, url_key, url_parts
+from transforms.core.urls import absolute_url, canonical_url, host_of, site_host, url_key, url_parts
 from transforms.dedup import Deduplicate
 
 UTC = dt.timezone.utc
@@ -56,12 +56,21 @@ def test_urls_no_parser_reads_are_no_urls_not_errors():
     # carry them, and one used to abort a whole run.
     for bad in ("http://[::1/story", "https://example.com:99999/a", "http://[cdn/a.jpg"):
         assert url_parts(bad) is None and canonical_url(bad) is None and host_of(bad) is None
+        assert site_host(bad) is None
         assert absolute_url("https://example.com/news/", bad) is None
     assert absolute_url("http://[::1/", "/a") is None
     assert absolute_url("https://example.com/news/", "../a?b=2") == "https://example.com/a?b=2"
     assert absolute_url(None, "https://example.com/a") == "https://example.com/a"
     assert absolute_url(None, "/a") is None and absolute_url("https://example.com/", "mailto:x@y.z") is None
     assert host_of("https://www.Example.com:8080/a") == "example.com"
+
+
+def test_site_host_is_the_host_and_port_without_www():
+    # One site for per-site line statistics, a page's canonical link and its host-like name.
+    assert site_host("https://www.Example.com:8080/a") == "example.com:8080"
+    assert site_host("https://news.example.com/a") == "news.example.com"
+    assert site_host("/relative/path") is None and site_host(None) is None
+    assert url_key("https://www.example.com/a?b=2") == "example.com/a?b=2"
 
 
 def test_content_hash_ignores_case_spacing_and_punctuation():

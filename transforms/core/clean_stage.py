@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
 
 from schemas.records import Article, Reject
 from transforms.core.clean import (
@@ -25,7 +24,7 @@ from transforms.core.clean import (
     default_scorer,
 )
 from transforms.core.text import normalise_text, word_count
-from transforms.core.urls import canonical_url
+from transforms.core.urls import canonical_url, site_host
 
 # Text sources whose text our extractor made from HTML (the rest is text as given: a scraper's
 # or a feed's); the line model has an operating point for each kind.
@@ -39,11 +38,7 @@ def site_of(article: Article) -> str | None:
     """The site a document belongs to, for per-site line statistics: its URL's host."""
     if article.site:
         return article.site
-    url = article.canonical_url or canonical_url(article.url)
-    if not url:
-        return None
-    host = urlsplit(url).netloc.lower()
-    return host[4:] if host.startswith("www.") else host or None
+    return site_host(article.canonical_url or canonical_url(article.url))
 
 
 def header_of(text: str, lines: int = 8) -> str:

@@ -64,7 +64,7 @@ from transforms.core.page_meta import (
     unique_values,
 )
 from transforms.core.page_tree import parse_page
-from transforms.core.urls import canonical_url, url_parts
+from transforms.core.urls import canonical_url, site_host
 
 _LOGGER = logging.getLogger(__name__)
 _FAILURES = itertools.count()
@@ -255,13 +255,7 @@ def _page_canonical(url: str | None, declared: str | None) -> str | None:
     """The page's own canonical link, trusted only on the host it was fetched from."""
     if not declared or not url:
         return declared or url
-
-    def host(value: str) -> str:
-        parts = url_parts(value)
-        netloc = parts.netloc.lower() if parts else ""
-        return netloc[4:] if netloc.startswith("www.") else netloc
-
-    return declared if host(declared) == host(url) else url
+    return declared if site_host(declared) == site_host(url) else url
 
 
 def extract_document(article: Article) -> Article | Reject:

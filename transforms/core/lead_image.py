@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from transforms.core.urls import absolute_url, url_parts
+from transforms.core.urls import absolute_url, site_host
 
 # An in-article image at least this wide (declared width, or a srcset width) is a lead image.
 MIN_IMAGE_WIDTH = 400
@@ -139,8 +139,7 @@ def lead_image(
 def _host_like(name: str, page_url: str | None) -> bool:
     """trafilatura names a site by its host when the page declares nothing: not a name."""
     folded = name.casefold().removeprefix("www.")
-    parts = url_parts(page_url)
-    host = parts.netloc.casefold().removeprefix("www.") if parts else ""
+    host = site_host(page_url) or ""
     return (bool(host) and folded in (host, host.split(":")[0])) or (" " not in folded and "." in folded)
 
 

@@ -55,15 +55,24 @@ def url_key(canonical: str | None) -> str | None:
     if not canonical:
         return None
     parts = urlsplit(canonical)
-    host = parts.netloc[4:] if parts.netloc.startswith("www.") else parts.netloc
-    return urlunsplit(("", host, parts.path, parts.query, "")).lstrip("/")
+    return urlunsplit(("", _site(parts), parts.path, parts.query, "")).lstrip("/")
+
+
+def site_host(url: str | None) -> str | None:
+    """The site a URL belongs to: its lower-cased ``host[:port]`` without ``www.`` (the key of
+    per-site line statistics; the host a page's canonical link must share); None when there is none."""
+    parts = url_parts(url)
+    return (_site(parts) if parts else "") or None
 
 
 def host_of(url: str | None) -> str | None:
-    """The lower-cased host of a URL, without ``www.``; None when there is none."""
+    """The lower-cased host name of a URL (no port), without ``www.``; None when there is none."""
     parts = url_parts(url)
-    host = (parts.hostname or "").lower() if parts else ""
-    return (host[4:] if host.startswith("www.") else host) or None
+    return ((parts.hostname or "").removeprefix("www.") if parts else "") or None
+
+
+def _site(parts: SplitResult) -> str:
+    return parts.netloc.lower().removeprefix("www.")
 
 
 def url_parts(url: str | None) -> SplitResult | None:
