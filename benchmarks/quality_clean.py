@@ -60,9 +60,8 @@ from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for
 VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
 # The last commit with the rule cleaner (phrase rules and a comment-thread change point).
 BASELINE_COMMIT = "93355ba"
-# The last commit with the previous line model's weights (trained at an unrecorded state of the
-# code: its training was not reproducible), run with today's inference code.
-PREVIOUS_MODEL_COMMIT = "9a4868a"
+# The last commit with the previous line model's weights (round 3), run with today's code.
+PREVIOUS_MODEL_COMMIT = "5f2a369"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3

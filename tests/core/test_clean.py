@@ -11,7 +11,6 @@ from schemas.records import Article
 from tests.helpers import (
     ARMY_BODY,
     ARMY_BODY2,
-    MODEL_KEEPS,
     NOW,
     RESOURCES,
     SEEDS,
@@ -133,9 +132,7 @@ def test_donation_progress_bar(line: str) -> None:
     "line",
     [
         "Support SouthFront",
-        pytest.param(
-            "If you like our work, please support the project: PayPal: news@example.org", marks=MODEL_KEEPS
-        ),
+        "If you like our work, please support the project: PayPal: news@example.org",
         "Become a patron at patreon.com/example and keep independent media alive.",
         "We are reader-supported. Donate now to keep the lights on.",
     ],
@@ -175,7 +172,7 @@ def test_share_prompts(line: str) -> None:
     "line",
     [
         "Related Posts",
-        pytest.param("Read more: Army retakes the airport after a week of fighting", marks=MODEL_KEEPS),
+        "Read more: Army retakes the airport after a week of fighting",
         "Recent posts:",
     ],
 )

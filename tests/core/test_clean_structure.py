@@ -50,6 +50,21 @@ def test_a_sentence_opening_like_a_comment_count_does_not_end_the_article() -> N
     assert reason_of(headed, ARMY_BODY) == "comment_thread"
 
 
+def test_a_zero_comment_count_does_not_end_the_article() -> None:
+    # "0 Comments" and "No Comments" are a link in the article's header or share bar: no thread
+    # follows them. A comment form further down still starts the thread.
+    for count in ("0 Comments", "No Comments", "no comments:"):
+        for extracted in (True, False):
+            cleaned = clean_text(army_article(count), extracted=extracted)
+            assert not [r for r in cleaned.removed if r.rule == "comment.after_form"], (count, extracted)
+            if count == "0 Comments":
+                assert {ARMY_BODY2, ARMY_BODY3} <= set(kept_texts(cleaned)), extracted
+    tail = ("Leave a Reply", "Great reporting, but the real story is elsewhere.", "John")
+    later = clean_text(army_article("0 Comments", tail=tail))
+    assert kept_texts(later)[-1] == ARMY_BODY3
+    assert reason_of(later, "Great reporting, but the real story is elsewhere.") == "comment_thread"
+
+
 @MODEL_KEEPS
 def test_unmarked_comment_thread_is_cut() -> None:
     thread = (

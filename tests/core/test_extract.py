@@ -148,11 +148,6 @@ def test_quoted_social_posts_stay_in_the_body():
     assert "Seth Meyers" in page.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the line model (round 3) keeps the reading list's first teaser, its headline written twice "
-    "and a standfirst ending in '....'; the heading 'More from The Nation' goes",
-)
 def test_reading_list_after_the_article_is_left_to_the_clean_stage():
     stored = _path("TheNation_0.html.gz")
     assert "More from The Nation" not in stored.text

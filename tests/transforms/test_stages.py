@@ -18,7 +18,7 @@ from transforms.topics import load_topic_classifier
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
 APNEWS_4_SLUG = "eu-farmers-nature-environment-climate-4d6714d00666fef0117a8e2ea5970fd5"
-SITE_LINE = "Gazette Daily: your trusted source since 1889, delivered every morning"
+SITE_LINE = "Gazette Daily has served the valley since 1889 and is delivered every morning"
 
 
 def doc(id_, text="", html=None, url=None, title=None):
