@@ -30,7 +30,7 @@ from transforms.lake.commit import journal_start, reconcile
 from transforms.lake.index import MAX_SEGMENTS, compact_site_memory
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
-FOOTER = "The Riverside Gazette is published by Riverside Media Group of Springfield"
+FOOTER = "The Riverside Gazette has been delivered every morning since 1889"
 STORIES = {
     "budget": (
         "The city council approved next year's budget on Monday after a debate that lasted most of the "
