@@ -549,8 +549,9 @@ def test_quoted_posts_of_every_network_stay():
 
 
 def test_live_blog_updates_written_as_html_in_schema_org_become_plain_text():
-    # Some publishers put HTML (links, entities) into a LiveBlogPosting update's articleBody:
-    # the appended text holds its words, never its markup; an update the page shows is not doubled.
+    # A live blog whose updates a script renders: the page shows only its intro, and the updates
+    # come from the LiveBlogPosting data. Some publishers put HTML (links, entities) into an
+    # update's articleBody: the appended text holds its words, never its markup.
     updates = [
         {"@type": "BlogPosting", "headline": "Sandbags &amp; shelters", "articleBody": FLOOD[1]},
         {
@@ -562,17 +563,31 @@ def test_live_blog_updates_written_as_html_in_schema_org_become_plain_text():
         },
         {"@type": "BlogPosting", "headline": "Shops", "articleBody": f"<b>{FLOOD[3]}</b>"},
     ]
-    data = {"@context": "https://schema.org", "@type": "LiveBlogPosting", "liveBlogUpdate": updates}
-    html = (
-        f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>'
-        f"<body><article><h1>Flood live</h1><p>{FLOOD[0]}</p><p>{FLOOD[1]}</p></article></body></html>"
-    )
-    page = extract_article(html, None)
+    page = extract_article(_live_blog(updates, shown=[]), None)
     assert page is not None
-    assert FLOOD[2] in page.text and FLOOD[3] in page.text
+    assert FLOOD[1] in page.text and FLOOD[2] in page.text and FLOOD[3] in page.text
     assert 'The council said: "Stay away from the river."' in page.text
     assert "<" not in page.text and "&quot;" not in page.text and "&amp;" not in page.text
-    assert page.text.count(FLOOD[1]) == 1
+
+
+def test_a_live_blog_that_shows_its_latest_update_gets_none_of_its_older_ones_appended():
+    # The page renders its latest update (the rest sit behind "load more"); its data lists all
+    # four, newest first. The text is what a reader sees: the intro and that update, once.
+    updates = [{"@type": "BlogPosting", "articleBody": text} for text in reversed(FLOOD[1:])]
+    page = extract_article(_live_blog(updates, shown=[FLOOD[4]]), None)
+    assert page is not None
+    assert page.text.count(FLOOD[4]) == 1
+    assert not any(text in page.text for text in FLOOD[1:4])
+
+
+def _live_blog(updates: list[dict[str, str]], shown: list[str]) -> str:
+    """A live blog's page: its LiveBlogPosting data, its intro and the updates it renders."""
+    data = {"@context": "https://schema.org", "@type": "LiveBlogPosting", "liveBlogUpdate": updates}
+    rendered = "".join(f"<div class='update'><p>{text}</p></div>" for text in shown)
+    return (
+        f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>'
+        f"<body><article><h1>Flood live</h1><p>{FLOOD[0]}</p>{rendered}</article></body></html>"
+    )
 
 
 def test_metadata_a_page_escaped_twice_is_plain_text():

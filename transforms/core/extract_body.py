@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -42,7 +41,7 @@ from transforms.core.body_blocks import (
     text_key,
 )
 from transforms.core.markup import content_text, field_text
-from transforms.core.page_meta import PageFacts, ld_types, link_texts
+from transforms.core.page_meta import PageFacts, ld_types, link_texts, prose_key
 
 # Below this many characters of body there is no article (a caption, a paywall stub, an error page).
 MIN_BODY_CHARS = 100
@@ -69,9 +68,9 @@ SENTENCE_WORDS = 12
 # body's blocks on this many characters of their words.
 MAX_HEADING_CHARS = 150
 HEADING_MATCH_CHARS = 60
-# A live blog's schema.org updates are appended when fewer than this share of them is already in
-# the body (the updates were rendered by script, or trafilatura kept only the intro).
-LIVE_UPDATES_PRESENT_SHARE = 0.5
+# An update of a live blog counts as shown by the page when a window of this many characters of
+# its words is among the page's prose.
+SHOWN_WINDOW_CHARS = 40
 # Author bios close the article, in its last few blocks.
 TAIL_BLOCKS = 3
 # A closing author bio is a few sentences; the byline's surname is among its first words
@@ -308,7 +307,7 @@ def _candidate(
         return None
     # A live blog's updates complete each candidate before it is measured: a precision body
     # with the updates from schema.org is whole, not truncated.
-    paragraphs, added = _add_live_updates(paragraphs, facts.ld_objects)
+    paragraphs, added = _add_live_updates(paragraphs, facts)
     name = "precision_cascade" if cascade and mode == "precision" else mode
     name = f"{name}_with_comment_sections" if comments else name
     return _Candidate(
@@ -373,14 +372,17 @@ def _blocks_of(text: str) -> list[str]:
     return [block for block in map(normalize_block, (content_text(text) or "").split("\n\n")) if block]
 
 
-def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -> tuple[list[str], int]:
-    """Append a live blog's updates from its schema.org data when the body lacks most of them.
+def _add_live_updates(paragraphs: list[str], facts: PageFacts) -> tuple[list[str], int]:
+    """Append a live blog's updates from its schema.org data that a reader sees and the body lacks.
 
-    Live blogs often render their updates by script, or in sibling containers trafilatura does
-    not join; ``LiveBlogPosting.liveBlogUpdate`` carries each one's headline and text.
+    ``LiveBlogPosting.liveBlogUpdate`` carries each update's headline and text. Many live blogs
+    render their updates by script: the page's markup shows none of them, and every update the
+    body lacks is appended. A page that renders updates itself shows a reader those (often its
+    latest few, the rest behind "load more"): only the ones among them the body lacks are
+    appended (trafilatura did not join their sibling containers), never the others its data lists.
     """
     updates: list[tuple[str, str]] = []
-    for obj in ld_objects:
+    for obj in facts.ld_objects:
         if "LiveBlogPosting" not in ld_types(obj):
             continue
         raw_updates = obj.get("liveBlogUpdate")
@@ -393,14 +395,31 @@ def _add_live_updates(paragraphs: list[str], ld_objects: list[dict[str, Any]]) -
     body_key = text_key(" ".join(paragraphs))
     # Some publishers write the updates as HTML (links, entities): their text, never their markup.
     blocks = [(field_text(headline), _blocks_of(text)) for headline, text in updates]
-    present = [text_key(" ".join(text))[:200] in body_key for _, text in blocks]
-    if sum(present) >= LIVE_UPDATES_PRESENT_SHARE * len(updates):
-        return paragraphs, 0
+    page_key = prose_key(facts)
+    found = {index for index, (_, text) in enumerate(blocks) if text and _shown(text, page_key)}
     added = list(paragraphs)
-    for (headline, text), shown in zip(blocks, present, strict=True):
-        if shown or not text:
+    for index, (headline, text) in enumerate(blocks):
+        # The data lists the updates in the page's order: one between two the page shows is
+        # shown too (a short update is too short to be found among the prose).
+        shown = not found or index in found or {index - 1, index + 1} <= found
+        if not shown or not text or text_key(" ".join(text))[:200] in body_key:
             continue
         if headline:
             added.append(headline)
         added.extend(text)
     return added, len(added) - len(paragraphs)
+
+
+def _shown(blocks: list[str], page_key: str) -> bool:
+    """Whether the page's markup shows an update: a few words from inside its longest block
+    (at a quarter, half and three quarters of it, so a link in the sentence cannot hide it all)
+    are among the page's prose."""
+    key = text_key(max(blocks, key=len, default=""))
+    if len(key) < SHOWN_WINDOW_CHARS:
+        return False
+    half = SHOWN_WINDOW_CHARS // 2
+    for share in (0.25, 0.5, 0.75):
+        middle = min(max(int(len(key) * share), half), len(key) - half)
+        if key[middle - half : middle + half] in page_key:
+            return True
+    return False
