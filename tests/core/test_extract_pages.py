@@ -796,3 +796,37 @@ def test_a_page_is_parsed_as_trafilatura_parses_it_with_html_elements_throughout
     assert ours == [(el.tag, el.text) for el in trafilatura.load_html(page).iter()]
     assert {type(el) for el in tree.iter()} == {lxml.html.HtmlElement}  # no form-field classes
     assert parse_page("just text, no markup at all") is None  # not HTML, as trafilatura decides
+
+
+def test_loose_text_with_links_stays_one_paragraph():
+    # Text written straight into a <div>, with a link and <i> inside its sentences: trafilatura's
+    # fallback wraps the pieces between the inline elements in paragraphs of their own. The body
+    # keeps the sentence whole; a paragraph that ends a sentence stays a paragraph.
+    sentence = (
+        "Issue three finally got out the door, probably the hardest {Ricky} and myself ever worked. "
+        "Make sure you check out the {Tech Jobs} section and the {Operational Transformation} article "
+        "by Daniel Spiewak, which is really worth reading, and now that it is in print you no longer "
+        "have the '{tl;dr}' excuse."
+    )
+    marked = sentence.format(
+        **{
+            "Ricky": "<a href='http://example.com/'>Ricky</a>",
+            "Tech Jobs": "<i>Tech Jobs</i>",
+            "Operational Transformation": "<i>Operational Transformation</i>",
+            "tl;dr": "<a href='http://example.com/tldr'>tl;dr</a>",
+        }
+    )
+    closing = (
+        "Print subscription is coming. It will be big for the readers outside the United States and "
+        "Canada, because I am working to cut down the shipping cost for annual subscribers."
+    )
+    html = (
+        "<html><body><div id='nav'><a href='/'>Home</a> <a href='/a'>Archive</a></div>"
+        "<div id='post'><h2>Issue three is out</h2>"
+        "<div class='date'><span>By Lim Cheng Soon, 31 July 2010</span></div>"
+        f"{marked}<p /><div>{closing}</div></div></body></html>"
+    )
+    page = extract_article(html, None)
+    assert page is not None
+    plain = sentence.replace("{", "").replace("}", "")
+    assert page.text.split("\n\n")[2:] == [plain, closing]

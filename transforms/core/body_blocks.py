@@ -44,6 +44,10 @@ _BLOCK_TAGS = frozenset(
     ("p", "head", "item", "li", "h1", "h2", "h3", "h4", "h5", "h6")
     + ("pre", "code", "dd", "dt", "figcaption", "caption")
 )
+# The start of a paragraph's piece that continues the sentence before it: a space, or the
+# punctuation after an inline element ("' excuse.", ", he said").
+_INLINE_START_RE = re.compile(r"[ \t]|[,.;:!?'\")\]’”]")
+_SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
 _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 # A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
@@ -66,6 +70,7 @@ def body_blocks(body: HtmlElement) -> list[str]:
     won the comparison: containers are walked, blocks are read whole.
     """
     _breaks_as_newlines(body)
+    _join_split_paragraphs(body)
     paragraphs: list[str] = []
     _collect_blocks(body, paragraphs)
     return paragraphs
@@ -133,6 +138,38 @@ def _breaks_as_newlines(element: HtmlElement) -> None:
     """Each ``<br>`` (trafilatura's ``<lb>``) below ``element`` becomes a line break of its text."""
     for line_break in element.iter("lb", "br"):
         line_break.tail = "\n" + (line_break.tail or "")
+
+
+def _join_split_paragraphs(body: HtmlElement) -> None:
+    """Join the pieces of a paragraph that the extractor split at its inline markup.
+
+    A page's loose text (in a ``<div>``, not a ``<p>``) comes out of trafilatura's readability
+    fallback as ``<p>... the hardest </p>Ricky<p> and myself ...</p>``: the text around a link
+    or an ``<i>`` wrapped in paragraphs, the link's text left between them. Such a piece ends
+    mid-sentence: the paragraph before it ends in a space, or the one after it starts with a
+    space or punctuation and the one before ends no sentence; the text between holds no line
+    break.
+    """
+    for first in list(body.iter("p")):
+        if first.getparent() is None:
+            continue  # already joined into the paragraph before it
+        while True:
+            between, second = first.tail, first.getnext()
+            if second is None or second.tag != "p" or not between or not between.strip() or "\n" in between:
+                break
+            before, after = "".join(first.itertext()), second.text or ""
+            if before.endswith("\n") or not (
+                before.endswith(" ")
+                or (_INLINE_START_RE.match(after) and not _SENTENCE_END_RE.search(before))
+            ):
+                break
+            if len(first):
+                first[-1].tail = (first[-1].tail or "") + between + after
+            else:
+                first.text = (first.text or "") + between + after
+            first.extend(list(second))
+            first.tail = second.tail
+            second.getparent().remove(second)
 
 
 def is_data_row(row: HtmlElement) -> bool:
