@@ -153,23 +153,55 @@ def _join_split_paragraphs(body: HtmlElement) -> None:
     for first in list(body.iter("p")):
         if first.getparent() is None:
             continue  # already joined into the paragraph before it
+        chain: list[tuple[str, HtmlElement]] = []
+        last, end = first, None  # the last piece, and the end of the text joined so far
         while True:
-            between, second = first.tail, first.getnext()
-            if second is None or second.tag != "p" or not between or not between.strip() or "\n" in between:
-                break
-            before, after = "".join(first.itertext()), second.text or ""
-            if before.endswith("\n") or not (
-                before.endswith(" ")
-                or (_INLINE_START_RE.match(after) and not _SENTENCE_END_RE.search(before))
+            between, following = last.tail, last.getnext()
+            if (
+                following is None
+                or following.tag != "p"
+                or not between
+                or not between.strip()
+                or "\n" in between
             ):
                 break
-            if len(first):
-                first[-1].tail = (first[-1].tail or "") + between + after
-            else:
-                first.text = (first.text or "") + between + after
-            first.extend(list(second))
-            first.tail = second.tail
-            second.getparent().remove(second)
+            end = "".join(last.itertext()) if end is None else end
+            after = following.text or ""
+            if end.endswith("\n") or not (
+                end.endswith(" ") or (_INLINE_START_RE.match(after) and not _SENTENCE_END_RE.search(end))
+            ):
+                break
+            chain.append((between, following))
+            end = between + "".join(following.itertext())
+            last = following
+        if chain:
+            _merge_pieces(first, chain)
+
+
+def _merge_pieces(first: HtmlElement, chain: list[tuple[str, HtmlElement]]) -> None:
+    """Move each piece's text (after the text between) and its inline children into ``first``;
+    each text is written once, so a paragraph split a thousand times joins in linear time."""
+    target = first[-1] if len(first) else None
+    pieces = [(target.tail if target is not None else first.text) or ""]
+
+    def flush() -> None:
+        if target is None:
+            first.text = "".join(pieces)
+        else:
+            target.tail = "".join(pieces)
+
+    for between, piece in chain:
+        pieces += [between, piece.text or ""]
+        children = list(piece)
+        if children:
+            flush()
+            first.extend(children)
+            target = children[-1]
+            pieces = [target.tail or ""]
+    flush()
+    first.tail = chain[-1][1].tail
+    for _, piece in chain:
+        piece.getparent().remove(piece)
 
 
 def is_data_row(row: HtmlElement) -> bool:
