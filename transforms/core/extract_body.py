@@ -41,7 +41,7 @@ from transforms.core.body_blocks import (
     text_key,
 )
 from transforms.core.markup import content_text, field_text
-from transforms.core.page_meta import PageFacts, ld_types, link_texts, prose_key
+from transforms.core.page_meta import PageFacts, ld_types, link_texts
 
 # Below this many characters of body there is no article (a caption, a paywall stub, an error page).
 MIN_BODY_CHARS = 100
@@ -373,14 +373,33 @@ def _blocks_of(text: str) -> list[str]:
 
 
 def _add_live_updates(paragraphs: list[str], facts: PageFacts) -> tuple[list[str], int]:
-    """Append a live blog's updates from its schema.org data that a reader sees and the body lacks.
+    """Append the live blog's updates that a reader sees (``_live_updates``) and the body lacks."""
+    updates = _live_updates(facts)
+    if not updates:
+        return paragraphs, 0
+    body_key = text_key(" ".join(paragraphs))
+    added = list(paragraphs)
+    for headline, text in updates:
+        if text_key(" ".join(text))[:200] in body_key:
+            continue
+        if headline:
+            added.append(headline)
+        added.extend(text)
+    return added, len(added) - len(paragraphs)
+
+
+def _live_updates(facts: PageFacts) -> list[tuple[str, list[str]]]:
+    """A live blog's updates from its schema.org data that a reader sees, as (headline, blocks);
+    read once per page (every candidate body is completed with them).
 
     ``LiveBlogPosting.liveBlogUpdate`` carries each update's headline and text. Many live blogs
-    render their updates by script: the page's markup shows none of them, and every update the
-    body lacks is appended. A page that renders updates itself shows a reader those (often its
-    latest few, the rest behind "load more"): only the ones among them the body lacks are
-    appended (trafilatura did not join their sibling containers), never the others its data lists.
+    render their updates by script: the page's markup shows none of them, and all count. A page
+    that renders updates itself shows a reader those (often its latest few, the rest behind
+    "load more"): only they count (trafilatura may not have joined their sibling containers),
+    never the others its data lists.
     """
+    if facts.live_updates is not None:
+        return facts.live_updates
     updates: list[tuple[str, str]] = []
     for obj in facts.ld_objects:
         if "LiveBlogPosting" not in ld_types(obj):
@@ -390,24 +409,18 @@ def _add_live_updates(paragraphs: list[str], facts: PageFacts) -> tuple[list[str
             if isinstance(update, dict) and isinstance(update.get("articleBody"), str):
                 headline = update.get("headline")
                 updates.append((headline if isinstance(headline, str) else "", update["articleBody"]))
-    if not updates:
-        return paragraphs, 0
-    body_key = text_key(" ".join(paragraphs))
     # Some publishers write the updates as HTML (links, entities): their text, never their markup.
     blocks = [(field_text(headline), _blocks_of(text)) for headline, text in updates]
-    page_key = prose_key(facts)
+    page_key = "\n".join(text_key(run) for run in facts.prose) if blocks else ""
     found = {index for index, (_, text) in enumerate(blocks) if text and _shown(text, page_key)}
-    added = list(paragraphs)
-    for index, (headline, text) in enumerate(blocks):
-        # The data lists the updates in the page's order: one between two the page shows is
-        # shown too (a short update is too short to be found among the prose).
-        shown = not found or index in found or {index - 1, index + 1} <= found
-        if not shown or not text or text_key(" ".join(text))[:200] in body_key:
-            continue
-        if headline:
-            added.append(headline)
-        added.extend(text)
-    return added, len(added) - len(paragraphs)
+    # The data lists the updates in the page's order: one between two the page shows is shown
+    # too (a short update is too short to be found among the prose).
+    facts.live_updates = [
+        (headline, text)
+        for index, (headline, text) in enumerate(blocks)
+        if text and (not found or index in found or {index - 1, index + 1} <= found)
+    ]
+    return facts.live_updates
 
 
 def _shown(blocks: list[str], page_key: str) -> bool:

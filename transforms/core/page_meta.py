@@ -72,9 +72,9 @@ class PageFacts:
     # The text of the page's links (as ``text_key``): a body block equal to one is a link, not
     # prose. Read only when candidates are compared (``link_texts``).
     link_texts: frozenset[str] | None = None
-    # The prose's words (``text_key`` of each run, one run a line), read only for a live blog's
-    # updates (``prose_key``).
-    prose_words: str | None = None
+    # A live blog's updates that the page shows a reader, as (headline, blocks): read once per page,
+    # when the first candidate body is completed (``transforms.core.extract_body``).
+    live_updates: list[tuple[str, list[str]]] | None = None
 
 
 def scan_page(tree: HtmlElement) -> PageFacts:
@@ -113,13 +113,6 @@ def link_texts(tree: HtmlElement, facts: PageFacts) -> frozenset[str]:
         texts = (element.text_content() for element in tree.iter("a"))
         facts.link_texts = frozenset(text_key(text) for text in texts if text and not text.isspace())
     return facts.link_texts
-
-
-def prose_key(facts: PageFacts) -> str:
-    """The page's prose as ``text_key`` words, one run a line: what the page's markup shows a reader."""
-    if facts.prose_words is None:
-        facts.prose_words = "\n".join(text_key(run) for run in facts.prose)
-    return facts.prose_words
 
 
 def _parse_json(text: str) -> Any:
