@@ -47,7 +47,10 @@ _BLOCK_TAGS = frozenset(
 # The start of a paragraph's piece that continues the sentence before it: a space, or the
 # punctuation after an inline element ("' excuse.", ", he said").
 _INLINE_START_RE = re.compile(r"[ \t]|[,.;:!?'\")\]’”]")
-_SENTENCE_END_RE = re.compile(r"[.!?…]\s*$")
+# A full stop, question or exclamation mark ends a sentence; unlike extraction's sentence-like end
+# (``extract_body``), a quote or colon does not: "you no longer have the '" and "NEW DELHI:" go on
+# after the link that follows them.
+_SENTENCE_STOP_RE = re.compile(r"[.!?…]\s*$")
 _STRUCTURE_TAGS = tuple(_CONTAINER_TAGS | _ROW_TAGS | _BLOCK_TAGS)
 # A list's items and headings (trafilatura's own tags and HTML's).
 _ITEM_TAGS = ("item", "li", "dd", "dt")
@@ -168,7 +171,7 @@ def _join_split_paragraphs(body: HtmlElement) -> None:
             end = "".join(last.itertext()) if end is None else end
             after = following.text or ""
             if end.endswith("\n") or not (
-                end.endswith(" ") or (_INLINE_START_RE.match(after) and not _SENTENCE_END_RE.search(end))
+                end.endswith(" ") or (_INLINE_START_RE.match(after) and not _SENTENCE_STOP_RE.search(end))
             ):
                 break
             chain.append((between, following))
