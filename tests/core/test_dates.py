@@ -3,6 +3,7 @@ import datetime as dt
 import trafilatura
 
 from tests.helpers import seed_text
+from transforms.core.date_parse import states_day
 from transforms.core.dates import (
     header_date,
     local_day,
@@ -246,6 +247,32 @@ def test_each_page_date_source_in_its_order():
     footer = "</article><footer><span class='published'>28/02/2024</span></footer><article>"
     guessed = extract_article(PAGE.format(extra="", body=footer), None)
     assert guessed.date_candidates == (("2024-02-28", "htmldate"),)
+
+
+def test_a_lone_year_is_no_publication_day():
+    # htmldate reads a copyright line's year, or an archive link's, as January 1st of it: a day
+    # nobody stated. The page stays undated rather than filed under that day.
+    for footer in ("<p>Copyright 2019 Harbour Times</p>", '<p><a href="/archive/2019">Archive 2019</a></p>'):
+        page = extract_article(
+            PAGE.format(extra="", body=f"</article><footer>{footer}</footer><article>"), None
+        )
+        assert page.date_candidates == (), footer
+        assert resolve_date(page.date_candidates, text=page.text, ingested_at=NOW).published is None
+    # A day the page does print is still htmldate's guess, the first of January included.
+    footer = "</article><footer><span class='published'>01/01/2024</span></footer><article>"
+    assert extract_article(PAGE.format(extra="", body=footer), None).date_candidates == (
+        ("2024-01-01", "htmldate"),
+    )
+
+
+def test_states_day_finds_the_day_in_the_forms_a_page_prints():
+    day = dt.date(2024, 1, 1)
+    for printed in ("1 January 2024", "Jan. 1st, 2024", "1. Januar 2024", "01.01.2024", "1/1/2024"):
+        assert states_day(f"<p>Posted {printed} by staff</p>", day), printed
+    # The day as printed: a time zone does not move it to the day before.
+    assert states_day('<time datetime="2024-01-01T00:30:00+05:00">', day)
+    for other in ("(c) 2024 Harbour Times", "1 February 2024", "2024-11-01", "11/1/2024"):
+        assert not states_day(f"<p>{other}</p>", day), other
 
 
 def test_json_ld_wrapped_in_cdata_or_a_comment_is_read():

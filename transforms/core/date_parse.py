@@ -74,6 +74,10 @@ _DATE_RES = tuple(
 # holds no date, and one search tells (on the corpus and lines_train headers, 70 times
 # cheaper than the four patterns, and 85 % of header lines lack one).
 _FOUR_DIGITS = re.compile(r"\d{4}")
+# ``states_day`` reads this much text around each of the first sightings of the year.
+MAX_YEAR_SIGHTINGS = 200
+YEAR_WINDOW_BEFORE = 60
+YEAR_WINDOW_AFTER = 40
 # Words that may stand around a date on a date line.
 _DATE_LINE_WORDS = re.compile(
     r"\b(?:published|posted|updated|last|modified|date|on|by|at|am|pm|gmt|utc|edt|est|bst|cet|"
@@ -290,6 +294,42 @@ def header_date(text: str) -> dt.datetime | None:
         if parsed is not None:
             return parsed
     return None
+
+
+def states_day(text: str, day: dt.date) -> bool:
+    """Whether ``text`` prints ``day`` somewhere, in a form ``header_date`` reads or with slashes
+    (01/01/2024: ambiguous in general, not about the day asked). Only the text around the first
+    ``MAX_YEAR_SIGHTINGS`` occurrences of the year is read."""
+    year = str(day.year)
+    slashed = re.compile(rf"\b0?{day.day}/0?{day.month}/{year}\b|\b0?{day.month}/0?{day.day}/{year}\b")
+    start, seen = text.find(year), 0
+    while start >= 0 and seen < MAX_YEAR_SIGHTINGS:
+        window = text[max(0, start - YEAR_WINDOW_BEFORE) : start + YEAR_WINDOW_AFTER]
+        if slashed.search(window):
+            return True
+        for pattern in _DATE_RES:
+            if any(_printed_day(match) == day for match in pattern.finditer(window)):
+                return True
+        start, seen = text.find(year, start + len(year)), seen + 1
+    return False
+
+
+def _printed_day(match: re.Match) -> dt.date | None:
+    """The day a match of ``_DATE_RES`` prints, before any time and zone move it."""
+    groups = match.groupdict()
+    try:
+        if groups.get("iso"):
+            year, month, day = map(int, re.findall(r"\d+", groups["iso"])[:3])
+        else:
+            year, day = int(groups["year"]), int(groups["day"])
+            month = (
+                int(groups["dmonth"])
+                if groups.get("dmonth")
+                else _MONTH_BY_NAME[groups["month"].rstrip(".").casefold()]
+            )
+        return dt.date(year, month, day)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def url_date(url: str | None, *, short_years: bool = False) -> dt.datetime | None:
