@@ -240,18 +240,12 @@ def _parse(value: str | None, *, keep_naive: bool = False) -> dt.datetime | None
 
 def _match_datetime(match: re.Match) -> dt.datetime | None:
     """The datetime a match of ``_DATE_RES`` names, with its time and zone when it gives them."""
-    groups = match.groupdict()
-    if groups.get("iso"):
-        return parse_datetime(groups["iso"])
-    try:
-        year = int(groups["year"])
-        if groups.get("dmonth"):
-            month, day = int(groups["dmonth"]), int(groups["day"])
-        else:
-            month, day = _MONTH_BY_NAME[groups["month"].rstrip(".").casefold()], int(groups["day"])
-        parsed = dt.datetime(year, month, day, tzinfo=UTC)
-    except (KeyError, TypeError, ValueError):
+    if match.groupdict().get("iso"):
+        return parse_datetime(match.group("iso"))
+    day = _printed_day(match)
+    if day is None:
         return None
+    parsed = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
     time = _TIME_RE.search(match.group(0))
     if time and time.start() > 0:
         hour, minute = int(time.group("h")), int(time.group("m"))

@@ -65,7 +65,7 @@ FUTURE_SUFFIX = "_future"
 # when nothing else dates the article, ``date_source`` names that source with this suffix
 # (``metadata_unreadable``), so that the value's loss shows, and ``published`` is null.
 UNREADABLE_SUFFIX = "_unreadable"
-# The day htmldate's free-text search gives a lone year (see ``htmldate_guess``).
+# The day htmldate gives a lone year it finds (see ``htmldate_guess``).
 LONE_YEAR_DAY = "-01-01"
 # Page markup that states the publication (``meta`` name/property/itemprop, lower-case), in
 # order of trust; htmldate's list of publication metas, without its loose ones ("meta",
