@@ -135,3 +135,20 @@ def test_benchmark_smoke_run(tmp_path):
     for target in targets.values():
         assert target["value"] is not None
         assert target["met"] in (True, False, None)
+
+
+def test_beam_overhead_benchmark_runs_both_graphs(tmp_path, capsys):
+    from benchmarks import beam_overhead
+
+    path = tmp_path / "articles.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for doc in corpus.generate(300, pool=corpus.load_pool()):
+            handle.write(json.dumps({"id": doc.id, "text": doc.text()}) + "\n")
+    assert beam_overhead.main([str(path), "--docs", "300", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "over 300 articles" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("one element per")]
+    assert len(rows) == 2
+    for row in rows:
+        wall, cpu, per_doc = float(row[-3]), float(row[-2]), float(row[-1])
+        assert wall > 0 and cpu > 0 and per_doc > 0
