@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from transforms.core import boilerplate
-from transforms.core.clean import decide_many
+from transforms.core.clean import CLEAN_TEXT_BODY_SHARE, decide_many
 
 if TYPE_CHECKING:
     from train_line_model import Prepared
@@ -95,6 +95,28 @@ def report(prep: Prepared, hard, ruled, p1, p2, points, views) -> None:
                 f"    {source:<18} {f['body_kept']:.3f} {f['boilerplate_removed']:.3f}"
                 f"  (B {f['n_B']}, X {f['n_X']})"
             )
+
+
+def clean_text_report(prep: Prepared, hard, ruled, p2, points, views) -> None:
+    """The scraped views at their operating point, with the cleaner's switch for clean texts
+    (``transforms.core.clean.operating_points``: a scraped text with ``CLEAN_TEXT_BODY_SHARE``
+    of its lines below even odds is cleaned at extracted text's operating point)."""
+    first = prep.first_line
+    doc = np.cumsum(first) - 1
+    sizes = np.maximum(np.bincount(doc), 1)
+    clean = (np.bincount(doc, weights=p2 < 0.5) / sizes >= CLEAN_TEXT_BODY_SHARE)[doc]
+    scraped, extracted = np.array(points["scraped"]), np.array(points["extracted"])
+    point = np.where(clean[:, None], extracted, scraped)
+    gone = decide_all(p2, hard, ruled, first, point[:, 0], point[:, 1], point[:, 2])
+    print(f"  with the switch for clean texts (a scraped text {CLEAN_TEXT_BODY_SHARE:.0%} below even odds):")
+    for view in ("page_text", "dev"):
+        mask = views == view
+        switched = int(np.unique(doc[mask & clean]).size)
+        f = figures(prep, gone, mask)
+        print(
+            f"    {view:<18} {f['body_kept']:.3f} {f['boilerplate_removed']:.3f} {f['titles_removed']:.3f}"
+            f"  ({switched} of {int(np.unique(doc[mask]).size)} documents switched)"
+        )
 
 
 def rule_report(prep: Prepared, p2: np.ndarray, thresholds: dict, views: np.ndarray) -> None:

@@ -64,7 +64,7 @@ from line_model_data import (  # noqa: E402
     load_lines,
     site_stats,
 )
-from line_model_scoring import choose_operating_point, report, rule_report  # noqa: E402
+from line_model_scoring import choose_operating_point, clean_text_report, report, rule_report  # noqa: E402
 
 from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.core.clean import SiteStats, batch_features, clean_text, prepare  # noqa: E402
@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     log(f"operating points {points}")
     report(prep, hard, ruled, p1, p2, points, views)
+    clean_text_report(prep, hard, ruled, p2, points, views)
     thresholds = {kind: point[0] for kind, point in points.items()}
     if args.rule_report:
         rule_report(prep, p2, thresholds, views)

@@ -3,14 +3,24 @@ as expected; another model plugs in behind the ``LineScorer`` protocol."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
+import json
 
 import numpy as np
 import pytest
 
+import transforms.core.clean as clean_module
 from tests.helpers import RESOURCES
 from transforms.core import boilerplate
-from transforms.core.clean import MODEL_RESOURCE, Evidence, LineModel, clean_text, default_scorer
+from transforms.core.clean import (
+    MODEL_RESOURCE,
+    Evidence,
+    LineModel,
+    clean_text,
+    default_scorer,
+    operating_points,
+)
 from transforms.core.lines import BASE_FEATURES, SECOND_FEATURES, DocLines
 
 NEWS = (
@@ -202,3 +212,35 @@ def test_a_one_paragraph_document_keeps_its_prose(model):
     # Short lines are no prose: a page of widget strings is still emptied.
     widgets = clean_text("Home\n\nShare this:\n\nTwitter\n\nFacebook", scorer=model)
     assert widgets.text == "" and len(widgets.removed) == 4
+
+
+def _html_dev_body(name: str) -> str:
+    truth = json.loads((RESOURCES / "html_dev" / "ground_truth.json").read_text(encoding="utf-8"))
+    return "\n\n".join(truth["pages"][name]["paragraphs"])
+
+
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [("OccupyDemocrats_3.html.gz", "Earhardt said:"), ("TheGatewayPundit_1.html.gz", "From WECT News:")],
+)
+def test_a_clean_article_given_as_plain_text_keeps_its_short_lines(model, monkeypatch, name, line):
+    # A backfill's text is often a clean article: the true body of an html_dev page, as plain text.
+    # The model finds it mostly body, so it is cleaned at extracted text's operating point and
+    # keeps the line that introduces a quote; at the scraped text's operating point it goes.
+    text = _html_dev_body(name)
+    assert line in text.split("\n\n")
+    assert line in _kept(clean_text(text, scorer=model))
+    monkeypatch.setattr(clean_module, "CLEAN_TEXT_BODY_SHARE", 1.01)  # the switch off
+    assert line not in _kept(clean_text(text, scorer=model))
+
+
+def test_only_a_mostly_body_scraped_text_takes_the_extracted_operating_point(model):
+    scraped = Evidence((None,) * 3, (False,) * 3, (0,) * 3, 0)
+    extracted = dataclasses.replace(scraped, extracted=True)
+    points = operating_points(
+        model, [scraped, scraped, extracted], [np.zeros(3), np.array([0.9, 0.9, 0.1]), np.zeros(3)]
+    )
+    assert tuple(points[0]) == model.threshold(extracted)  # every line body: a clean article
+    assert tuple(points[1]) == model.threshold(scraped)  # mostly boilerplate: a page's whole text
+    assert tuple(points[2]) == model.threshold(extracted)
+    assert model.threshold(scraped) != model.threshold(extracted)
