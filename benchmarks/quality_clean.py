@@ -9,11 +9,16 @@ Prints, in one run:
   the previous rules (``transforms/clean.py`` as of commit ``BASELINE_COMMIT``, read from git
   at run time: the rule cleaner that the line model replaced), round 1's line model (git
   ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
-  the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code) and the
-  current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
+  the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code), the
+  current cleaner as it was before ``SWITCH_COMMIT`` (every document at its own kind's operating
+  point) and the current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
   statistics a pipeline run over the whole split would have (lines held by several documents
   of one domain). Each view is printed twice: with the labels as given, and with the training
   labels' semantics for reader comments (the B lines after a comment form counted as X);
+* clean article text given as plain text (a JSONL backfill's text, a plain-text seed), where
+  every line is body: the true bodies of ``tests/resources/html_dev`` (a dev set no model
+  trained on) and the gold texts of the Fundus pages of ``pages_validation``; share of lines and
+  of characters kept, and share of documents that lose a line (a removed title not counted);
 * milliseconds per document on the trafilatura_recall view (CPU time, best of a few passes);
 * the seeds' gold (``seeds_gold.json`` with ``seeds/``) and ``text_dev.json``, which are
   training data of the line model now: the figures show it still fits them.
@@ -26,6 +31,7 @@ benchmark does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import importlib.util
 import io
@@ -41,6 +47,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import transforms.core.clean as clean_module  # noqa: E402
 from benchmarks.clean_dev import (  # noqa: E402
     Doc,
     dev_figures,
@@ -58,10 +65,16 @@ from transforms.core.line_model import LineModel  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
 VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
+PAGES_VALIDATION = SHARED_DATA / "boilerplate" / "pages_validation.jsonl.gz"
+HTML_DEV_TRUTH = ROOT / "tests" / "resources" / "html_dev" / "ground_truth.json"
 # The last commit with the rule cleaner (phrase rules and a comment-thread change point).
 BASELINE_COMMIT = "93355ba"
 # The last commit with the previous line model's weights (round 3), run with today's code.
 PREVIOUS_MODEL_COMMIT = "5f2a369"
+# The commit that made a scraped text the model finds mostly body take extracted text's
+# operating point (``CLEAN_TEXT_BODY_SHARE``); the cleaner before it is run with the switch off.
+SWITCH_COMMIT = "effb620"
+NO_SWITCH = f"line model, no switch (before {SWITCH_COMMIT})"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3
@@ -174,6 +187,26 @@ def old_cleaner(module, docs: list[Doc], min_docs: int) -> Callable[[Doc, dict],
     return run
 
 
+@contextlib.contextmanager
+def _switch_off():
+    """The cleaner as before ``SWITCH_COMMIT``: every document at its own kind's operating point."""
+    share = clean_module.CLEAN_TEXT_BODY_SHARE
+    clean_module.CLEAN_TEXT_BODY_SHARE = float("inf")
+    try:
+        yield
+    finally:
+        clean_module.CLEAN_TEXT_BODY_SHARE = share
+
+
+def without_switch(cleaner: Callable) -> Callable:
+    def run(*args):
+        with _switch_off():
+            return cleaner(*args)
+
+    run.batched = getattr(cleaner, "batched", False)
+    return run
+
+
 def do_nothing(doc: Doc, context: dict) -> Cleaned:
     lines = doc.content.split("\n")
     kept = tuple(n for n, line in enumerate(lines, 1) if line.strip())
@@ -249,6 +282,61 @@ def print_view(view: str, docs: list[Doc], results: dict[str, dict[str, Counter]
         print(row)
 
 
+def article_texts() -> dict[str, list[tuple[str, str | None]]]:
+    """Clean article texts, every line body, per set: (text, title)."""
+    sets: dict[str, list[tuple[str, str | None]]] = {}
+    truth = json.loads(HTML_DEV_TRUTH.read_text(encoding="utf-8"))["pages"]
+    sets["html_dev true bodies"] = [("\n\n".join(page["paragraphs"]), None) for page in truth.values()]
+    if PAGES_VALIDATION.exists():
+        with gzip.open(PAGES_VALIDATION, "rt", encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle]
+        sets["pages_validation fundus golds"] = [
+            (row["gold_text"], row.get("title"))
+            for row in rows
+            if row["source"] == "fundus" and row["gold_text"].strip()
+        ]
+    return sets
+
+
+def article_figures(texts: list[tuple[str, str | None]], clean: Callable) -> tuple[float, float, float]:
+    """Lines kept, characters kept, share of documents losing a line (titles aside)."""
+    lines = chars = lost_lines = lost_chars = hit = 0
+    for (text, _), cleaned in zip(texts, clean(texts), strict=True):
+        present = [line for line in text.split("\n") if line.strip()]
+        lost = [r for r in cleaned.removed if r.reason not in ("title", "repeated_title")]
+        lines += len(present)
+        chars += sum(map(len, present))
+        lost_lines += len(lost)
+        lost_chars += sum(len(r.text) for r in lost)
+        hit += bool(lost)
+    return 1 - lost_lines / max(lines, 1), 1 - lost_chars / max(chars, 1), hit / max(len(texts), 1)
+
+
+def clean_articles(baseline, previous: LineModel | None) -> None:
+    """Clean article texts through each cleaner as plain text (no site memory)."""
+    cleaners: dict[str, Callable] = {}
+    if baseline is not None:
+        cleaners[f"old rules ({BASELINE_COMMIT})"] = lambda texts: [
+            baseline.clean_text(text, title=title) for text, title in texts
+        ]
+    if previous is not None:
+        cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = lambda texts: clean_many(
+            [CleanInput(text, title) for text, title in texts], previous
+        )
+    cleaners["line model"] = lambda texts: clean_many([CleanInput(text, title) for text, title in texts])
+    cleaners[NO_SWITCH] = without_switch(cleaners["line model"])
+    print(
+        "== clean article text as plain text (every line is body):"
+        " lines kept, characters kept, documents losing a line"
+    )
+    for name, texts in article_texts().items():
+        print(f"{name} ({len(texts)} documents)")
+        for label, clean in cleaners.items():
+            lines, chars, hit = article_figures(texts, clean)
+            print(f"  {label:<44} {lines:7.3f} {chars:7.3f} {hit:7.3f}")
+    print()
+
+
 def validation(baseline, previous: LineModel | None) -> None:
     with gzip.open(VALIDATION, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
@@ -266,6 +354,7 @@ def validation(baseline, previous: LineModel | None) -> None:
     if previous is not None:
         cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(SITE_MIN_DOCS, previous)
     batch = new_batch_cleaner(SITE_MIN_DOCS)
+    cleaners[NO_SWITCH] = without_switch(batch)
     cleaners["line model"] = batch
     relabelled = comment_labels(docs)
     for view in VIEWS:
@@ -297,7 +386,7 @@ def validation(baseline, previous: LineModel | None) -> None:
         **{
             name: c
             for name, c in cleaners.items()
-            if name != "do nothing" and not name.startswith(("round", "previous"))
+            if name not in ("do nothing", NO_SWITCH) and not name.startswith(("round", "previous"))
         },
         "line model, one document a call": new_cleaner(SITE_MIN_DOCS),
     }
@@ -320,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     if not args.no_validation and VALIDATION.exists():
         validation(baseline, previous)
+    if not args.no_validation:
+        clean_articles(baseline, previous)
     print("== dev sets (seeds_gold.json, text_dev.json): training data of the line model")
     if baseline is not None:
         print_dev(f"old rules ({BASELINE_COMMIT})", dev_figures(old_dev_clean(baseline)))
