@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from transforms.core import boilerplate
-from transforms.core.clean import CLEAN_TEXT_BODY_SHARE, decide_many
+from transforms.core.clean import CLEAN_TEXT_BODY_SHARE, decide_many, is_clean_text
 
 if TYPE_CHECKING:
     from train_line_model import Prepared
@@ -99,12 +99,11 @@ def report(prep: Prepared, hard, ruled, p1, p2, points, views) -> None:
 
 def clean_text_report(prep: Prepared, hard, ruled, p2, points, views) -> None:
     """The scraped views at their operating point, with the cleaner's switch for clean texts
-    (``transforms.core.clean.operating_points``: a scraped text with ``CLEAN_TEXT_BODY_SHARE``
-    of its lines below even odds is cleaned at extracted text's operating point)."""
+    (``transforms.core.clean.operating_points``: a scraped text that ``is_clean_text`` is
+    cleaned at extracted text's operating point)."""
     first = prep.first_line
     doc = np.cumsum(first) - 1
-    sizes = np.maximum(np.bincount(doc), 1)
-    clean = (np.bincount(doc, weights=p2 < 0.5) / sizes >= CLEAN_TEXT_BODY_SHARE)[doc]
+    clean = np.repeat([is_clean_text(s) for s in np.split(p2, prep.offsets[1:-1])], prep.sizes)
     scraped, extracted = np.array(points["scraped"]), np.array(points["extracted"])
     point = np.where(clean[:, None], extracted, scraped)
     gone = decide_all(p2, hard, ruled, first, point[:, 0], point[:, 1], point[:, 2])

@@ -69,6 +69,7 @@ __all__ = [
     "decide",
     "decide_many",
     "default_scorer",
+    "is_clean_text",
     "operating_points",
     "prepare",
     "site_counts",
@@ -86,14 +87,19 @@ HEADING_LEVELS = 3
 CLEAN_TEXT_BODY_SHARE = 0.8
 
 
+def is_clean_text(scores: np.ndarray) -> bool:
+    """Whether a document's lines, by their scores, are mostly body (``CLEAN_TEXT_BODY_SHARE``)."""
+    return bool(scores.size) and float(np.mean(scores < 0.5)) >= CLEAN_TEXT_BODY_SHARE
+
+
 def operating_points(
     scorer: LineScorer, evidences: Sequence[Evidence], scores: Sequence[np.ndarray]
 ) -> np.ndarray:
     """Each document's (threshold, run threshold, rule threshold): its own kind's, or extracted
-    text's for a scraped text whose lines are mostly body (``CLEAN_TEXT_BODY_SHARE``)."""
+    text's for a scraped text whose lines are mostly body (``is_clean_text``)."""
     points = []
     for evidence, doc_scores in zip(evidences, scores, strict=True):
-        clean = not evidence.extracted and float(np.mean(doc_scores < 0.5)) >= CLEAN_TEXT_BODY_SHARE
+        clean = not evidence.extracted and is_clean_text(doc_scores)
         points.append(scorer.threshold(dataclasses.replace(evidence, extracted=True) if clean else evidence))
     return np.array(points, dtype=np.float64).reshape(-1, 3)
 
