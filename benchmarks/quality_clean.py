@@ -323,8 +323,12 @@ def clean_articles(baseline, previous: LineModel | None) -> None:
         cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = lambda texts: clean_many(
             [CleanInput(text, title) for text, title in texts], previous
         )
-    cleaners["line model"] = lambda texts: clean_many([CleanInput(text, title) for text, title in texts])
-    cleaners[NO_SWITCH] = without_switch(cleaners["line model"])
+
+    def current(texts):
+        return clean_many([CleanInput(text, title) for text, title in texts])
+
+    cleaners[NO_SWITCH] = without_switch(current)
+    cleaners["line model"] = current
     print(
         "== clean article text as plain text (every line is body):"
         " lines kept, characters kept, documents losing a line"
