@@ -18,8 +18,10 @@ from transforms.core.clean import (
     Evidence,
     LineModel,
     clean_text,
+    clean_texts,
     default_scorer,
     operating_points,
+    plain_headings,
 )
 from transforms.core.lines import BASE_FEATURES, SECOND_FEATURES, DocLines
 
@@ -237,10 +239,26 @@ def test_a_clean_article_given_as_plain_text_keeps_its_short_lines(model, monkey
 def test_only_a_mostly_body_scraped_text_takes_the_extracted_operating_point(model):
     scraped = Evidence((None,) * 3, (False,) * 3, (0,) * 3, 0)
     extracted = dataclasses.replace(scraped, extracted=True)
-    points = operating_points(
-        model, [scraped, scraped, extracted], [np.zeros(3), np.array([0.9, 0.9, 0.1]), np.zeros(3)]
-    )
+    evidences = [scraped, scraped, extracted]
+    clean = clean_texts(evidences, [np.zeros(3), np.array([0.9, 0.9, 0.1]), np.zeros(3)])
+    assert clean == [True, False, False]
+    points = operating_points(model, evidences, clean)
     assert tuple(points[0]) == model.threshold(extracted)  # every line body: a clean article
     assert tuple(points[1]) == model.threshold(scraped)  # mostly boilerplate: a page's whole text
     assert tuple(points[2]) == model.threshold(extracted)
     assert model.threshold(scraped) != model.threshold(extracted)
+
+
+def test_a_clean_text_keeps_its_section_headings(model, monkeypatch):
+    # The true body of an html_dev page, as plain text: its section heading stands right above
+    # a paragraph, so in a clean text only a rule (or the block below it going) removes it.
+    text = _html_dev_body("TheTelegraph_4.html.gz")
+    assert "Growing threat" in text.split("\n\n")
+    assert "Growing threat" in _kept(clean_text(text, scorer=model))
+    monkeypatch.setattr(clean_module, "PLAIN_HEADING_MAX_CHARS", 0)  # no line is a heading
+    assert "Growing threat" not in _kept(clean_text(text, scorer=model))
+
+
+def test_plain_headings_are_short_lines_right_above_prose():
+    doc = DocLines.of("\n\n".join(["Team news", NEWS[0], "Share this:", "Twitter", NEWS[1], "Next steps"]))
+    assert plain_headings(doc).tolist() == [True, False, False, True, False, False]
