@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from transforms.core import boilerplate
-from transforms.core.clean import CLEAN_TEXT_BODY_SHARE, decide_many, is_clean_text, plain_headings
+from transforms.core.clean import CLEAN_TEXT_BODY_SHARE, clean_text_headings, decide_many, is_clean_text
 from transforms.core.lines import LONG_CHARS
 
 if TYPE_CHECKING:
@@ -101,17 +101,15 @@ def report(prep: Prepared, hard, ruled, p1, p2, points, views) -> None:
 def clean_text_report(prep: Prepared, hard, ruled, p2, points, views) -> None:
     """The scraped views at their operating point, with the cleaner's switch for clean texts
     (``transforms.core.clean.clean_texts``: a scraped text that ``is_clean_text`` is cleaned at
-    extracted text's operating point, its ``plain_headings`` removed only by a rule or with the
-    block after them)."""
+    extracted text's operating point, its ``clean_text_headings`` removed only by a rule or with
+    the block after them)."""
     first = prep.first_line
     doc = np.cumsum(first) - 1
     per_doc = [is_clean_text(s) for s in np.split(p2, prep.offsets[1:-1])]
     clean = np.repeat(per_doc, prep.sizes)
     scraped, extracted = np.array(points["scraped"]), np.array(points["extracted"])
     point = np.where(clean[:, None], extracted, scraped)
-    headings = np.concatenate(
-        [plain_headings(d.lines) & is_clean for d, is_clean in zip(prep.docs, per_doc, strict=True)]
-    )
+    headings = clean_text_headings([d.lines for d in prep.docs], per_doc)
     prose = np.concatenate([d.lines.chars for d in prep.docs]) >= LONG_CHARS
     gone = decide_many(p2, hard, ruled, point[:, 0], point[:, 1], point[:, 2], first, prose, None, headings)
     print(f"  with the switch for clean texts (a scraped text {CLEAN_TEXT_BODY_SHARE:.0%} below even odds):")

@@ -24,7 +24,9 @@ its repeats, the byline in the header and an "About the author" box; the phrase 
 lines; every other line is decided by the line model (``LineScorer``): a lexical and shape
 model per line, then a second pass over the neighbours' scores, at an operating point that
 keeps body text first. The site memory's counts (how many other documents of the site hold
-the line) are one of the model's features.
+the line) are one of the model's features. A scraped text the model finds mostly body is a
+clean article, not a page's whole text: it takes extracted text's operating point, and its short
+lines right above prose are section headings that only a rule removes (``clean_texts``).
 """
 
 from __future__ import annotations
@@ -66,10 +68,11 @@ __all__ = [
     "batch_features",
     "clean_many",
     "clean_text",
+    "clean_text_headings",
+    "clean_texts",
     "decide",
     "decide_many",
     "default_scorer",
-    "clean_texts",
     "is_clean_text",
     "operating_points",
     "plain_headings",
@@ -123,6 +126,15 @@ def plain_headings(doc: DocLines) -> np.ndarray:
     return heads
 
 
+def clean_text_headings(docs: Sequence[DocLines], clean: Sequence[bool]) -> np.ndarray:
+    """Over all the lines of ``docs``, the ``plain_headings`` of those that are clean texts."""
+    marks = [
+        plain_headings(doc) if is_clean else np.zeros(len(doc), dtype=bool)
+        for doc, is_clean in zip(docs, clean, strict=True)
+    ]
+    return np.concatenate(marks) if marks else np.zeros(0, dtype=bool)
+
+
 @dataclasses.dataclass(frozen=True)
 class RemovedLine:
     line_no: int  # 1-based line number in the input text (split on "\n")
@@ -161,7 +173,8 @@ def decide_many(
     ``protected`` marks lines that only a rule may remove (the list items of an extracted body,
     and its paragraphs among prose);
     ``headings`` marks lines that only a rule may remove while the line after them stays (the
-    headings of an extracted body: a section heading goes with the block it heads); ``verbatim``
+    headings of an extracted body, and those a clean text's lines suggest, ``plain_headings``: a
+    section heading goes with the block it heads); ``verbatim``
     marks lines that stay whatever the model and the rules say (an extracted body's code)."""
     gone = removed | (scores >= threshold) | (ruled & (scores >= rule_threshold))
     doc = np.cumsum(first) - 1
@@ -287,12 +300,7 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
         protected = _marked_lines([i.protected for i in inputs], preps)
         headings = _marked_lines([i.headings for i in inputs], preps)
         if any(clean):
-            plain = np.concatenate(
-                [
-                    plain_headings(doc) if is_clean else np.zeros(len(doc), dtype=bool)
-                    for doc, is_clean in zip(docs, clean, strict=True)
-                ]
-            )
+            plain = clean_text_headings(docs, clean)
             headings = plain if headings is None else headings | plain
         verbatim = _marked_lines([i.verbatim for i in inputs], preps)
         gone = decide_many(
