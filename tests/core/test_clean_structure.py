@@ -15,6 +15,7 @@ from tests.helpers import (
     reason_of,
 )
 from transforms.clean import Cleaned, SiteStats, clean_text, line_key, site_line_candidates
+from transforms.core.clean_structure import longest_prose_run
 
 # --- Structure: comment sections, footers, listings ---
 
@@ -24,6 +25,34 @@ def test_comment_form_ends_the_article() -> None:
     cleaned = clean_text(army_article(tail=tail))
     assert kept_texts(cleaned)[-1] == ARMY_BODY3
     assert reason_of(cleaned, "Great reporting, but the real story is elsewhere.") == "comment_thread"
+
+
+def test_a_comment_link_above_the_article_in_page_text_does_not_end_it() -> None:
+    # In a page's whole text, a comment count in the header ("12 Comments" beside the byline)
+    # links to the thread below the article: the article after it stays, though a long line (a
+    # site's description) stands above the link. The form below the article still cuts.
+    header = (
+        "Home | World | Politics | Sport",
+        "The Daily Ledger brings you breaking news, analysis and opinion from around the world, "
+        "every day of the week, and all of it free to read.",
+        "Army Pushes East Toward Besieged City",
+        "By Jane Roe",
+        "12 Comments",
+    )
+    tail = ("Leave a Reply", "Great reporting, but the real story is elsewhere.")
+    cleaned = clean_text("\n\n".join((*header, ARMY_BODY, ARMY_BODY2, ARMY_BODY3, *tail)))
+    assert {ARMY_BODY, ARMY_BODY2, ARMY_BODY3} <= set(kept_texts(cleaned))
+    assert reason_of(cleaned, "Great reporting, but the real story is elsewhere.") == "comment_thread"
+
+
+def test_longest_prose_run_bridges_short_lines_and_weighs_characters() -> None:
+    prose = "x" * 130
+    lines = ["Menu", prose, "12 Comments", "Home", "Search", prose, "caption", "credit", prose, "More"]
+    # 1 stands alone (three lines to the next); 5 and 8 are one run across two short lines.
+    assert longest_prose_run(lines, [None] * len(lines)) == 5
+    # A line already removed is no prose: 1 and 8 are alone, 8 none the longer.
+    assert longest_prose_run(lines, [None] * 5 + ["nav"] + [None] * 4) == 1
+    assert longest_prose_run(["Menu", "Home"], [None, None]) is None
 
 
 def test_a_bare_comment_column_heading_does_not_end_the_article() -> None:
