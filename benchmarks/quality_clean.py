@@ -10,8 +10,9 @@ Prints, in one run:
   at run time: the rule cleaner that the line model replaced), round 1's line model (git
   ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
   the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code), the
-  current cleaner as it was before ``SWITCH_COMMIT`` (every document at its own kind's operating
-  point) and the current cleaner, in batches as ``CleanArticles`` runs it. Each gets the site
+  current cleaner as it was before ``ANCHOR_COMMIT`` (a comment form cuts after the first line
+  of prose in a page's whole text too) and the current cleaner, in batches as ``CleanArticles``
+  runs it. Each gets the site
   statistics a pipeline run over the whole split would have (lines held by several documents
   of one domain). Each view is printed twice: with the labels as given, and with the training
   labels' semantics for reader comments (the B lines after a comment form counted as X);
@@ -47,7 +48,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import transforms.core.clean as clean_module  # noqa: E402
+import transforms.core.clean_structure as structure_module  # noqa: E402
 from benchmarks.clean_dev import (  # noqa: E402
     Doc,
     dev_figures,
@@ -62,6 +63,7 @@ from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
 from transforms.core.clean import CleanInput, LineScorer, clean_many, prepare  # noqa: E402
 from transforms.core.line_model import LineModel  # noqa: E402
+from transforms.core.lines import LONG_CHARS  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
 VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
@@ -71,10 +73,11 @@ HTML_DEV_TRUTH = ROOT / "tests" / "resources" / "html_dev" / "ground_truth.json"
 BASELINE_COMMIT = "93355ba"
 # The last commit with the previous line model's weights (round 3), run with today's code.
 PREVIOUS_MODEL_COMMIT = "5f2a369"
-# The commit that made a scraped text the model finds mostly body take extracted text's
-# operating point (``CLEAN_TEXT_BODY_SHARE``); the cleaner before it is run with the switch off.
-SWITCH_COMMIT = "effb620"
-NO_SWITCH = f"line model, no switch (before {SWITCH_COMMIT})"
+# The commit that anchored the comment-thread cut of a page's whole text at its longest run of
+# prose (``clean_structure.longest_prose_run``); the cleaner before it is run with the cut after
+# the first line of prose, as in extracted text.
+ANCHOR_COMMIT = "fe4ad22"
+BEFORE_ANCHOR = f"line model before {ANCHOR_COMMIT}"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3
@@ -187,20 +190,26 @@ def old_cleaner(module, docs: list[Doc], min_docs: int) -> Callable[[Doc, dict],
     return run
 
 
+def _first_prose(lines: list[str], reasons: list[str | None]) -> int | None:
+    return next(
+        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and reasons[pos] is None), None
+    )
+
+
 @contextlib.contextmanager
-def _switch_off():
-    """The cleaner as before ``SWITCH_COMMIT``: every document at its own kind's operating point."""
-    share = clean_module.CLEAN_TEXT_BODY_SHARE
-    clean_module.CLEAN_TEXT_BODY_SHARE = float("inf")
+def _first_prose_anchor():
+    """The cleaner as before ``ANCHOR_COMMIT``: a page's comment cut after its first line of prose."""
+    anchor = structure_module.longest_prose_run
+    structure_module.longest_prose_run = _first_prose
     try:
         yield
     finally:
-        clean_module.CLEAN_TEXT_BODY_SHARE = share
+        structure_module.longest_prose_run = anchor
 
 
-def without_switch(cleaner: Callable) -> Callable:
+def before_anchor(cleaner: Callable) -> Callable:
     def run(*args):
-        with _switch_off():
+        with _first_prose_anchor():
             return cleaner(*args)
 
     run.batched = getattr(cleaner, "batched", False)
@@ -245,10 +254,16 @@ def ms_per_doc(docs: list[Doc], cleaner: Callable, context: dict, passes: int) -
 def comment_labels(docs: list[Doc]) -> dict[str, dict]:
     """The labels with the training script's semantics for reader comments: a B line after a
     comment form (the lines the structural rule ``comment.after_form`` removes) counts as X.
-    Mechanical (the rule's own output), the same relabelling as on the training documents."""
+    Mechanical (the rule's own output), the same relabelling as on the training documents (the
+    cut after the first line of prose in both views, ``first_prose_anchor``)."""
     out = {}
     for doc in docs:
-        prep = prepare(doc.content, title=doc.title, extracted=doc.view == "trafilatura_recall")
+        prep = prepare(
+            doc.content,
+            title=doc.title,
+            extracted=doc.view == "trafilatura_recall",
+            first_prose_anchor=True,
+        )
         after = {
             prep.doc.line_nos[pos]
             for pos, rule in enumerate(prep.decisions.rules)
@@ -327,7 +342,7 @@ def clean_articles(baseline, previous: LineModel | None) -> None:
     def current(texts):
         return clean_many([CleanInput(text, title) for text, title in texts])
 
-    cleaners[NO_SWITCH] = without_switch(current)
+    cleaners[BEFORE_ANCHOR] = before_anchor(current)
     cleaners["line model"] = current
     print(
         "== clean article text as plain text (every line is body):"
@@ -358,7 +373,7 @@ def validation(baseline, previous: LineModel | None) -> None:
     if previous is not None:
         cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(SITE_MIN_DOCS, previous)
     batch = new_batch_cleaner(SITE_MIN_DOCS)
-    cleaners[NO_SWITCH] = without_switch(batch)
+    cleaners[BEFORE_ANCHOR] = before_anchor(batch)
     cleaners["line model"] = batch
     relabelled = comment_labels(docs)
     for view in VIEWS:
@@ -390,7 +405,7 @@ def validation(baseline, previous: LineModel | None) -> None:
         **{
             name: c
             for name, c in cleaners.items()
-            if name not in ("do nothing", NO_SWITCH) and not name.startswith(("round", "previous"))
+            if name not in ("do nothing", BEFORE_ANCHOR) and not name.startswith(("round", "previous"))
         },
         "line model, one document a call": new_cleaner(SITE_MIN_DOCS),
     }
