@@ -63,7 +63,6 @@ from benchmarks.shared_data import SHARED_DATA  # noqa: E402
 from transforms.clean import CLEAN_BATCH, Cleaned, clean_text  # noqa: E402
 from transforms.core.clean import CleanInput, LineScorer, clean_many, prepare  # noqa: E402
 from transforms.core.line_model import LineModel  # noqa: E402
-from transforms.core.lines import LONG_CHARS  # noqa: E402
 from transforms.core.sites import DOCS_KEY, document_keys, site_table, stats_for_document  # noqa: E402
 
 VALIDATION = SHARED_DATA / "boilerplate" / "lines_validation.jsonl.gz"
@@ -190,17 +189,11 @@ def old_cleaner(module, docs: list[Doc], min_docs: int) -> Callable[[Doc, dict],
     return run
 
 
-def _first_prose(lines: list[str], reasons: list[str | None]) -> int | None:
-    return next(
-        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and reasons[pos] is None), None
-    )
-
-
 @contextlib.contextmanager
 def _first_prose_anchor():
     """The cleaner as before ``ANCHOR_COMMIT``: a page's comment cut after its first line of prose."""
     anchor = structure_module.longest_prose_run
-    structure_module.longest_prose_run = _first_prose
+    structure_module.longest_prose_run = structure_module.first_prose_line
     try:
         yield
     finally:

@@ -50,7 +50,7 @@ def test_longest_prose_run_bridges_short_lines_and_weighs_characters() -> None:
     lines = ["Menu", prose, "12 Comments", "Home", "Search", prose, "caption", "credit", prose, "More"]
     # 1 stands alone (three lines to the next); 5 and 8 are one run across two short lines.
     assert longest_prose_run(lines, [None] * len(lines)) == 5
-    # A line already removed is no prose: 1 and 8 are alone, 8 none the longer.
+    # With line 5 already removed (no prose then), 1 and 8 stand alone, as long: the first wins.
     assert longest_prose_run(lines, [None] * 5 + ["nav"] + [None] * 4) == 1
     assert longest_prose_run(["Menu", "Home"], [None, None]) is None
 

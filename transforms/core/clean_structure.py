@@ -264,6 +264,13 @@ def _apply_about_box(dec: _Decisions, matched: list) -> None:
                 dec.set(j, "author_bio", "bio.about_box")
 
 
+def first_prose_line(lines: Sequence[str], reasons: Sequence[str | None]) -> int | None:
+    """A text's first line of prose (``LONG_CHARS``, not yet removed), or None."""
+    return next(
+        (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and reasons[pos] is None), None
+    )
+
+
 def longest_prose_run(lines: Sequence[str], reasons: Sequence[str | None]) -> int | None:
     """Where a text's longest run of prose starts (None: no prose): lines of prose
     (``LONG_CHARS``, not yet removed) at most ``PROSE_RUN_GAP`` other lines apart, the run that
@@ -281,23 +288,19 @@ def longest_prose_run(lines: Sequence[str], reasons: Sequence[str | None]) -> in
     return best
 
 
-def _apply_after_comment_form(dec: _Decisions, kinds: np.ndarray, page_text: bool) -> None:
+def _apply_after_comment_form(dec: _Decisions, kinds: np.ndarray, scraped: bool) -> None:
     """After a comment form below the body ("Leave a Reply", "12 Comments"), the article never
     resumes: what follows is the thread. (On held-out training documents, 97-98 % of the
-    labelled lines after such a form are boilerplate.) Below the body: after the first line of
-    prose; in a page's whole text (``page_text``), after the start of its longest run of prose,
-    since a comment count in the page's header or tabs stands above the article it links from,
-    often below a long line of the header (a site's description, a teaser)."""
+    labelled lines after such a form are boilerplate.) Below the body: in extracted text, after
+    its first line of prose; in text given as is (``scraped``: a page's whole text, a scraper's),
+    after the start of its longest run of prose, since a comment count in a page's header or
+    tabs stands above the article it links from, often below a long line of the header (a site's
+    description, a teaser)."""
     starts = np.flatnonzero(kinds == THREAD_START_KIND)
     if not starts.size:
         return
     lines, reasons = dec.doc.lines, dec.reasons
-    if page_text:
-        anchor = longest_prose_run(lines, reasons)
-    else:
-        anchor = next(
-            (pos for pos, line in enumerate(lines) if len(line) >= LONG_CHARS and reasons[pos] is None), None
-        )
+    anchor = longest_prose_run(lines, reasons) if scraped else first_prose_line(lines, reasons)
     if anchor is None:
         return
     after = [
@@ -435,8 +438,8 @@ def prepare(
 ) -> Prepared:
     """Everything the cleaner decides without the model (training calls this too).
 
-    ``first_prose_anchor``: a comment form cuts after the first line of prose in every kind of
-    input, the page's whole text included (the line model's training labels are defined so).
+    ``first_prose_anchor``: a comment form cuts below the first line of prose in every kind of
+    input, text given as is included (the line model's training labels are defined so).
     """
     doc = _doc if _doc is not None else DocLines.of(text)
     n = len(doc)
@@ -453,6 +456,6 @@ def prepare(
     for pos, rule in enumerate(matched):
         if rule is not None and rule.id in hard and dec.reasons[pos] is None:
             dec.set(pos, rule.reason, rule.id)
-    _apply_after_comment_form(dec, kinds, page_text=not extracted and not first_prose_anchor)
+    _apply_after_comment_form(dec, kinds, scraped=not extracted and not first_prose_anchor)
     evidence = Evidence(tuple(matched), tuple(title_flags), counts, site.docs, extracted, kinds)
     return Prepared(doc, dec, evidence, found_title, byline)
