@@ -152,3 +152,37 @@ def test_beam_overhead_benchmark_runs_both_graphs(tmp_path, capsys):
     for row in rows:
         wall, cpu, per_doc = float(row[-3]), float(row[-2]), float(row[-1])
         assert wall > 0 and cpu > 0 and per_doc > 0
+
+
+def test_quality_clean_runs_the_cleaner_before_the_comment_cut_anchor(capsys):
+    # quality_clean.py's column before fe4ad22 runs today's cleaner with a scraped text's comment
+    # cut after its first line of prose; the switch holds only for the call.
+    from benchmarks import quality_clean
+    from tests.helpers import ARMY_BODY, ARMY_BODY2
+    from transforms.clean import clean_text
+    from transforms.core import clean_structure
+
+    header = (
+        "The Daily Ledger brings you breaking news, analysis and opinion from around the world, "
+        "every day of the week, and all of it free to read.",
+        "Army Pushes East Toward Besieged City",
+        "By Jane Roe",
+        "12 Comments",
+    )
+    text = "\n\n".join((*header, ARMY_BODY, ARMY_BODY2))
+
+    def cut(cleaned):
+        return [r.text for r in cleaned.removed if r.rule == "comment.after_form"]
+
+    anchor = clean_structure.longest_prose_run
+    with quality_clean._first_prose_anchor():
+        assert cut(clean_text(text)) == [ARMY_BODY, ARMY_BODY2]
+    assert clean_structure.longest_prose_run is anchor
+    assert cut(clean_text(text)) == []
+    quality_clean.clean_articles(None, None)
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("line model")]
+    assert len(rows) >= 2 and any(quality_clean.ANCHOR_COMMIT in " ".join(row) for row in rows)
+    for row in rows:
+        lines_kept, chars_kept, losing = map(float, row[-3:])
+        assert 0 < lines_kept <= 1 and 0 < chars_kept <= 1 and 0 <= losing <= 1
