@@ -11,8 +11,9 @@ Prints, in one run:
   ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
   the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code), the
   current cleaner as it was before ``ANCHOR_COMMIT`` (a comment form cuts after the first line
-  of prose in a page's whole text too) and the current cleaner, in batches as ``CleanArticles``
-  runs it. Each gets the site
+  of prose in a page's whole text too), the current cleaner without the comment model (which
+  cuts a thread by its words: ``NO_COMMENT_MODEL``) and the current cleaner, in batches as
+  ``CleanArticles`` runs it. The columns of earlier versions run without the comment model. Each gets the site
   statistics a pipeline run over the whole split would have (lines held by several documents
   of one domain). Each view is printed twice: with the labels as given, and with the training
   labels' semantics for reader comments (the B lines after a comment form counted as X);
@@ -77,6 +78,8 @@ PREVIOUS_MODEL_COMMIT = "5f2a369"
 # the first line of prose, as in extracted text.
 ANCHOR_COMMIT = "fe4ad22"
 BEFORE_ANCHOR = f"line model before {ANCHOR_COMMIT}"
+# The cleaner before the comment model (``transforms/core/comment_model.py``) cut unmarked threads.
+NO_COMMENT_MODEL = "line model, no comment model"
 # A line held by this many documents of a domain (this one included) is site boilerplate, as
 # the pipeline's --site_min_docs default.
 SITE_MIN_DOCS = 3
@@ -154,16 +157,16 @@ def new_cleaner(min_docs: int) -> Callable[[Doc, dict], Cleaned]:
 
 
 def new_batch_cleaner(
-    min_docs: int, scorer: LineScorer | None = None
+    min_docs: int, scorer: LineScorer | None = None, comments: bool = True
 ) -> Callable[[list[Doc], dict], list[Cleaned]]:
     """The line model (the packaged one, or ``scorer``) as ``CleanArticles`` runs it: batches of
-    ``CLEAN_BATCH`` documents."""
+    ``CLEAN_BATCH`` documents (``comments``: with the packaged comment model)."""
 
     def run(docs: list[Doc], context: dict) -> list[Cleaned]:
         out: list[Cleaned] = []
         for start in range(0, len(docs), CLEAN_BATCH):
             batch = [_clean_input(doc, context, min_docs) for doc in docs[start : start + CLEAN_BATCH]]
-            out += clean_many(batch, scorer)
+            out += clean_many(batch, scorer, comments)
         return out
 
     run.batched = True
@@ -329,13 +332,14 @@ def clean_articles(baseline, previous: LineModel | None) -> None:
         ]
     if previous is not None:
         cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = lambda texts: clean_many(
-            [CleanInput(text, title) for text, title in texts], previous
+            [CleanInput(text, title) for text, title in texts], previous, comments=False
         )
 
-    def current(texts):
-        return clean_many([CleanInput(text, title) for text, title in texts])
+    def current(texts, comments=True):
+        return clean_many([CleanInput(text, title) for text, title in texts], comments=comments)
 
-    cleaners[BEFORE_ANCHOR] = before_anchor(current)
+    cleaners[BEFORE_ANCHOR] = before_anchor(lambda texts: current(texts, comments=False))
+    cleaners[NO_COMMENT_MODEL] = lambda texts: current(texts, comments=False)
     cleaners["line model"] = current
     print(
         "== clean article text as plain text (every line is body):"
@@ -364,9 +368,13 @@ def validation(baseline, previous: LineModel | None) -> None:
             "", None, None, (), tuple(kept[doc.id])
         )
     if previous is not None:
-        cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(SITE_MIN_DOCS, previous)
+        cleaners[f"previous model ({PREVIOUS_MODEL_COMMIT})"] = new_batch_cleaner(
+            SITE_MIN_DOCS, previous, comments=False
+        )
     batch = new_batch_cleaner(SITE_MIN_DOCS)
-    cleaners[BEFORE_ANCHOR] = before_anchor(batch)
+    without_comments = new_batch_cleaner(SITE_MIN_DOCS, comments=False)
+    cleaners[BEFORE_ANCHOR] = before_anchor(without_comments)
+    cleaners[NO_COMMENT_MODEL] = without_comments
     cleaners["line model"] = batch
     relabelled = comment_labels(docs)
     for view in VIEWS:

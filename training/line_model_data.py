@@ -55,6 +55,14 @@ class Doc:
         self.weight = weight
 
 
+def group_folds(groups, seed: int, folds: int) -> dict[str, int]:
+    """A fold per group (a page: both views of a page together, as the validation split keeps
+    them), by a seeded permutation of the sorted groups."""
+    ordered = sorted(set(groups))
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    return {ordered[j]: k % folds for k, j in enumerate(order)}
+
+
 def load_lines(path: pathlib.Path) -> list[Doc]:
     docs = []
     with gzip.open(path, "rt", encoding="utf-8") as handle:

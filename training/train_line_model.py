@@ -59,6 +59,7 @@ from line_model_data import (  # noqa: E402
     Doc,
     build_vocabulary,
     excerpts,
+    group_folds,
     is_excerpt,
     load_dev,
     load_lines,
@@ -243,10 +244,7 @@ def fit_lr(matrix, y, w, c: float):
 def folds_of(prep: Prepared) -> np.ndarray:
     """A fold per document, by page (both views of a page together, as the validation split
     keeps them), seeded. The dev documents are in folds too."""
-    groups = sorted({d.group for d in prep.docs})
-    rng = np.random.default_rng(SEED)
-    order = rng.permutation(len(groups))
-    fold_of_group = {groups[j]: k % FOLDS for k, j in enumerate(order)}
+    fold_of_group = group_folds([d.group for d in prep.docs], SEED, FOLDS)
     return np.array([fold_of_group[d.group] for d in prep.docs])
 
 

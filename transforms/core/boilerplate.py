@@ -90,6 +90,7 @@ STRUCTURAL_RULES = {
     "site.memory": "site_boilerplate",
     "comment.after_form": "comment_thread",
     "comment.thread_shape": "comment_thread",
+    "comment.thread_text": "comment_thread",
 }
 
 # Rules that remove a line by themselves, without the model. Chosen on out-of-fold scores of

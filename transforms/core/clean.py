@@ -40,6 +40,7 @@ import numpy as np
 
 from transforms.core import boilerplate
 from transforms.core.clean_structure import Prepared, prepare, rule_hints, site_counts, thread_shape_start
+from transforms.core.comment_model import CommentModel, default_comment_model, thread_text_start
 from transforms.core.line_model import (
     MODEL_RESOURCE,
     NO_SITE,
@@ -244,15 +245,22 @@ class CleanInput:
     verbatim: frozenset[int] = frozenset()
 
 
-def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -> list[Cleaned]:
+def clean_many(
+    inputs: Sequence[CleanInput],
+    scorer: LineScorer | None = None,
+    comments: CommentModel | bool = True,
+) -> list[Cleaned]:
     """``clean_text`` for several documents at once: the rules run document by document, the
     line model scores all their lines in one batch (``score_many``, when the scorer has it) and
     the decisions are taken for all lines at once. The result for each document is the one
-    ``clean_text`` gives it alone."""
+    ``clean_text`` gives it alone. ``comments``: the comment model that finds a thread by its
+    words (``True``: the packaged one; ``False``: none)."""
     all_docs = [DocLines.of(i.text) for i in inputs]
     fill_norms(all_docs)
-    # One tokenisation for the whole batch: the rules' hints and the model's lexical cues.
-    tokens = tokenize(list(chain.from_iterable(doc.lines for doc in all_docs)))
+    # One tokenisation for the whole batch: the rules' hints, the model's lexical cues and the
+    # comment model's words.
+    all_lines = list(chain.from_iterable(doc.lines for doc in all_docs))
+    tokens = tokenize(all_lines)
     screen, triggers = rule_hints(tokens)
     bounds = list(accumulate(len(doc) for doc in all_docs))
     per_doc: list[dict[int, set[int]]] = [{} for _ in all_docs]
@@ -316,29 +324,45 @@ def clean_many(inputs: Sequence[CleanInput], scorer: LineScorer | None = None) -
             headings,
             verbatim,
         )
+        if comments is True:
+            comments = default_comment_model()
+        # The documents without lines have no tokens: the live documents' lines are all the lines.
+        comment_scores = comments.line_scores(all_lines, tokens) if comments else None
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()
         start = 0
         for prep, size in zip(live, sizes, strict=True):
             doc_gone = gone_list[start : start + size]
-            _cut_thread(prep, doc_gone)
+            text_thread = None
+            if comments:
+                text_thread = (comment_scores[start : start + size], comments.bias, comments.margin)
+            _cut_thread(prep, doc_gone, text_thread)
             out[id(prep)] = _cleaned(prep, doc_gone, rounded[start : start + size])
             start += size
     empty = Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
     return [out.get(id(prep), empty) for prep in preps]
 
 
-def _cut_thread(prep: Prepared, gone: list[bool]) -> None:
-    """After the model: a comment thread with no form around it goes from where it starts
-    (``thread_shape_start``) to the end of the document; its lines that no rule named are
-    named by this one (also those the model removed)."""
-    start = thread_shape_start(prep.doc.lines, [not g for g in gone])
+def _cut_thread(
+    prep: Prepared, gone: list[bool], text_thread: tuple[np.ndarray, float, float] | None = None
+) -> None:
+    """After the model: a comment thread with no form around it goes from where it starts to
+    the end of the document: where its comment headers start (``thread_shape_start``), else
+    where its lines start reading like readers' comments (``thread_text_start`` over
+    ``text_thread``: the comment model's scores of the document's lines, its bias and margin).
+    Its lines that no rule named are named by the rule that found it (also those the model
+    removed)."""
+    kept = [not g for g in gone]
+    rule, start = "comment.thread_shape", thread_shape_start(prep.doc.lines, kept)
+    if start is None and text_thread is not None:
+        scores, bias, margin = text_thread
+        rule, start = "comment.thread_text", thread_text_start(scores, prep.doc.chars, kept, bias, margin)
     if start is None:
         return
     reasons, rules = prep.decisions.reasons, prep.evidence.rules
     for pos in range(start, len(gone)):
         if reasons[pos] is None and (rules[pos] is None or not gone[pos]):
-            prep.decisions.set(pos, "comment_thread", "comment.thread_shape")
+            prep.decisions.set(pos, "comment_thread", rule)
         gone[pos] = True
 
 
@@ -385,6 +409,7 @@ def clean_text(
     site_min_docs: int = 0,
     extracted: bool = False,
     scorer: LineScorer | None = None,
+    comments: CommentModel | bool = True,
 ) -> Cleaned:
     """The article body of a scraped text, with its title, byline and each removed line's reason.
 
@@ -393,6 +418,6 @@ def clean_text(
     of the model, and with ``site_min_docs`` > 0 a line that many other documents hold goes
     as site boilerplate whatever the model says. ``extracted`` says the text is an
     extractor's output from HTML (not a scraped page's whole text). ``scorer`` defaults to
-    the packaged model.
+    the packaged model, and ``comments`` to the packaged comment model (``False``: none).
     """
-    return clean_many([CleanInput(text, title, site, site_min_docs, extracted)], scorer)[0]
+    return clean_many([CleanInput(text, title, site, site_min_docs, extracted)], scorer, comments)[0]

@@ -23,6 +23,7 @@ from transforms.core.clean import (
     clean_many,
     default_scorer,
 )
+from transforms.core.comment_model import default_comment_model
 from transforms.core.text import normalise_text, word_count
 from transforms.core.urls import canonical_url, site_host
 
@@ -127,6 +128,7 @@ def make_cleaner(
     each result comes with its removed lines counted by reason (the lines themselves travel
     in the article's ``removed``)."""
     scorer = default_scorer()
+    default_comment_model()  # loaded here, once per worker, not on the first batch
 
     def clean_batch(pairs: list[tuple[Article, SiteStats]]) -> list[tuple[Article | Reject, dict[str, int]]]:
         results = clean_documents(pairs, min_words=min_words, site_min_docs=site_min_docs, scorer=scorer)
