@@ -45,13 +45,15 @@ def hashed_features(tokens: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     hashes, row = tokens.hashes, tokens.line
     same = np.flatnonzero(row[1:] == row[:-1])
     pairs = (hashes[same] * _PAIR_MUL) ^ hashes[same + 1]
-    cols = np.concatenate((hashes, pairs)) & np.uint64(BUCKETS - 1)
-    rows = np.concatenate((row, row[same])).astype(np.int64)
-    keys = np.unique(rows * BUCKETS + cols.astype(np.int64))
+    cols = (np.concatenate((hashes, pairs)) & np.uint64(BUCKETS - 1)).astype(np.int64)
+    # Two runs already in line order (words, then pairs): a stable sort merges them in a few
+    # milliseconds a batch, where np.unique took 0.25 ms a document.
+    keys = np.sort(np.concatenate((row, row[same])).astype(np.int64) * BUCKETS + cols, kind="stable")
+    if keys.size:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     rows, cols = keys // BUCKETS, keys % BUCKETS
     distinct = np.bincount(rows, minlength=tokens.counts.size)
-    values = 1.0 / np.sqrt(distinct[rows])
-    return rows, cols, values
+    return rows, cols, 1.0 / np.sqrt(distinct[rows])
 
 
 def shape_features(lines: Sequence[str]) -> np.ndarray:
