@@ -186,3 +186,32 @@ def test_quality_clean_runs_the_cleaner_before_the_comment_cut_anchor(capsys):
     for row in rows:
         lines_kept, chars_kept, losing = map(float, row[-3:])
         assert 0 < lines_kept <= 1 and 0 < chars_kept <= 1 and 0 <= losing <= 1
+
+
+def test_quality_clean_runs_a_cleaner_without_the_comment_model() -> None:
+    # quality_clean.py's column without the comment model keeps an unmarked thread that the
+    # current cleaner cuts by its words.
+    from benchmarks import quality_clean
+    from tests.helpers import army_article
+
+    thread = (
+        "Great post, thanks for sharing! I love your blog.",
+        "I totally agree with you. My husband and I went there last year and loved it!",
+        "Love this! Can't wait to try it.",
+        "So true!! Thanks for the reminder.",
+    )
+    doc = quality_clean.Doc(
+        {
+            "id": "smoke:trafilatura_recall",
+            "source": "smoke",
+            "view": "trafilatura_recall",
+            "domain": "example.org",
+            "title": None,
+            "content": army_article(tail=thread),
+            "labels": {},
+        }
+    )
+    with_model = quality_clean.new_batch_cleaner(quality_clean.SITE_MIN_DOCS)([doc], {})[0]
+    without = quality_clean.new_batch_cleaner(quality_clean.SITE_MIN_DOCS, comments=False)([doc], {})[0]
+    assert {r.rule for r in with_model.removed if r.text in thread} == {"comment.thread_text"}
+    assert "comment.thread_text" not in {r.rule for r in without.removed}
