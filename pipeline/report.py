@@ -277,23 +277,27 @@ def clean_view(source: str, text: str, cleaned, title: str | None, reject: str |
     if reject:
         header += f"; REJECTED as {reject}"
     out = [header]
+    whys = {number: _why_removed(entry) for number, entry in removed.items()}
+    # One column for the reasons, as wide as this document's longest.
+    width = max([23, *map(len, whys.values())])
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         shown = line.strip()
         shown = shown if len(shown) <= 90 else shown[:89] + "…"
-        entry = removed.get(number)
-        if entry is None:
-            out.append(f"{number:>5}  kept                           | {shown}")
-        else:
-            why = entry.reason
-            rule, score = getattr(entry, "rule", None), getattr(entry, "score", None)
-            if rule:
-                why += f" [{rule}]"
-            elif score is not None:
-                why += f" [{score:.2f}]"
-            out.append(f"{number:>5}  removed {why:<23}| {shown}")
+        status = f"removed {whys[number]}" if number in whys else "kept"
+        out.append(f"{number:>5}  {status:<{width + 8}}| {shown}")
     return "\n".join(out)
+
+
+def _why_removed(entry) -> str:
+    """A removed line's reason, with the rule that fired or else the model's score."""
+    rule, score = getattr(entry, "rule", None), getattr(entry, "score", None)
+    if rule:
+        return f"{entry.reason} [{rule}]"
+    if score is not None:
+        return f"{entry.reason} [{score:.2f}]"
+    return entry.reason
 
 
 def inspect_lines(layout, lake: str) -> list[str]:

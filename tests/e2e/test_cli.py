@@ -31,6 +31,25 @@ def test_clean_prints_each_removed_line_with_its_reason(tmp_path):
     assert rejected["reject"] == "empty" and rejected["stage"] == "read"
 
 
+def test_clean_aligns_its_columns_and_names_an_unmarked_thread(tmp_path):
+    from tests.helpers import army_article
+
+    thread = (
+        "Great post, thanks for sharing! I love your blog.",
+        "I totally agree with you. My husband and I went there last year and loved it!",
+        "Love this! Can't wait to try it.",
+        "So true!! Thanks for the reminder.",
+    )
+    text = tmp_path / "thread.txt"
+    text.write_text(army_article(tail=thread), encoding="utf-8")
+    result = run_cli("clean", str(text))
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if not line.startswith("==")]
+    # The text column starts at the same place on every row, a long rule id included.
+    assert len({row.index("| ") for row in rows}) == 1
+    assert any("comment_thread [comment.thread_text]" in row and thread[-1] in row for row in rows)
+
+
 def test_extract_prints_the_stored_record_for_a_file_and_a_url(tmp_path, feed_server):
     html = gzip.decompress((RESOURCES / "html_dev" / "APNews_4.html.gz").read_bytes())
     page = tmp_path / "ap.html"
