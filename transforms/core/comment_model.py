@@ -20,13 +20,13 @@ comments' own words. Features are a plain function shared with ``training/train_
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
 import numpy as np
 
+from transforms.core.line_model import load_arrays
 from transforms.core.line_text import LONG_CHARS
 from transforms.core.line_tokens import Tokens
 
@@ -86,12 +86,7 @@ class CommentModel:
     @classmethod
     def load(cls, path: str | BinaryIO | None = None) -> CommentModel:
         """The packaged model, or the one in ``path`` (a file name or an open binary file)."""
-        if path is None:
-            resource = importlib.resources.files("schemas").joinpath(MODEL_RESOURCE)
-            with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
-                return cls(dict(arrays))
-        with np.load(path, allow_pickle=False) as arrays:
-            return cls(dict(arrays))
+        return cls(load_arrays(MODEL_RESOURCE, path))
 
     def line_scores(self, lines: Sequence[str], tokens: Tokens) -> np.ndarray:
         """The log-odds that each line is a reader's comment (``tokens``: ``tokenize(lines)``)."""

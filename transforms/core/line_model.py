@@ -144,6 +144,19 @@ def batch_features(
     return batch, cues, x, ev
 
 
+def load_arrays(resource: str, path: str | BinaryIO | None = None) -> dict[str, np.ndarray]:
+    """The arrays of a model file: the package's ``resource`` (under ``schemas``), or ``path``
+    (a file name or an open binary file) when given. No pickles."""
+    if path is None:
+        with (
+            importlib.resources.files("schemas").joinpath(resource).open("rb") as handle,
+            np.load(handle, allow_pickle=False) as arrays,
+        ):
+            return dict(arrays)
+    with np.load(path, allow_pickle=False) as arrays:
+        return dict(arrays)
+
+
 class LineModel:
     """The shipped line model (``schemas/models/line_model.npz``; card beside it).
 
@@ -174,12 +187,7 @@ class LineModel:
     @classmethod
     def load(cls, path: str | BinaryIO | None = None) -> LineModel:
         """The packaged model, or the one in ``path`` (a file name or an open binary file)."""
-        if path is None:
-            resource = importlib.resources.files("schemas").joinpath(MODEL_RESOURCE)
-            with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as arrays:
-                return cls(dict(arrays))
-        with np.load(path, allow_pickle=False) as arrays:
-            return cls(dict(arrays))
+        return cls(load_arrays(MODEL_RESOURCE, path))
 
     def threshold(self, evidence: Evidence) -> tuple[float, float, float]:
         kind = "extracted" if evidence.extracted else "scraped"
