@@ -5,18 +5,19 @@ Prints, in one run:
 * ``../shared/data/boilerplate/lines_validation.jsonl.gz``, per view (``trafilatura_recall``:
   what extraction leaves; ``page_text``: a naive scraper's text) and per source: body kept
   (share of B lines that survive), boilerplate removed (share of X lines that go), titles
-  removed (share of T lines that go); E lines count for neither. Four cleaners: do nothing,
+  removed (share of T lines that go); E lines count for neither. Seven cleaners: do nothing,
   the previous rules (``transforms/clean.py`` as of commit ``BASELINE_COMMIT``, read from git
   at run time: the rule cleaner that the line model replaced), round 1's line model (git
-  ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``)
+  ``ROUND1_COMMIT``, run from a git archive in a subprocess: ``benchmarks/clean_round1.py``),
   the previous shipped weights (git ``PREVIOUS_MODEL_COMMIT``, today's inference code), the
   current cleaner as it was before ``ANCHOR_COMMIT`` (a comment form cuts after the first line
   of prose in a page's whole text too), the current cleaner without the comment model (which
   cuts a thread by its words: ``NO_COMMENT_MODEL``) and the current cleaner, in batches as
-  ``CleanArticles`` runs it. The columns of earlier versions run without the comment model. Each gets the site
-  statistics a pipeline run over the whole split would have (lines held by several documents
-  of one domain). Each view is printed twice: with the labels as given, and with the training
-  labels' semantics for reader comments (the B lines after a comment form counted as X);
+  ``CleanArticles`` runs it. The columns of earlier versions run without the comment model.
+  Each gets the site statistics a pipeline run over the whole split would have (lines held by
+  several documents of one domain). Each view is printed twice: with the labels as given, and
+  with the training labels' semantics for reader comments (the B lines after a comment form
+  counted as X);
 * clean article text given as plain text (a JSONL backfill's text, a plain-text seed), where
   every line is body: the true bodies of ``tests/resources/html_dev`` (a dev set no model
   trained on) and the gold texts of the Fundus pages of ``pages_validation``; share of lines and
