@@ -22,7 +22,8 @@ sources wins (precision first: a lost paragraph costs a reader more than a kept 
 Without ``--line-folds`` the shipped line model cleans every document (it has seen them: it
 keeps fewer comments than on unseen pages) and the folds are this script's own (seeded).
 
-Run from the repository root (about 8 minutes on this machine, most of it the line model's folds):
+Run from the repository root (about 8 minutes on this machine, most of it the line model's folds;
+``--domain-check`` adds a minute: the chosen point again, with the comment model's folds by domain):
 
     .venv/bin/python training/train_line_model.py --out /tmp/line_model.npz --fold-models /tmp/line_folds
     .venv/bin/python training/train_comment_model.py --line-folds /tmp/line_folds \
@@ -116,10 +117,13 @@ def fit(x: csr_matrix, y: np.ndarray) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=3000).fit(x, y)
 
 
-def training_lines(docs: list[Doc]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The lines the model learns from: comments (1) and comment-free sources' body lines (0)."""
+def training_lines(
+    docs: list[Doc], doc_folds: list[int] | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The lines the model learns from: comments (1) and comment-free sources' body lines (0),
+    with the fold of each (``doc_folds``: one per document, else each document's own)."""
     lines, labels, folds = [], [], []
-    for doc in docs:
+    for i, doc in enumerate(docs):
         for pos, line in enumerate(doc.lines.lines):
             if doc.comment[pos]:
                 label = 1
@@ -129,8 +133,19 @@ def training_lines(docs: list[Doc]) -> tuple[list[str], np.ndarray, np.ndarray]:
                 continue
             lines.append(line)
             labels.append(label)
-            folds.append(doc.fold)
+            folds.append(doc.fold if doc_folds is None else doc_folds[i])
     return lines, np.array(labels), np.array(folds)
+
+
+def out_of_fold_scores(docs: list[Doc], doc_folds: list[int]) -> list[np.ndarray]:
+    """Every line of every document scored by the comment model fitted without its fold."""
+    lines, y, line_fold = training_lines(docs, doc_folds)
+    x = features(lines)
+    models = [fit(x[line_fold != k], y[line_fold != k]) for k in range(FOLDS)]
+    return [
+        models[k].decision_function(features(doc.lines.lines)) if len(doc.lines) else np.zeros(0)
+        for doc, k in zip(docs, doc_folds, strict=True)
+    ]
 
 
 def kept_by_cleaner(docs: list[Doc], line_folds: pathlib.Path | None) -> list[list[bool]]:
@@ -190,21 +205,22 @@ def main(argv: list[str] | None = None) -> None:
         help="The line model's fold models and folds (train_line_model.py --fold-models): the "
         "cleaner of the out-of-fold choice. Without it, the shipped line model.",
     )
+    parser.add_argument(
+        "--domain-check",
+        action="store_true",
+        help="Also print the chosen point's figures with the comment model's folds by domain (no "
+        "site in both a fit and its test), a check of how it carries to unseen sites.",
+    )
     args = parser.parse_args(argv)
     line_folds = pathlib.Path(args.line_folds) if args.line_folds else None
 
     docs = load(SHARED_DATA / "boilerplate" / "lines_train.jsonl.gz", line_folds)
-    lines, y, line_fold = training_lines(docs)
-    x = features(lines)
+    lines, y, _ = training_lines(docs)
     print(f"{len(docs)} documents; training lines: {int(y.sum())} comments, {int((y == 0).sum())} body")
-    fold_models = [fit(x[line_fold != k], y[line_fold != k]) for k in range(FOLDS)]
-    final = fit(x, y)
+    final = fit(features(lines), y)
 
     # Out of fold: every line of every document scored by the model that never saw its page.
-    scores = []
-    for doc in docs:
-        model = fold_models[doc.fold]
-        scores.append(model.decision_function(features(doc.lines.lines)) if len(doc.lines) else np.zeros(0))
+    scores = out_of_fold_scores(docs, [doc.fold for doc in docs])
     kept = kept_by_cleaner(docs, line_folds)
 
     grid = []
@@ -236,6 +252,21 @@ def main(argv: list[str] | None = None) -> None:
                 f"  boilerplate {removed(c, 'before'):.4f} -> {removed(c, 'after'):.4f}"
             )
         print(f"  {view}: documents cut {counts[(view, 'ALL')]['cut']}")
+    if args.domain_check:
+        domains = [doc.row["domain"] or doc.row["page_id"] for doc in docs]
+        by_domain = group_folds(domains, SEED, FOLDS)
+        checked = tally(docs, kept, out_of_fold_scores(docs, [by_domain[d] for d in domains]), bias, margin)
+        domain_lost, domain_total = body_lost(checked)
+        print(
+            f"the same point, folds by domain ({len(by_domain)} domains): {domain_lost} of {domain_total}"
+            " comment-free body lines lost"
+        )
+        for view in VIEWS:
+            c = checked[(view, "ALL")]
+            print(
+                f"  {view:20s} ALL  body {c['B_before'] / c['B']:.4f} -> {c['B_after'] / c['B']:.4f}"
+                f"  boilerplate {removed(c, 'before'):.4f} -> {removed(c, 'after'):.4f}"
+            )
 
     meta = {
         "intercept": float(final.intercept_[0]),
