@@ -3,6 +3,7 @@ an article's prose, and the cleaner cuts a thread that nothing but its words mar
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 
 import numpy as np
@@ -41,6 +42,8 @@ def test_the_model_loads_once_from_the_package() -> None:
     assert model.shape.shape == (len(SHAPE_FEATURES),)
     assert model.margin > 0
     assert model.meta["training_lines"]["comments"] > 1000
+    card = importlib.resources.files("schemas").joinpath("models/comment_model.md")
+    assert "training/train_comment_model.py" in card.read_text(encoding="utf-8")
 
 
 def test_comments_score_above_article_prose() -> None:
