@@ -94,7 +94,11 @@ def test_a_zero_comment_count_does_not_end_the_article() -> None:
     assert reason_of(later, "Great reporting, but the real story is elsewhere.") == "comment_thread"
 
 
-@MODEL_KEEPS
+@pytest.mark.xfail(
+    strict=True,
+    reason="neither model cuts this news-style thread: the line model keeps its lines, and the "
+    "comment model (trained on blogs' readers) scores them near its bias, the last one as article prose",
+)
 def test_unmarked_comment_thread_is_cut() -> None:
     thread = (
         "Wow, great article. Thanks for sharing this",
