@@ -324,19 +324,16 @@ def clean_many(
             headings,
             verbatim,
         )
-        if comments is True:
-            comments = default_comment_model()
+        model = default_comment_model() if comments is True else comments or None
         # The documents without lines have no tokens: the live documents' lines are all the lines.
-        comment_scores = comments.line_scores(all_lines, tokens) if comments else None
+        comment_scores = model.line_scores(all_lines, tokens) if model else None
         rounded = np.round(scores, 4).tolist()
         gone_list = gone.tolist()
         start = 0
         for prep, size in zip(live, sizes, strict=True):
             doc_gone = gone_list[start : start + size]
-            text_thread = None
-            if comments:
-                text_thread = (comment_scores[start : start + size], comments.bias, comments.margin)
-            _cut_thread(prep, doc_gone, text_thread)
+            doc_scores = comment_scores[start : start + size] if model else None
+            _cut_thread(prep, doc_gone, model, doc_scores)
             out[id(prep)] = _cleaned(prep, doc_gone, rounded[start : start + size])
             start += size
     empty = Cleaned(text="", title=None, byline=None, removed=(), kept_line_nos=())
@@ -344,19 +341,21 @@ def clean_many(
 
 
 def _cut_thread(
-    prep: Prepared, gone: list[bool], text_thread: tuple[np.ndarray, float, float] | None = None
+    prep: Prepared,
+    gone: list[bool],
+    comments: CommentModel | None = None,
+    comment_scores: np.ndarray | None = None,
 ) -> None:
     """After the model: a comment thread with no form around it goes from where it starts to
     the end of the document: where its comment headers start (``thread_shape_start``), else
-    where its lines start reading like readers' comments (``thread_text_start`` over
-    ``text_thread``: the comment model's scores of the document's lines, its bias and margin).
-    Its lines that no rule named are named by the rule that found it (also those the model
-    removed)."""
+    where its lines start reading like readers' comments (``thread_text_start`` over the
+    ``comments`` model's ``comment_scores`` of the document's lines). Its lines that no rule
+    named are named by the rule that found it (also those the model removed)."""
     kept = [not g for g in gone]
     rule, start = "comment.thread_shape", thread_shape_start(prep.doc.lines, kept)
-    if start is None and text_thread is not None:
-        scores, bias, margin = text_thread
-        rule, start = "comment.thread_text", thread_text_start(scores, prep.doc.chars, kept, bias, margin)
+    if start is None and comments is not None:
+        rule = "comment.thread_text"
+        start = thread_text_start(comment_scores, prep.doc.chars, kept, comments.bias, comments.margin)
     if start is None:
         return
     reasons, rules = prep.decisions.reasons, prep.evidence.rules
