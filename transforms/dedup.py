@@ -13,23 +13,25 @@ stateful DoFn costs about 7x).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import sys
 import time
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.runners.worker.statecache import CacheAware
 from apache_beam.transforms.window import GlobalWindows
 
 from schemas.records import DUPLICATE_KINDS, Article, DedupEntry
 from transforms.core.dedup import (
+    PACKED_KEY,
     Decision,
     cluster_decisions,
     connected_components,
     dedup_entry,
     index_entry,
+    key_buckets,
     link_bucket,
     node_key,
     packed_keys,
@@ -40,8 +42,6 @@ __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
 
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
-# Bytes of one 8-byte digest object (``sys.getsizeof(bytes(8))``).
-_DIGEST_SIZE = sys.getsizeof(bytes(8))
 
 
 class ComponentsFn(beam.CombineFn):
@@ -151,29 +151,44 @@ class ReadDedupIndex(beam.PTransform):
         )
 
 
+# Entries whose keys a bundle packs at once: numpy's fixed cost spread over many, memory bounded
+# (16 bytes a key, 35 keys an entry).
+PACK_ENTRIES = 8192
+
+
 class _BucketKeysFn(beam.DoFn):
-    """``(bucket, [packed pairs])`` once per bucket and bundle: the 35 keys of each article
-    travel in a few thousand elements, not one element each (batch: one global window)."""
+    """``(bucket, blob of packed keys)``: the 35 keys of each article travel in a few thousand
+    blobs, not one element each (batch: one global window). With ``wanted``, only the keys
+    whose digests it holds (index entries: the keys this run's articles share)."""
 
     def start_bundle(self) -> None:
-        self._buckets: dict[int, list[bytes]] = {}
+        self._entries: list[DedupEntry] = []
+        self._wanted: np.ndarray | None = None
 
-    def process(self, entry: DedupEntry) -> None:
-        for bucket, pair in packed_keys(entry):
-            self._buckets.setdefault(bucket, []).append(pair)
+    def process(self, entry: DedupEntry, wanted: _KeyDigests | None = None) -> Iterator[tuple[int, bytes]]:
+        self._entries.append(entry)
+        self._wanted = wanted.digests if wanted is not None else None
+        if len(self._entries) >= PACK_ENTRIES:
+            yield from self._flush()
 
     def finish_bundle(self) -> Iterator:
-        for bucket, pairs in self._buckets.items():
-            yield GlobalWindows.windowed_value((bucket, pairs))
-        self._buckets = {}
+        for bucket_blob in self._flush():
+            yield GlobalWindows.windowed_value(bucket_blob)
+
+    def _flush(self) -> Iterator[tuple[int, bytes]]:
+        keys = packed_keys(self._entries)
+        self._entries = []
+        if self._wanted is not None:
+            keys = keys[np.isin(keys["digest"], self._wanted)]
+        return key_buckets(keys)
 
 
 class _KeyDigests(CacheAware):
-    """The key digests this run's articles hold, as a side input. Beam's state cache weighs a
-    side input by walking every object in it (objsize): over a set of 35 digests a document
-    that walk took 0.2 s per 5,000 documents. This one is weighed by its size alone."""
+    """The key digests this run's articles hold (sorted, distinct), as a side input. Beam's state
+    cache weighs a side input by walking every object in it (objsize); this one is weighed by
+    its array's size alone."""
 
-    def __init__(self, digests: set[bytes]) -> None:
+    def __init__(self, digests: np.ndarray) -> None:
         super().__init__()
         self.digests = digests
 
@@ -181,34 +196,36 @@ class _KeyDigests(CacheAware):
         return []
 
     def __sizeof__(self) -> int:
-        members = len(self.digests)
-        return sys.getsizeof(self.digests) + members * _DIGEST_SIZE
+        return sys.getsizeof(self.digests)
+
+
+def _bucket_digests(bucket_blob: tuple[int, bytes]) -> np.ndarray:
+    return np.frombuffer(bucket_blob[1], dtype=PACKED_KEY)["digest"]
 
 
 class _UnionFn(beam.CombineFn):
-    """The union of sets: the key digests this run's articles hold."""
+    """The distinct digests of arrays: the key digests this run's articles hold."""
 
-    def create_accumulator(self) -> set:
-        return set()
+    def create_accumulator(self) -> list:
+        return []
 
-    def add_input(self, accumulator: set, digests: set) -> set:
-        accumulator |= digests
+    def add_input(self, accumulator: list, digests: np.ndarray) -> list:
+        accumulator.append(digests)
         return accumulator
 
-    def merge_accumulators(self, accumulators: Iterable[set]) -> set:
-        return set().union(*accumulators)
+    def merge_accumulators(self, accumulators: Iterable[list]) -> list:
+        return [_distinct([digests for accumulator in accumulators for digests in accumulator])]
 
-    def extract_output(self, accumulator: set) -> _KeyDigests:
-        return _KeyDigests(accumulator)
-
-
-def _index_keys(entry: DedupEntry, wanted: _KeyDigests) -> list[tuple[int, list[bytes]]]:
-    digests = wanted.digests
-    return [(bucket, [pair]) for bucket, pair in packed_keys(entry) if pair[:8] in digests]
+    def extract_output(self, accumulator: list) -> _KeyDigests:
+        return _KeyDigests(_distinct(accumulator))
 
 
-def _link_bucket(bucket_lists: tuple[int, Iterable[list[bytes]]]) -> Iterator[tuple[str, str]]:
-    return link_bucket(itertools.chain.from_iterable(bucket_lists[1]))
+def _distinct(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.uint64)
+
+
+def _link_bucket(bucket_blobs: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
+    return link_bucket(bucket_blobs[1])
 
 
 class Deduplicate(beam.PTransform):
@@ -234,10 +251,10 @@ class Deduplicate(beam.PTransform):
         if self._index is not None:
             wanted = beam.pvalue.AsSingleton(
                 keys
-                | "NewKeys" >> beam.Map(lambda kv: {pair[:8] for pair in kv[1]})
+                | "NewKeys" >> beam.Map(_bucket_digests)
                 | "DistinctNewKeys" >> beam.CombineGlobally(_UnionFn())
             )
-            index_keys = self._index | "IndexKeysSharedWithNew" >> beam.FlatMap(_index_keys, wanted)
+            index_keys = self._index | "IndexKeysSharedWithNew" >> beam.ParDo(_BucketKeysFn(), wanted)
             keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
             entries = (entries, self._index) | "MergeIndexEntries" >> beam.Flatten()
         roots = (

@@ -8,13 +8,27 @@ import unicodedata
 from dataclasses import replace
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DedupEntry, Duplicate
 from tests.helpers import EDITS, fingerprinted, local_pipeline, seed_body
-from transforms.core.dedup import connected_components, dedup_entry, deduplicate, resolve_cluster
+from transforms.core.dedup import (
+    PACKED_KEY,
+    connected_components,
+    dedup_entry,
+    dedup_keys,
+    deduplicate,
+    key_buckets,
+    link_bucket,
+    packed_keys,
+    resolve_cluster,
+    star_edges,
+)
 from transforms.core.fingerprints import (
+    BANDS,
     NEAR_THRESHOLD,
+    band_hashes,
     content_hash,
     fingerprints,
     minhash,
@@ -165,6 +179,65 @@ def test_resolve_cluster_keeps_earliest_published_then_smallest_id():
     # The whole-corpus function decides the same.
     kept, duplicates = deduplicate([undated, late, early])
     assert [k.id for k in kept] == ["zz"] and sorted(d.id for d in duplicates) == ["00", "aa"]
+
+
+def test_packed_keys_link_the_sets_the_keys_link():
+    # The batch transform links entries by packed 64-bit digests in buckets; the in-memory
+    # path and the stream by the keys' strings. Both must find the same linked sets.
+    base, other = body("003"), body("004")
+    entries = [
+        entry("a", base, url="https://example.org/a"),
+        entry("b", base.upper()),  # exact copy
+        entry("c", base + "\n\nOne more closing sentence, added by the syndicating site."),  # near copy
+        entry("d", other, url="https://Example.org/a/?utm_source=x"),  # the same URL
+        entry("e", body("000")),  # alone
+        entry("f", ""),  # no text: no signature, no band keys
+    ]
+    entries.append(entries[4])  # one record read twice links to itself
+    keys = packed_keys(entries)
+    assert len(keys) == sum(len(dedup_keys(e)) for e in entries)
+    blobs = dict(key_buckets(keys))
+    assert all(np.frombuffer(blob, dtype=PACKED_KEY).size for blob in blobs.values())
+    packed_edges = [edge for blob in blobs.values() for edge in link_bucket([blob])]
+    by_key: dict[str, list[str]] = {}
+    for e in entries:
+        for key in dedup_keys(e):
+            by_key.setdefault(key, []).append(e.node)
+    string_edges = [edge for nodes in by_key.values() for edge in star_edges(nodes)]
+    assert connected_components(packed_edges) == connected_components(string_edges)
+    roots = connected_components(packed_edges)
+    node = {e.id: e.node for e in entries}
+    assert roots[node["a"]] == roots[node["b"]] == roots[node["c"]] == roots[node["d"]]
+    assert roots[node["e"]] == node["e"] and node["f"] not in roots
+
+
+def test_band_hashes_agree_only_where_a_band_agrees():
+    first = minhash(body("003"))
+    second = bytearray(first)
+    second[0:4] = bytes(4)  # band 0 changed, the others as they were
+    third = first[16:32] + first[:16] + first[32:]  # bands 0 and 1 swapped
+    hashes = band_hashes([first, bytes(second), third])
+    assert hashes.shape == (3, BANDS)
+    assert hashes[0, 0] != hashes[1, 0] and (hashes[0, 1:] == hashes[1, 1:]).all()
+    # A band's hash holds its number: the same slots in another band are another key.
+    assert hashes[2, 0] != hashes[0, 1] and (hashes[2, 2:] == hashes[0, 2:]).all()
+    # ... and the order of its slots: the same four values in another order are another band.
+    reordered = first[4:8] + first[0:4] + first[8:]
+    assert band_hashes([reordered])[0, 0] != hashes[0, 0]
+
+
+def test_link_bucket_stars_each_shared_digest_from_its_smallest_node():
+    def blob(*pairs: tuple[int, str]) -> bytes:
+        keys = np.empty(len(pairs), dtype=PACKED_KEY)
+        keys["digest"] = [digest for digest, _ in pairs]
+        keys["node"] = [int(node, 16) for _, node in pairs]
+        return keys.tobytes()
+
+    n1, n2, n3, n4 = "0000000000000001", "00000000000000f2", "0100000000000000", "ff00000000000004"
+    first = blob((5, n3), (9, n4), (5, n1), (7, n2))
+    second = blob((5, n2), (9, n4), (2**64 - 1, n1))
+    edges = sorted(link_bucket([first, second]))
+    assert edges == [(n1, n2), (n1, n3), (n4, n4)]
 
 
 def test_chain_of_partial_overlaps_does_not_merge_different_articles():

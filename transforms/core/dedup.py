@@ -15,11 +15,20 @@ Pure functions over ``DedupEntry`` records; ``transforms.dedup`` runs them in Be
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+import numpy as np
+
 from schemas.records import Article, DedupEntry, Duplicate, stable_id
-from transforms.core.fingerprints import NEAR_THRESHOLD, band_digests, band_keys, similarity
+from transforms.core.fingerprints import (
+    BANDS,
+    NEAR_THRESHOLD,
+    SIGNATURE_BYTES,
+    band_hashes,
+    band_keys,
+    similarity,
+)
 from transforms.core.urls import url_key
 
 # Batch deduplication shuffles its keys packed: 8 bytes of the key's digest and the 8 of
@@ -158,24 +167,67 @@ def star_edges(nodes: Iterable[str]) -> Iterator[tuple[str, str]]:
         yield ordered[0], other
 
 
-def packed_keys(entry: DedupEntry) -> list[tuple[int, bytes]]:
-    """``(bucket, key digest + node)`` for each of an entry's dedup keys (a band's key is its band
-    digest: two bands' digests that collide only make a candidate link, which resolution checks)."""
-    node = bytes.fromhex(entry.node)
-    digests = [hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest() for key in _record_keys(entry)]
-    digests += band_digests(entry.minhash)
-    return [(int.from_bytes(digest[:4], "little") % KEY_BUCKETS, digest + node) for digest in digests]
+# A packed key as it crosses the shuffle: the key's 64-bit digest and the node's 8 bytes (read
+# big-endian, so that nodes order as their hex strings do). A bucket's keys travel as one
+# blob of these records, not as a Python object each.
+PACKED_KEY = np.dtype([("digest", "<u8"), ("node", ">u8")])
 
 
-def link_bucket(pairs: Iterable[bytes]) -> Iterator[tuple[str, str]]:
-    """Star edges for every key of one bucket of packed pairs (two keys whose 64-bit digests
-    collide only make a candidate link: resolution still compares the entries)."""
-    by_key: dict[bytes, list[str]] = {}
-    for pair in pairs:
-        by_key.setdefault(pair[:8], []).append(pair[8:].hex())
-    for nodes in by_key.values():
-        if len(nodes) > 1:
-            yield from star_edges(nodes)
+def packed_keys(entries: Sequence[DedupEntry]) -> np.ndarray:
+    """A ``PACKED_KEY`` record for each dedup key of each entry: the digests of its record keys
+    (text hash, id, URL) and one per LSH band of its signature (``band_hashes``, computed for
+    all the entries at once). Two keys whose digests collide only make a candidate link, which
+    resolution checks; the same run's entries and index entries get the same digests.
+    """
+    record_keys = [_record_keys(entry) for entry in entries]
+    record_digests = [
+        hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest() for keys in record_keys for key in keys
+    ]
+    record_counts = [len(keys) for keys in record_keys]
+    nodes = np.frombuffer(b"".join(bytes.fromhex(entry.node) for entry in entries), dtype=">u8")
+    # A signature of another size than this version's (none is written) gives no band keys.
+    banded = [i for i, entry in enumerate(entries) if len(entry.minhash) == SIGNATURE_BYTES]
+    bands = band_hashes([entries[i].minhash for i in banded])
+    keys = np.empty(len(record_digests) + bands.size, dtype=PACKED_KEY)
+    records = len(record_digests)
+    keys["digest"][:records] = np.frombuffer(b"".join(record_digests), dtype="<u8")
+    keys["node"][:records] = np.repeat(nodes, record_counts)
+    keys["digest"][records:] = bands.reshape(-1)
+    keys["node"][records:] = np.repeat(nodes[banded], BANDS)
+    return keys
+
+
+def key_buckets(keys: np.ndarray) -> Iterator[tuple[int, bytes]]:
+    """``(bucket, blob of packed keys)`` for each of the ``KEY_BUCKETS`` buckets the keys fall in
+    (the digest's low bits pick it: every key of one digest meets in one bucket)."""
+    if not len(keys):
+        return
+    buckets = (keys["digest"] % np.uint64(KEY_BUCKETS)).astype(np.int64)
+    order = np.argsort(buckets, kind="stable")
+    keys, buckets = keys[order], buckets[order]
+    starts = np.flatnonzero(np.diff(buckets, prepend=-1))
+    ends = [*starts[1:].tolist(), len(keys)]
+    for start, end in zip(starts.tolist(), ends, strict=True):
+        yield int(buckets[start]), keys[start:end].tobytes()
+
+
+def link_bucket(blobs: Iterable[bytes]) -> Iterator[tuple[str, str]]:
+    """Star edges for every key of one bucket's packed keys: from the smallest node sharing a
+    digest to each other node with it (a node met twice under one key links to itself, so it
+    is resolved in a cluster rather than passing through twice; see ``star_edges``)."""
+    keys = np.frombuffer(b"".join(blobs), dtype=PACKED_KEY)
+    if len(keys) < 2:
+        return
+    keys = keys[np.lexsort((keys["node"], keys["digest"]))]
+    digests = keys["digest"]
+    shared = np.flatnonzero(digests[1:] == digests[:-1]) + 1
+    if not len(shared):
+        return
+    group_starts = np.flatnonzero(np.diff(digests, prepend=digests[:1] ^ np.uint64(1)))
+    firsts = group_starts[np.searchsorted(group_starts, shared, side="right") - 1]
+    hexes = keys["node"].astype(">u8").tobytes().hex()
+    for first, other in zip(firsts.tolist(), shared.tolist(), strict=True):
+        yield hexes[16 * first : 16 * first + 16], hexes[16 * other : 16 * other + 16]
 
 
 class Decision(NamedTuple):
