@@ -24,6 +24,16 @@ LEGACY_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMNS = ("date", "topic")
 
 _METADATA = {b"newsflow.schema_version": SCHEMA_VERSION.encode()}
+# The columns, of any of the lake's tables, whose values repeat across a file's rows: written
+# dictionary-encoded. The others (ids, URLs, titles, texts, times) are written plain: on the
+# lake's small partition files (a few rows each), a dictionary of values met once made the
+# 20k benchmark corpus's article files 4 % larger (65.3 against 63.0 MB, zstd) and took 40 %
+# more time to encode (1.42 against 0.99 ms a file, one thread); with these columns alone,
+# 63.5 MB and 1.08 ms. One 16,000-row file of the same articles is smallest with this set too.
+DICTIONARY_COLUMNS = frozenset(
+    {"source", "site", "site_name", "language", "date_source", "text_source", "run_id"}
+    | {"kind", "stage", "reason"}
+)
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 # One ranked topic of an article: the ``topics`` column holds up to three, best first.
 _TOPIC = pa.struct(

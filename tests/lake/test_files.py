@@ -72,6 +72,16 @@ def test_small_table_reaches_the_file_system_in_one_write(tmp_path, monkeypatch)
     assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "buffered.parquet").read_bytes()
 
 
+def test_only_columns_whose_values_repeat_are_dictionary_encoded(tmp_path):
+    table = _table()
+    write_table(str(tmp_path / "a.parquet"), table)
+    meta = pq.ParquetFile(tmp_path / "a.parquet").metadata
+    chunks = {meta.schema.column(i).path: meta.row_group(0).column(i) for i in range(meta.num_columns)}
+    assert chunks["run_id"].has_dictionary_page and chunks["text_source"].has_dictionary_page
+    assert not chunks["text"].has_dictionary_page and not chunks["id"].has_dictionary_page
+    assert all(chunk.compression == "ZSTD" and chunk.is_stats_set for chunk in chunks.values())
+
+
 def test_packed_rows_make_the_same_table_as_the_rows_they_come_from():
     # Every timestamp form a row may hold: aware in UTC, aware elsewhere, naive (read as UTC), none.
     times = (

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import join_path
-from transforms.lake.files import COMPRESSION, INPROGRESS_SUFFIX, ROW_GROUP_ROWS
+from transforms.lake.files import INPROGRESS_SUFFIX, ROW_GROUP_ROWS, parquet_writer
 
 COMPACT_PREFIX = "part-compact-"  # reconciliation counts "compact" as a committed run
 STAGED_PREFIX = ".compact-"
@@ -134,9 +134,7 @@ class _Output:
         self.name = f"{COMPACT_PREFIX}{stamp}-{index:05d}.parquet"
         self.staged = f"{STAGED_PREFIX}{stamp}-{index:05d}.parquet{INPROGRESS_SUFFIX}"
         self.sink = _CountingSink(FileSystems.create(join_path(folder, self.staged)))
-        self.writer = pq.ParquetWriter(
-            self.sink, schema, compression=COMPRESSION, use_dictionary=True, write_statistics=True
-        )
+        self.writer = parquet_writer(self.sink, schema)
         self.rows = 0
 
     def close(self) -> dict[str, Any]:

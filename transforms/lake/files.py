@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import join_path
+from schemas.parquet import DICTIONARY_COLUMNS
 
 INPROGRESS_SUFFIX = ".inprogress"
 COMPRESSION = "zstd"
@@ -201,10 +202,16 @@ def write_table(path: str, table: pa.Table) -> None:
         stream.write(encoded.getvalue())
 
 
+def parquet_writer(sink: Any, schema: pa.Schema) -> pq.ParquetWriter:
+    """The lake's one way to encode Parquet: zstd, statistics, dictionaries where values repeat."""
+    dictionary = [name for name in schema.names if name in DICTIONARY_COLUMNS]
+    return pq.ParquetWriter(
+        sink, schema, compression=COMPRESSION, use_dictionary=dictionary or False, write_statistics=True
+    )
+
+
 def _encode(table: pa.Table, sink: Any) -> None:
-    with pq.ParquetWriter(
-        sink, table.schema, compression=COMPRESSION, use_dictionary=True, write_statistics=True
-    ) as writer:
+    with parquet_writer(sink, table.schema) as writer:
         writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
 
 
