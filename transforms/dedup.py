@@ -30,11 +30,13 @@ from transforms.core.dedup import (
     cluster_decisions,
     connected_components,
     dedup_entry,
+    distinct_digests,
     index_entry,
     key_buckets,
     link_bucket,
     node_key,
     packed_keys,
+    shared_keys,
 )
 from transforms.lake.files import read_state_table
 
@@ -179,7 +181,7 @@ class _BucketKeysFn(beam.DoFn):
         keys = packed_keys(self._entries)
         self._entries = []
         if self._wanted is not None:
-            keys = keys[np.isin(keys["digest"], self._wanted)]
+            keys = shared_keys(keys, self._wanted)
         return key_buckets(keys)
 
 
@@ -214,14 +216,10 @@ class _UnionFn(beam.CombineFn):
         return accumulator
 
     def merge_accumulators(self, accumulators: Iterable[list]) -> list:
-        return [_distinct([digests for accumulator in accumulators for digests in accumulator])]
+        return [distinct_digests([digests for accumulator in accumulators for digests in accumulator])]
 
     def extract_output(self, accumulator: list) -> _KeyDigests:
-        return _KeyDigests(_distinct(accumulator))
-
-
-def _distinct(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.uint64)
+        return _KeyDigests(distinct_digests(accumulator))
 
 
 def _link_bucket(bucket_blobs: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:

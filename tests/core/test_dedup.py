@@ -19,10 +19,12 @@ from transforms.core.dedup import (
     dedup_entry,
     dedup_keys,
     deduplicate,
+    distinct_digests,
     key_buckets,
     link_bucket,
     packed_keys,
     resolve_cluster,
+    shared_keys,
     star_edges,
 )
 from transforms.core.fingerprints import (
@@ -336,3 +338,17 @@ def test_a_record_read_three_times_is_kept_once_with_its_text():
             equal_to([("same", "same"), ("same", "same")]),
             label="d",
         )
+
+
+def test_distinct_digests_and_shared_keys_are_set_operations():
+    rng = np.random.default_rng(7)
+    digests = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
+    parts = [digests[:3000], digests[2000:], digests[:10]]
+    distinct = distinct_digests(parts)
+    assert distinct.tolist() == sorted(set(digests.tolist()))
+    assert distinct_digests([]).size == 0
+    keys = np.zeros(8, dtype=PACKED_KEY)
+    keys["digest"] = [digests[0], 1, digests[4999], 2**64 - 1, digests[17], 0, 5, digests[0]]
+    keys["node"] = range(8)
+    assert shared_keys(keys, distinct)["node"].tolist() == [0, 2, 4, 7]
+    assert shared_keys(keys, distinct_digests([])).size == 0

