@@ -5,7 +5,9 @@ import trafilatura
 from tests.helpers import seed_text
 from transforms.core.date_parse import states_day
 from transforms.core.dates import (
+    DATEPARSER_LANGUAGES,
     header_date,
+    htmldate_guess,
     local_day,
     page_dates,
     parse_datetime,
@@ -136,6 +138,25 @@ def test_htmldate_guess_comes_after_the_header_and_the_url():
     assert resolve_date(candidates, text="Headline\n3 March 2019", ingested_at=NOW).source == "text_header"
     assert resolve_date(candidates, url="https://a.example/2018/05/06/x", ingested_at=NOW).source == "url"
     assert resolve_date(candidates, text="Headline", ingested_at=NOW).source == "htmldate"
+
+
+def test_htmldate_free_text_search_reads_dates_in_dateparser_s_40_most_used_languages():
+    import itertools
+
+    import lxml.html
+    from dateparser.languages.loader import default_loader
+    from htmldate.extractors import get_external_parser
+
+    def page(date: str):
+        return lxml.html.fromstring(
+            f"<html><body><h1>Tytuł</h1><p>Treść artykułu bez daty.</p><span>{date}</span></body></html>"
+        )
+
+    # Only the free-text search (dateparser) reads these; the markup search finds nothing.
+    assert htmldate_guess(page("12 marca 2021"), None) == "2021-03-12"  # Polish, 15th
+    assert htmldate_guess(page("12 maaliskuuta 2021"), None) == "2021-03-12"  # Finnish, 28th
+    first_40 = [locale.shortname for locale in itertools.islice(default_loader.get_locales(), 40)]
+    assert get_external_parser().languages == first_40 == first_40[:DATEPARSER_LANGUAGES]
 
 
 def test_resolve_date_rejects_epoch_garbage():

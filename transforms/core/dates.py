@@ -36,6 +36,8 @@ null and ``date_source`` names the dropped source with a ``_future`` suffix: ``f
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -344,6 +346,27 @@ def _time_marks(element: Any) -> str:
     return f"{element.get('class') or ''} {parent_class}".lower()
 
 
+# htmldate's free-text search (its second pass) hands each date-like string of a page to
+# dateparser, which tries every one of its 205 languages on it, compiling each language's
+# patterns when first met (1.6 s a process). dateparser lists its languages most used first and
+# the first of them that reads a string decides it, so limited to its first 40 (English to
+# Hindi) it reads every string as before, unless none of those 40 can. On dates_train and
+# pages_train, 3,205 pages, every page's date came out the same with 40, in 9.4 and 4.8 ms less
+# a page (the pass runs on 4 % and 26 % of them); with 10 languages one date changed.
+DATEPARSER_LANGUAGES = 40
+
+
+@functools.cache
+def _limit_dateparser_languages() -> None:
+    """htmldate's dateparser (one a process, with htmldate's settings) limited to dateparser's
+    ``DATEPARSER_LANGUAGES`` most used languages."""
+    from dateparser.languages.loader import default_loader
+    from htmldate.extractors import get_external_parser
+
+    languages = itertools.islice(default_loader.get_locales(), DATEPARSER_LANGUAGES)
+    get_external_parser().languages = [locale.shortname for locale in languages]
+
+
 def htmldate_guess(tree: Any, url: str | None) -> str | None:
     """htmldate's original-date guess (a day), blind to the page's modified-date markup.
 
@@ -365,9 +388,10 @@ def htmldate_guess(tree: Any, url: str | None) -> str | None:
     try:
         # The markup-only search first; the free-text search (extensive, with dateparser) is
         # several times slower and answers the same wherever the first finds a date.
-        found = find_date(tree, original_date=True, extensive_search=False, url=url) or find_date(
-            tree, original_date=True, url=url
-        )
+        found = find_date(tree, original_date=True, extensive_search=False, url=url)
+        if not found:
+            _limit_dateparser_languages()
+            found = find_date(tree, original_date=True, url=url)
     except (ValueError, TypeError, AttributeError, RecursionError):
         return None  # htmldate meets hostile markup like any parser: no guess, not a crash
     # htmldate falls back on a lone year ("(c) 2004", a copyright meta, a number in a link) and
