@@ -19,8 +19,9 @@ comments" (F1 only, untimed) is ``trafilatura.extract(html, include_comments=Fal
 product's definition of a body (reader comments are not article text), so the column shows how
 much of bare's score on a source is reader comments its gold counts as text (CleanEval's). Milliseconds
 per page are per-page minima over ``--passes`` interleaved rounds after a warm-up round (the
-machine is shared: the minimum is the cost, the rest is waiting). The path's time is
-extraction plus cleaning. ``--split train`` is for development; report validation. On
+machine is shared: the minimum is the cost, the rest is waiting); each round starts with
+trafilatura's and htmldate's caches emptied, so that no page is handed its own earlier results.
+The path's time is extraction plus cleaning. ``--split train`` is for development; report validation. On
 the training pages the shipped line model cleans pages it was trained on: ``--fold-models DIR``
 (from ``training/train_line_model.py --fold-models DIR``) cleans each with the fold model that
 left it out, an out-of-fold figure for the path.
@@ -43,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 import trafilatura
+from trafilatura.meta import reset_caches
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -190,6 +192,10 @@ def run_pages(
         page.name: dict.fromkeys(("extract", "clean", "bare"), float("inf")) for page in pages
     }
     for round_no in range(passes + 1):  # round 0 warms caches (htmldate's date parser, lxml)
+        # Each round meets the pages as new: htmldate's and trafilatura's caches of strings
+        # would otherwise hand a page the results of its own earlier round (in a run, each page
+        # comes once). Caches filled by earlier pages of the round stay, as in a run.
+        reset_caches()
         for page in pages:
             extracted, t_extract = _timed(_extract, page)
             done, t_clean = _timed(_clean, extracted, scorer_of(page) if scorer_of else None)
