@@ -29,6 +29,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--feed-pages", type=int, default=None, help="Pages behind the feeds (default 300).")
     parser.add_argument("--passes", type=int, default=None, help="HTML timing passes (default 3; --quick 1).")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=1,
+        help="Runs of newsflow run and the plain loop, alternated; their medians are reported (default 1).",
+    )
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("/tmp/newsflow-bench"))
     parser.add_argument("--quick", action="store_true", help="Small sizes: checks the benchmark works.")
     parser.add_argument(
@@ -55,6 +61,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.passes = 3 if args.passes is None else args.passes
     args.html_pages = min(args.html_pages, args.docs)
     args.scales = sorted({int(s) for s in args.scale.split(",") if s.strip()})
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     if not args.scales or max([args.docs, *args.scales]) > corpus.MAX_DOCS:
         parser.error(f"sizes must be between 1 and {corpus.MAX_DOCS}")
     return args

@@ -1,6 +1,6 @@
 """The benchmark still works: a 500-document run reports every metric with sane values.
 
-This checks the harness (``benchmarks/run.py --docs 500 --quick``), not the speed: the
+This checks the harness (``benchmarks/run.py --docs 500 --quick --pairs 2``), not the speed: the
 numbers of a real run are in BENCHMARKS.md.
 """
 
@@ -73,7 +73,11 @@ def test_score_dedup_counts_recall_and_false_merges():
 def test_benchmark_smoke_run(tmp_path):
     out = tmp_path / "bench"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--docs", "500", "--quick", "--out", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            *("--docs", "500", "--quick", "--pairs", "2", "--out", str(out)),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -96,6 +100,11 @@ def test_benchmark_smoke_run(tmp_path):
     assert pipeline["balanced"] is True
     assert pipeline["counts"]["read"] == 500
     assert pipeline["vs_plain"] > 0
+    # --pairs 2: both runs of each, alternated; the ratio is the median of the pairs' ratios.
+    ratios = [pair["ratio"] for pair in pipeline["pairs"]]
+    assert len(ratios) == 2 and pipeline["vs_plain"] == pytest.approx(sum(ratios) / 2, abs=1e-3)
+    assert pipeline["median_docs_per_second"] > 0 and plain["median_docs_per_second"] > 0
+    assert "medians of 2 pairs" in result.stdout
 
     assert results["plain_loop"]["workers"] >= 1
     assert results["floor"]["docs"] == 500 and results["floor"]["docs_per_second"] > 0
