@@ -139,7 +139,9 @@ def _mix64(values: np.ndarray) -> np.ndarray:
 def band_hashes(signatures: Sequence[bytes]) -> np.ndarray:
     """One 64-bit hash per LSH band of each full signature, as an ``(n, BANDS)`` array: the
     band's slots and its number, mixed. For many signatures at once, where ``band_digests``
-    (one blake2b a band) costs 22 us a signature; these are not its digests.
+    (one blake2b a band) costs 22 us a signature; these are not its digests. Both stay: these
+    key the batch shuffle, which lives one run; ``band_keys`` name the streaming dedup's keyed
+    state, which a running job keeps across an update, so its digests may not change.
 
     Two signatures with equal slots in one band get the same hash in it; unequal bands collide
     as two random 64-bit numbers do, which only makes a candidate that resolution then checks.
