@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
@@ -26,15 +28,29 @@ from transforms.lake.files import read_state_table
 
 __all__ = ["ReadSiteMemory"]
 
+# One site's rows of one segment: its line keys, and the documents that held each.
+SiteRows = tuple[list[str], list[int]]
+
 _LOGGER = logging.getLogger(__name__)
 
 
-def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[tuple[str, str], int]]:
-    """``((site, key), docs)`` of one segment's rows seen since ``not_before``."""
+def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[str, SiteRows]]:
+    """``(site, (keys, docs))`` per site of one segment, from its rows seen since ``not_before``.
+
+    Columnar: a mature memory holds up to ``MAX_KEYS_PER_SITE`` rows for each of its sites, and
+    every run reads all of them; one element a site, not a row, crosses into Beam.
+    """
     table = read_state_table(readable.metadata.path, "site memory segment")
-    for row in table.to_pylist():
-        if row["last_seen"] >= not_before:
-            yield (row["site"], row["key"]), row["docs"]
+    bound = pa.scalar(not_before, table.schema.field("last_seen").type)
+    recent = table.filter(pc.field("last_seen") >= bound)
+    grouped = recent.group_by("site", use_threads=False).aggregate([("key", "list"), ("docs", "list")])
+    for site, keys, docs in zip(
+        grouped.column("site").to_pylist(),
+        grouped.column("key_list").to_pylist(),
+        grouped.column("docs_list").to_pylist(),
+        strict=True,
+    ):
+        yield site, (keys, docs)
 
 
 class _ReadSegmentFn(beam.DoFn):
@@ -42,15 +58,16 @@ class _ReadSegmentFn(beam.DoFn):
         self._not_before = not_before
         self._rows = Metrics.counter(self.__class__, "site_memory_rows_loaded")
 
-    def process(self, readable) -> Iterator[tuple[tuple[str, str], int]]:
-        for row in read_segment(readable, self._not_before):
-            self._rows.inc()
-            yield row
+    def process(self, readable) -> Iterator[tuple[str, SiteRows]]:
+        for site, (keys, docs) in read_segment(readable, self._not_before):
+            self._rows.inc(len(keys))
+            yield site, (keys, docs)
 
 
-def _to_site(site_key_docs: tuple[tuple[str, str], int]) -> tuple[str, tuple[str, int]]:
-    (site, key), docs = site_key_docs
-    return site, (key, docs)
+def _site_rows(segments: Iterable[SiteRows]) -> Iterator[tuple[str, int]]:
+    """``(key, docs)`` rows of a site's segments, one after the other."""
+    for keys, docs in segments:
+        yield from zip(keys, docs, strict=True)
 
 
 class ReadSiteMemory(beam.PTransform):
@@ -70,10 +87,9 @@ class ReadSiteMemory(beam.PTransform):
             | "MatchSiteSegments" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
             | "ReadSiteSegments" >> fileio.ReadMatches()
             | "ParseSiteRows" >> beam.ParDo(_ReadSegmentFn(self._not_before))
-            | "SumSiteRows" >> beam.CombinePerKey(sum)
-            | "KeyBySite" >> beam.Map(_to_site)
             | "GroupSiteRows" >> beam.GroupByKey()
-            | "BuildSiteTables" >> beam.MapTuple(lambda site, rows: (site, site_table(rows, self._max_keys)))
+            | "BuildSiteTables"
+            >> beam.MapTuple(lambda site, segments: (site, site_table(_site_rows(segments), self._max_keys)))
         )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.layout import LakeLayout
 from schemas.parquet import SITE_LINES_SCHEMA
-from tests.helpers import run_cli
+from tests.helpers import local_pipeline, run_cli
 from transforms.core.lines import line_key
 from transforms.core.sites import (
     DOCS_KEY,
@@ -28,6 +30,7 @@ from transforms.core.sites import (
 )
 from transforms.lake.commit import journal_start, reconcile
 from transforms.lake.index import MAX_SEGMENTS, compact_site_memory
+from transforms.sitememory import ReadSiteMemory
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
 FOOTER = "The Riverside Gazette has been delivered every morning since 1889"
@@ -159,6 +162,39 @@ def test_bound_rows_drops_old_rows_and_extra_keys():
 def _segment(folder, name: str, rows: list[dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=SITE_LINES_SCHEMA), folder / name)
+
+
+def test_read_site_memory_sums_each_sites_recent_rows_across_segments(tmp_path):
+    folder = tmp_path / "sites"
+    old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=1)
+    _segment(
+        folder,
+        "part-run1-00000000-00000.parquet",
+        [
+            {"site": "s", "key": DOCS_KEY, "docs": 4, "last_seen": recent},
+            {"site": "s", "key": "footer", "docs": 3, "last_seen": recent},
+            {"site": "s", "key": "gone", "docs": 9, "last_seen": old},
+            {"site": "t", "key": DOCS_KEY, "docs": 1, "last_seen": recent},
+            {"site": "t", "key": "menu", "docs": 1, "last_seen": recent},
+        ],
+    )
+    _segment(
+        folder,
+        "part-run2-00000000-00000.parquet",
+        [
+            {"site": "s", "key": DOCS_KEY, "docs": 2, "last_seen": NOW},
+            {"site": "s", "key": "footer", "docs": 2, "last_seen": NOW},
+            {"site": "s", "key": "share", "docs": 1, "last_seen": NOW},
+            {"site": "u", "key": DOCS_KEY, "docs": 1, "last_seen": old},
+        ],
+    )
+    with local_pipeline() as p:
+        tables = p | ReadSiteMemory(str(folder), not_before=NOW - dt.timedelta(days=30), max_keys=1)
+        assert_that(
+            tables | beam.MapTuple(lambda site, table: (site, table.docs, sorted(table.counts.items()))),
+            # "gone" and site u are older than the bound; s keeps its one most held key.
+            equal_to([("s", 6, [("footer", 5)]), ("t", 1, [("menu", 1)])]),
+        )
 
 
 def test_compaction_merges_segments_and_bounds_them(tmp_path):
