@@ -32,7 +32,7 @@ from transforms.clean import CleanArticles
 from transforms.commit import CommitRun
 from transforms.core.dedup import dedup_entry, index_row
 from transforms.core.http_policy import FetchPolicy
-from transforms.dedup import Deduplicate, ReadDedupIndex
+from transforms.dedup import Deduplicate, IndexSegments, ReadDedupIndex
 from transforms.dedup_stream import StreamingDeduplicate
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
@@ -62,6 +62,11 @@ def _sort_site_lines(row: dict) -> tuple:
 
 def _sort_rejects(row: dict) -> tuple:
     return (row["source"], row["stage"], row["reason"])
+
+
+def _index_bound(plan: RunPlan, nf: NewsflowOptions) -> dt.datetime:
+    """The oldest ingestion time of a dedup index entry this run still counts (``--dedup_horizon``)."""
+    return plan.started_at - dt.timedelta(days=nf.dedup_horizon)
 
 
 def fetch_policy(nf: NewsflowOptions) -> FetchPolicy:
@@ -211,8 +216,12 @@ def build_pipeline(
         sources.append(fetched.articles)
         rejects += [feed_rejects, fetched.rejects]
     documents = sources[0] if len(sources) == 1 else tuple(sources) | "MergeSources" >> beam.Flatten()
-    index = p | "ReadDedupIndex" >> ReadDedupIndex(
-        plan.layout.dedup, not_before=plan.started_at - dt.timedelta(days=nf.dedup_horizon)
+    # The dedup index of earlier runs: a stream's keyed state starts from all its entries; a
+    # batch run reads from its segments only the entries its articles share a key with.
+    index = p | "ReadDedupIndex" >> (
+        ReadDedupIndex(plan.layout.dedup, not_before=_index_bound(plan, nf))
+        if plan.unbounded
+        else IndexSegments(plan.layout.dedup)
     )
     # What earlier runs learnt of each site's repeated lines (state/sites/).
     site_memory = p | "ReadSiteMemory" >> ReadSiteMemory(
@@ -256,7 +265,7 @@ def _process_and_write(
             deduped["late"] | "WindowLate" >> rewindow,
         ) | "KeptAndLate" >> beam.Flatten()
     else:
-        deduped = enriched | "Deduplicate" >> Deduplicate(index=index)
+        deduped = enriched | "Deduplicate" >> Deduplicate(index, not_before=_index_bound(plan, nf))
         kept = deduped["kept"]
 
     articles_written = (

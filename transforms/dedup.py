@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 from apache_beam.runners.worker.statecache import CacheAware
 from apache_beam.transforms.window import GlobalWindows
@@ -31,6 +33,7 @@ from transforms.core.dedup import (
     connected_components,
     dedup_entry,
     distinct_digests,
+    holding_digests,
     index_entry,
     key_buckets,
     link_bucket,
@@ -40,7 +43,7 @@ from transforms.core.dedup import (
 )
 from transforms.lake.files import read_state_table
 
-__all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "ReadDedupIndex"]
+__all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "IndexSegments", "ReadDedupIndex"]
 
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
@@ -118,38 +121,100 @@ def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
             yield index_entry(row)
 
 
+def read_index_file_sharing(
+    readable, not_before: dt.datetime, digests: np.ndarray
+) -> tuple[int, list[DedupEntry]]:
+    """How many entries of one index segment were ingested since ``not_before``, and those of
+    them that hold a key among ``digests``: read as columns, an entry built only for these."""
+    table = read_state_table(readable.metadata.path, "dedup index segment")
+    bound = pa.scalar(not_before, table.schema.field("ingested_at").type)
+    table = table.filter(pc.field("ingested_at") >= bound)
+    held = holding_digests(
+        table.column("content_hash").to_pylist(),
+        table.column("id").to_pylist(),
+        table.column("canonical_url").to_pylist(),
+        table.column("minhash").to_pylist(),
+        digests,
+    )
+    return table.num_rows, [index_entry(row) for row in table.filter(pa.array(held)).to_pylist()]
+
+
+class _IndexCounters:
+    """What a run read of the dedup index: its entries, bytes and milliseconds."""
+
+    def __init__(self, owner: type) -> None:
+        self.entries = Metrics.counter(owner, "index_entries_loaded")
+        self.bytes = Metrics.counter(owner, "index_bytes_read")
+        self.msecs = Metrics.counter(owner, "index_load_msecs")
+
+
 class _ReadIndexFileFn(beam.DoFn):
     def __init__(self, not_before: dt.datetime) -> None:
         self._not_before = not_before
-        self._entries = Metrics.counter(self.__class__, "index_entries_loaded")
-        self._bytes = Metrics.counter(self.__class__, "index_bytes_read")
-        self._msecs = Metrics.counter(self.__class__, "index_load_msecs")
+        self._counters = _IndexCounters(self.__class__)
 
     def process(self, readable) -> Iterator[DedupEntry]:
         started = time.perf_counter()
-        self._bytes.inc(readable.metadata.size_in_bytes)
+        self._counters.bytes.inc(readable.metadata.size_in_bytes)
         for entry in read_index_file(readable, self._not_before):
-            self._entries.inc()
+            self._counters.entries.inc()
             yield entry
-        self._msecs.inc(int((time.perf_counter() - started) * 1000))
+        self._counters.msecs.inc(int((time.perf_counter() - started) * 1000))
+
+
+class _ReadSharedIndexFn(beam.DoFn):
+    """The entries of an index segment that share a key with this run's articles (``wanted``)."""
+
+    def __init__(self, not_before: dt.datetime) -> None:
+        self._not_before = not_before
+        self._counters = _IndexCounters(self.__class__)
+        self._shared = Metrics.counter(self.__class__, "index_entries_shared")
+
+    def process(self, readable, wanted: _KeyDigests) -> Iterator[DedupEntry]:
+        started = time.perf_counter()
+        self._counters.bytes.inc(readable.metadata.size_in_bytes)
+        loaded, shared = read_index_file_sharing(readable, self._not_before, wanted.digests)
+        self._counters.entries.inc(loaded)
+        self._shared.inc(len(shared))
+        self._counters.msecs.inc(int((time.perf_counter() - started) * 1000))
+        yield from shared
+
+
+def _index_segments(pbegin, folder: str):
+    """The index's segment files (``state/dedup/*.parquet``), matched and opened."""
+    from apache_beam.io import fileio
+
+    return (
+        pbegin
+        | "MatchIndexSegments"
+        >> fileio.MatchFiles(folder.rstrip("/") + "/*.parquet", empty_match_treatment="ALLOW")
+        | "ReadIndexSegments" >> fileio.ReadMatches()
+    )
+
+
+class IndexSegments(beam.PTransform):
+    """The dedup index's segment files, for ``Deduplicate`` to read what it needs of them."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self._folder = folder
+
+    def expand(self, pbegin):
+        return _index_segments(pbegin, self._folder)
 
 
 class ReadDedupIndex(beam.PTransform):
-    """The dedup index of earlier runs (``state/dedup/*.parquet``) as indexed ``DedupEntry`` records."""
+    """The dedup index of earlier runs (``state/dedup/*.parquet``) as indexed ``DedupEntry``
+    records, every one in the age bound: a stream's keyed state starts from them."""
 
     def __init__(self, folder: str, not_before: dt.datetime) -> None:
         super().__init__()
-        self._pattern = folder.rstrip("/") + "/*.parquet"
+        self._folder = folder
         self._not_before = not_before
 
     def expand(self, pbegin):
-        from apache_beam.io import fileio
-
-        return (
-            pbegin
-            | "MatchIndexSegments" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
-            | "ReadIndexSegments" >> fileio.ReadMatches()
-            | "ParseIndexEntries" >> beam.ParDo(_ReadIndexFileFn(self._not_before))
+        return _index_segments(pbegin, self._folder) | "ParseIndexEntries" >> beam.ParDo(
+            _ReadIndexFileFn(self._not_before)
         )
 
 
@@ -234,27 +299,37 @@ class Deduplicate(beam.PTransform):
     that lost a copy, and the articles pass once through a lookup of those decisions.
     Memory and shuffle bytes grow with the fingerprints, not with the text.
 
-    ``index`` (optional): the indexed entries of earlier runs. Only the keys this run's
-    articles also have are shuffled, so a large index costs a scan, not a shuffle; an
-    article matching an index entry is a duplicate of that earlier article.
+    ``index_segments`` (optional): the dedup index of earlier runs, its segment files
+    (``IndexSegments``), whose entries ingested since ``not_before`` count. Only the entries
+    that hold a key this run's articles also have become elements, and only those keys are
+    shuffled: a large index costs a columnar scan, not a shuffle. An article matching an index
+    entry is a duplicate of that earlier article.
     """
 
-    def __init__(self, index: beam.PCollection | None = None) -> None:
+    def __init__(
+        self, index_segments: beam.PCollection | None = None, not_before: dt.datetime | None = None
+    ) -> None:
         super().__init__()
-        self._index = index
+        if index_segments is not None and not_before is None:
+            raise ValueError("Deduplicate: index_segments need the not_before of their age bound")
+        self._index_segments = index_segments
+        self._not_before = not_before
 
     def expand(self, articles):
         entries = articles | "DedupViews" >> beam.Map(dedup_entry)
         keys = entries | "EmitDedupKeys" >> beam.ParDo(_BucketKeysFn())
-        if self._index is not None:
+        if self._index_segments is not None:
             wanted = beam.pvalue.AsSingleton(
                 keys
                 | "NewKeys" >> beam.Map(_bucket_digests)
                 | "DistinctNewKeys" >> beam.CombineGlobally(_UnionFn())
             )
-            index_keys = self._index | "IndexKeysSharedWithNew" >> beam.ParDo(_BucketKeysFn(), wanted)
+            index = self._index_segments | "IndexEntriesSharedWithNew" >> beam.ParDo(
+                _ReadSharedIndexFn(self._not_before), wanted
+            )
+            index_keys = index | "IndexKeysSharedWithNew" >> beam.ParDo(_BucketKeysFn(), wanted)
             keys = (keys, index_keys) | "MergeIndexKeys" >> beam.Flatten()
-            entries = (entries, self._index) | "MergeIndexEntries" >> beam.Flatten()
+            entries = (entries, index) | "MergeIndexEntries" >> beam.Flatten()
         roots = (
             keys
             | "GroupByKeyBucket" >> beam.GroupByKey()

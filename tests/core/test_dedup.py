@@ -20,6 +20,7 @@ from transforms.core.dedup import (
     dedup_keys,
     deduplicate,
     distinct_digests,
+    holding_digests,
     key_buckets,
     link_bucket,
     packed_keys,
@@ -352,3 +353,32 @@ def test_distinct_digests_and_shared_keys_are_set_operations():
     keys["node"] = range(8)
     assert shared_keys(keys, distinct)["node"].tolist() == [0, 2, 4, 7]
     assert shared_keys(keys, distinct_digests([])).size == 0
+
+
+def test_index_records_holding_a_wanted_digest_are_those_packed_keys_link():
+    # A batch run builds entries only for the index records that share a key with its
+    # articles, found from the records' columns: the same digests as packed_keys'.
+    base, other = body("003"), body("004")
+    index = [
+        entry("a", base, url="https://example.org/a"),  # an exact copy of the new "x"
+        entry("b", body("000")),  # unrelated
+        entry("c", other, url="https://www.example.org/c/"),  # the same URL as the new "y"
+        entry("d", base + "\n\nOne more closing sentence, added by the syndicating site."),  # near "x"
+        entry("z", body("001")),  # an id the run reads again
+        entry("e", ""),  # no text: no signature
+    ]
+    run = [
+        entry("x", base.upper()),
+        entry("y", body("002"), url="http://example.org/c"),
+        entry(
+            "z", "A different report under an id the index holds, about the harbour's new ferry timetable."
+        ),
+    ]
+    wanted = distinct_digests([packed_keys(run)["digest"]])
+    columns = [
+        [getattr(e, name) for e in index] for name in ("content_hash", "id", "canonical_url", "minhash")
+    ]
+    held = holding_digests(*columns, wanted)
+    linked = {e.id for e in index if len(shared_keys(packed_keys([e]), wanted))}
+    assert [e.id for e, h in zip(index, held, strict=True) if h] == sorted(linked) == ["a", "c", "d", "z"]
+    assert not holding_digests(*columns, distinct_digests([])).any()
