@@ -328,6 +328,9 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     out.input_failures = input_failures(layout, plan.run_id, INPUT_FAILURE_STAGES)
     out.index = {
         "entries_loaded": counter(result, "index_entries_loaded"),
+        # Those holding a key this run's articles also hold (a batch run reads no others; a
+        # stream's state starts from every entry).
+        "entries_shared": None if plan.unbounded else counter(result, "index_entries_shared"),
         "bytes_read": counter(result, "index_bytes_read"),
         "load_seconds": counter(result, "index_load_msecs") / 1000,
     }

@@ -188,9 +188,11 @@ class CliReporter:
             lines += format_partitions(result.partitions)
             if result.index:
                 index = result.index
+                shared = index.get("entries_shared")
                 lines.append(
-                    f"  dedup index {index['entries_loaded']} entries, {index['bytes_read'] / 1e6:.1f} MB,"
-                    f" loaded in {index['load_seconds']:.2f} s"
+                    f"  dedup index {index['entries_loaded']} entries"
+                    + (f" ({shared} sharing a key with this run)" if shared is not None else "")
+                    + f", {index['bytes_read'] / 1e6:.1f} MB, loaded in {index['load_seconds']:.2f} s"
                 )
             lines.append(f"  run record  {result.record_path}")
             print("\n".join(lines), flush=True)

@@ -89,6 +89,7 @@ def test_the_same_job_twice_writes_no_new_rows(tmp_path):
     record = last_record(lake)
     assert record["counts"]["written"] == 0 and record["counts"]["duplicates"] == {"exact": 5}
     assert record["dedup_index"]["entries_loaded"] == 5 and record["balanced"]
+    assert record["dedup_index"]["entries_shared"] == 5  # every entry is an exact copy's
     dups = dataset_rows(lake, "duplicates")
     assert sorted(d["duplicate_of"] for d in dups) == ids
 
