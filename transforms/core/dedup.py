@@ -218,8 +218,9 @@ def holding_digests(
     digests: np.ndarray,
 ) -> np.ndarray:
     """Which records (an index segment's columns) hold a dedup key whose digest is among
-    ``digests`` (sorted, distinct): the same digests as ``packed_keys``, computed without an
-    entry a record. Only these can link to a run's articles, whose keys' digests are ``digests``.
+    ``digests`` (sorted, distinct): the digests ``packed_keys`` gives, computed from the columns
+    without building an entry for each record. Only these records can link to a run's articles
+    when ``digests`` are those of the articles' keys.
     """
     held = np.zeros(len(ids), dtype=bool)
     if not len(ids) or not len(digests):
