@@ -167,27 +167,22 @@ def _segment(folder, name: str, rows: list[dict]) -> None:
 def test_read_site_memory_sums_each_sites_recent_rows_across_segments(tmp_path):
     folder = tmp_path / "sites"
     old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=1)
-    _segment(
-        folder,
-        "part-run1-00000000-00000.parquet",
-        [
-            {"site": "s", "key": DOCS_KEY, "docs": 4, "last_seen": recent},
-            {"site": "s", "key": "footer", "docs": 3, "last_seen": recent},
-            {"site": "s", "key": "gone", "docs": 9, "last_seen": old},
-            {"site": "t", "key": DOCS_KEY, "docs": 1, "last_seen": recent},
-            {"site": "t", "key": "menu", "docs": 1, "last_seen": recent},
-        ],
+
+    def rows(*values: tuple) -> list[dict]:
+        return [dict(zip(("site", "key", "docs", "last_seen"), row, strict=True)) for row in values]
+
+    first = rows(
+        ("s", DOCS_KEY, 4, recent),
+        ("s", "footer", 3, recent),
+        ("s", "gone", 9, old),
+        ("t", DOCS_KEY, 1, recent),
+        ("t", "menu", 1, recent),
     )
-    _segment(
-        folder,
-        "part-run2-00000000-00000.parquet",
-        [
-            {"site": "s", "key": DOCS_KEY, "docs": 2, "last_seen": NOW},
-            {"site": "s", "key": "footer", "docs": 2, "last_seen": NOW},
-            {"site": "s", "key": "share", "docs": 1, "last_seen": NOW},
-            {"site": "u", "key": DOCS_KEY, "docs": 1, "last_seen": old},
-        ],
+    second = rows(
+        ("s", DOCS_KEY, 2, NOW), ("s", "footer", 2, NOW), ("s", "share", 1, NOW), ("u", DOCS_KEY, 1, old)
     )
+    _segment(folder, "part-run1-00000000-00000.parquet", first)
+    _segment(folder, "part-run2-00000000-00000.parquet", second)
     with local_pipeline() as p:
         tables = p | ReadSiteMemory(str(folder), not_before=NOW - dt.timedelta(days=30), max_keys=1)
         assert_that(
