@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 from apache_beam.runners.worker.statecache import CacheAware
 from apache_beam.transforms.window import GlobalWindows
@@ -41,7 +40,7 @@ from transforms.core.dedup import (
     packed_keys,
     shared_keys,
 )
-from transforms.lake.files import read_state_table
+from transforms.lake.files import read_state_table, rows_since
 
 __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "IndexSegments", "ReadDedupIndex"]
 
@@ -116,9 +115,8 @@ def _by_cluster(entry: DedupEntry, roots: dict[str, str]) -> tuple[str, DedupEnt
 def read_index_file(readable, not_before: dt.datetime) -> Iterator[DedupEntry]:
     """The entries of one index segment ingested since ``not_before`` (older ones expired)."""
     table = read_state_table(readable.metadata.path, "dedup index segment")
-    for row in table.to_pylist():
-        if row["ingested_at"] >= not_before:
-            yield index_entry(row)
+    for row in rows_since(table, "ingested_at", not_before).to_pylist():
+        yield index_entry(row)
 
 
 def read_index_file_sharing(
@@ -127,8 +125,7 @@ def read_index_file_sharing(
     """How many entries of one index segment were ingested since ``not_before``, and those of
     them that hold a key among ``digests``: read as columns, an entry built only for these."""
     table = read_state_table(readable.metadata.path, "dedup index segment")
-    bound = pa.scalar(not_before, table.schema.field("ingested_at").type)
-    table = table.filter(pc.field("ingested_at") >= bound)
+    table = rows_since(table, "ingested_at", not_before)
     held = holding_digests(
         table.column("content_hash").to_pylist(),
         table.column("id").to_pylist(),

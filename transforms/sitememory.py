@@ -19,12 +19,10 @@ import logging
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-import pyarrow as pa
-import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
-from transforms.lake.files import read_state_table
+from transforms.lake.files import read_state_table, rows_since
 
 __all__ = ["ReadSiteMemory"]
 
@@ -41,8 +39,7 @@ def read_segment(readable, not_before: dt.datetime) -> Iterator[tuple[str, SiteR
     every run reads all of them; one element a site, not a row, crosses into Beam.
     """
     table = read_state_table(readable.metadata.path, "site memory segment")
-    bound = pa.scalar(not_before, table.schema.field("last_seen").type)
-    recent = table.filter(pc.field("last_seen") >= bound)
+    recent = rows_since(table, "last_seen", not_before)
     grouped = recent.group_by("site", use_threads=False).aggregate([("key", "list"), ("docs", "list")])
     for site, keys, docs in zip(
         grouped.column("site").to_pylist(),

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
@@ -93,6 +94,13 @@ def read_state_table(path: str, what: str) -> pa.Table:
             return pq.read_table(stream)
     except pa.ArrowInvalid as error:
         raise damaged_parquet(error, f"{what} {path}") from None
+
+
+def rows_since(table: pa.Table, column: str, not_before: dt.datetime) -> pa.Table:
+    """The rows of a state table whose ``column`` (a timestamp) is ``not_before`` or later: the
+    age bound of the dedup index and of the site memory."""
+    bound = pa.scalar(not_before, table.schema.field(column).type)
+    return table.filter(pc.field(column) >= bound)
 
 
 def read_json(path: str) -> Any | None:

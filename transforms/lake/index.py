@@ -18,7 +18,7 @@ from schemas.layout import join_path
 from schemas.parquet import INDEX_SCHEMA, SITE_LINES_SCHEMA
 from transforms.core.sites import MAX_KEYS_PER_SITE, bound_rows
 from transforms.lake.commit import COMPACTED_RUN
-from transforms.lake.files import INPROGRESS_SUFFIX, match, read_state_table, write_table
+from transforms.lake.files import INPROGRESS_SUFFIX, match, read_state_table, rows_since, write_table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ def compact_index(folder: str, not_before: dt.datetime, run_id: str) -> int:
     """The dedup index merged, entries ingested before ``not_before`` (the horizon) dropped."""
 
     def recent(table: pa.Table) -> pa.Table:
-        limit = pa.scalar(not_before, INDEX_SCHEMA.field("ingested_at").type)
-        return table.filter(pa.compute.greater_equal(table["ingested_at"], limit))
+        return rows_since(table, "ingested_at", not_before)
 
     return merge_segments(folder, INDEX_SCHEMA, run_id, recent)
 
