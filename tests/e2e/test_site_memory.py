@@ -23,13 +23,12 @@ from transforms.core.sites import (
     DOCS_KEY,
     EMPTY,
     SiteTable,
-    bound_rows,
     document_keys,
     site_table,
     stats_for_document,
 )
 from transforms.lake.commit import journal_start, reconcile
-from transforms.lake.index import MAX_SEGMENTS, compact_site_memory
+from transforms.lake.index import MAX_SEGMENTS, bound_site_rows, compact_site_memory
 from transforms.sitememory import ReadSiteMemory
 
 NOW = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
@@ -146,17 +145,25 @@ def test_document_keys_are_short_lines_once_each():
     assert keys == {line_key("Share this"), line_key("A second line")}
 
 
-def test_bound_rows_drops_old_rows_and_extra_keys():
+def test_bound_site_rows_drops_old_rows_and_extra_keys():
     old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=1)
     rows = [
+        {"site": "t", "key": "x", "docs": 1, "last_seen": recent},  # a site without its documents row
+        {"site": "s", "key": "b", "docs": 2, "last_seen": old + dt.timedelta(days=35)},
         {"site": "s", "key": DOCS_KEY, "docs": 4, "last_seen": recent},
         {"site": "s", "key": "a", "docs": 1, "last_seen": old},
-        {"site": "s", "key": "a", "docs": 2, "last_seen": recent},
-        {"site": "s", "key": "b", "docs": 1, "last_seen": recent},
+        {"site": "s", "key": "a", "docs": 1, "last_seen": recent},
+        {"site": "s", "key": "a", "docs": 1, "last_seen": recent},
+        {"site": "s", "key": "d", "docs": 2, "last_seen": recent},
         {"site": "s", "key": "c", "docs": 9, "last_seen": old},
+        {"site": "t", "key": "y", "docs": 1, "last_seen": recent},
     ]
-    kept = bound_rows(rows, not_before=NOW - dt.timedelta(days=30), max_keys=1)
-    assert [(r["key"], r["docs"]) for r in kept] == [(DOCS_KEY, 4), ("a", 2)]
+    table = pa.Table.from_pylist(rows, schema=SITE_LINES_SCHEMA)
+    bound = NOW - dt.timedelta(days=30)
+    kept = [(r["site"], r["key"], r["docs"]) for r in bound_site_rows(table, bound, max_keys=2).to_pylist()]
+    # Per site: the documents row, then the most held keys, the most recently seen first on a tie.
+    assert kept == [("s", DOCS_KEY, 4), ("s", "a", 2), ("s", "d", 2), ("t", "x", 1), ("t", "y", 1)]
+    assert [r["key"] for r in bound_site_rows(table, bound, max_keys=1).to_pylist()] == [DOCS_KEY, "a", "x"]
 
 
 def _segment(folder, name: str, rows: list[dict]) -> None:

@@ -10,14 +10,14 @@ line that many documents hold outright). Sample::
     -> SiteTable(docs=12, counts={"9f2c…": 11, "41aa…": 1})
     stats_for_document(run=table_of_this_run, memory=table) -> SiteStats(docs=…, counts=…)
 
-The rows live in ``state/sites/`` (``transforms/sitememory.py`` reads, writes and bounds them);
-the functions here only add and bound counts.
+The rows live in ``state/sites/`` (``transforms/sitememory.py`` reads and writes them,
+``transforms/lake/index.py`` merges and bounds them); the functions here only add and bound
+counts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from transforms.core.clean import SiteStats
@@ -103,37 +103,6 @@ def stats_for_document(run: SiteTable = EMPTY, memory: SiteTable = EMPTY) -> Sit
     if not run.counts and not memory.counts:
         return SiteStats(max(run.docs - 1, 0) + memory.docs, {})
     return SiteStats(max(run.docs - 1, 0) + memory.docs, _OthersCounts(run.counts, memory.counts))
-
-
-def bound_rows(
-    rows: Iterable[dict], not_before: dt.datetime, max_keys: int = MAX_KEYS_PER_SITE
-) -> list[dict]:
-    """Merge memory rows (``site, key, docs, last_seen``) into one row per (site, key), dropping
-    rows last seen before ``not_before`` and all but ``max_keys`` keys per site."""
-    merged: dict[tuple[str, str], dict] = {}
-    for row in rows:
-        if row["last_seen"] < not_before:
-            continue
-        ident = (row["site"], row["key"])
-        have = merged.get(ident)
-        if have is None:
-            merged[ident] = dict(row)
-        else:
-            have["docs"] += row["docs"]
-            have["last_seen"] = max(have["last_seen"], row["last_seen"])
-    by_site: dict[str, list[dict]] = {}
-    for row in merged.values():
-        by_site.setdefault(row["site"], []).append(row)
-    out = []
-    for site in sorted(by_site):
-        rows_of = by_site[site]
-        docs = [row for row in rows_of if row["key"] == DOCS_KEY]
-        keys = sorted(
-            (row for row in rows_of if row["key"] != DOCS_KEY),
-            key=lambda row: (-row["docs"], -row["last_seen"].timestamp(), row["key"]),
-        )
-        out.extend(docs + keys[:max_keys])
-    return out
 
 
 def site_tables(

@@ -11,12 +11,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import join_path
 from schemas.parquet import INDEX_SCHEMA, SITE_LINES_SCHEMA
-from transforms.core.sites import MAX_KEYS_PER_SITE, bound_rows
+from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE
 from transforms.lake.commit import COMPACTED_RUN
 from transforms.lake.files import INPROGRESS_SUFFIX, match, read_state_table, rows_since, write_table
 
@@ -67,6 +69,44 @@ def compact_site_memory(
     """The site memory merged: one row per (site, line key), old rows and rare keys dropped."""
 
     def bounded(table: pa.Table) -> pa.Table:
-        return pa.Table.from_pylist(bound_rows(table.to_pylist(), not_before, max_keys), SITE_LINES_SCHEMA)
+        return bound_site_rows(table, not_before, max_keys)
 
     return merge_segments(folder, SITE_LINES_SCHEMA, run_id, bounded)
+
+
+def bound_site_rows(table: pa.Table, not_before: dt.datetime, max_keys: int = MAX_KEYS_PER_SITE) -> pa.Table:
+    """Site memory rows (``SITE_LINES_SCHEMA``) merged into one row per (site, key), those last
+    seen before ``not_before`` dropped, and each site's keys bounded to its ``max_keys`` most
+    held (then most recently seen); its documents row (``DOCS_KEY``) always stays. In columns:
+    a mature memory holds up to ``max_keys`` rows for each of its sites, many segments of them.
+    Rows come out by site, the documents row first, then the keys kept in that order."""
+    grouped = (
+        rows_since(table, "last_seen", not_before)
+        .group_by(["site", "key"], use_threads=False)
+        .aggregate([("docs", "sum"), ("last_seen", "max")])
+    )
+    merged = pa.table(
+        {
+            "site": grouped["site"],
+            "key": grouped["key"],
+            "docs": grouped["docs_sum"],
+            "last_seen": grouped["last_seen_max"],
+            "is_key": pc.not_equal(grouped["key"], DOCS_KEY),
+        }
+    ).sort_by(
+        [
+            ("site", "ascending"),
+            ("is_key", "ascending"),  # the documents row first
+            ("docs", "descending"),
+            ("last_seen", "descending"),
+            ("key", "ascending"),
+        ]
+    )
+    # Each row's place among its site's keys (the documents row, first, is at -1).
+    sites = merged["site"].to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.r_[True, sites[1:] != sites[:-1]]) if len(sites) else np.zeros(0, np.intp)
+    sizes = np.diff(np.r_[starts, len(sites)])
+    has_docs = ~merged["is_key"].to_numpy(zero_copy_only=False)[starts]
+    place = np.arange(len(sites)) - np.repeat(starts + has_docs, sizes)
+    kept = merged.filter(pa.array(place < max_keys))
+    return kept.drop_columns(["is_key"]).cast(SITE_LINES_SCHEMA)
