@@ -181,8 +181,9 @@ class NewsflowOptions(PipelineOptions):
             "--max-batch-mb",
             dest="max_batch_mb",
             type=float,
-            # The largest batch whose 100,000-document backfill stays under 2 GB of RSS on the
-            # benchmark (1,797-1,864 MB; 128 MB peaks at 2,076): BENCHMARKS.md, round 10.
+            # The largest batch measured whose 100,000-document backfill stays under 2 GB of RSS
+            # (1,797 MB in benchmarks/run.py --pipeline-at-scale; 128 MB peaked at 2,076 in a
+            # one-off run): BENCHMARKS.md, round 10.
             default=96.0,
             help=(
                 "On a local runner, which holds a run's data in memory: seeds larger than this"
