@@ -92,7 +92,11 @@ def _run_option_parser() -> argparse.ArgumentParser:
     """Every option newsflow and any Beam runner define, as one parser (for checking argv)."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, conflict_handler="resolve")
+    # exit_on_error=False: a bad value ("--workers x") raises, for a one-line error, instead of
+    # printing the usage of every Beam option.
+    parser = argparse.ArgumentParser(
+        add_help=False, allow_abbrev=False, conflict_handler="resolve", exit_on_error=False
+    )
     pending, seen = [PipelineOptions], set()
     while pending:
         cls = pending.pop()
@@ -134,7 +138,10 @@ def normalize_run_argv(argv: Sequence[str]) -> list[str]:
             continue
         out.append(arg)
         index += 1
-    _, unknown = parser.parse_known_args(out)
+    try:
+        _, unknown = parser.parse_known_args(out)
+    except argparse.ArgumentError as error:  # "argument --workers: invalid int value: 'x'"
+        raise CliError(str(error)) from None
     for arg in unknown:
         if arg.startswith("-"):
             flag = arg.split("=", 1)[0]

@@ -57,6 +57,22 @@ def test_unusable_outputs_and_taxonomies_are_one_line_errors(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
 
 
+def test_a_bad_option_value_is_a_one_line_error_not_every_beam_option(tmp_path):
+    lake = str(tmp_path / "lake")
+    checks = [
+        (["--max_batch_mb", "lots"], "argument --max_batch_mb/--max-batch-mb: invalid float value: 'lots'"),
+        (["--workers", "x"], "argument --workers: invalid int value: 'x'"),
+        (["--direct_running_mode", "bogus"], "argument --direct_running_mode: invalid choice: 'bogus'"),
+        (["--fetch_timeout"], "argument --fetch_timeout: expected one argument"),
+    ]
+    for extra, message in checks:
+        result = run_cli("run", "--seeds", str(SEEDS), "--output", lake, *extra)
+        assert result.returncode == 2, (extra, result.stderr)
+        assert result.stderr.startswith(f"error: {message}"), (extra, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (extra, result.stderr[:500])
+    assert not (tmp_path / "lake").exists()  # refused before anything is written
+
+
 def test_a_read_only_output_is_a_one_line_error(tmp_path):
     # /sys refuses new folders, to root as well.
     result = run_cli("run", "--seeds", str(SEEDS), "--output", "/sys/newsflow-lake")
