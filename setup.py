@@ -48,5 +48,5 @@ setup(
     package_data={"schemas": ["*.json", "models/*.npz", "models/*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["newsflow = pipeline.cli:main"]},
+    entry_points={"console_scripts": ["newsflow = pipeline.cli:command"]},
 )

@@ -1,9 +1,7 @@
 """``python -m pipeline`` is the ``newsflow`` command."""
 
-import sys
-
-from pipeline.cli import main
+from pipeline.cli import command
 
 # Guarded: a spawned worker process (transforms/core/pool.py) imports this module again.
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -4,6 +4,7 @@ silent no-ops, quiet output, the summary, clean's view, every documented reader.
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
 
 import duckdb
@@ -127,13 +128,21 @@ def test_normal_output_is_quiet_and_flags_change_it(tmp_path):
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     shutil.copy(RESOURCES / "html_dev" / "Reuters_3.html.gz", seeds / "reuters.html.gz")
-    normal = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l1"))
+    # Buffered output, as where PYTHONUNBUFFERED is not set.
+    buffered = {"PYTHONUNBUFFERED": ""}
+    normal = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l1"), env=buffered)
     assert normal.returncode == 0 and normal.stderr == "", normal.stderr
+    # The command leaves without the interpreter's teardown (pipeline.cli.command): the whole
+    # summary still reaches the pipe, down to its last line, and so does the exit code.
+    last = normal.stdout.rstrip("\n").splitlines()[-1].split()
+    assert last[:2] == ["run", "record"] and (tmp_path / "l1" / "runs" / pathlib.Path(last[2]).name).is_file()
+    refused = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l4"), "--workers=x")
+    assert refused.returncode == 2 and refused.stderr == "error: argument --workers: invalid int value: 'x'\n"
     quiet = run_cli_process("run", "--seeds", str(seeds), "--output", str(tmp_path / "l2"), "--quiet")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
     verbose = run_cli_process("-v", "run", "--seeds", str(seeds), "--output", str(tmp_path / "l3"))
     assert verbose.returncode == 0 and "INFO" in verbose.stderr
-    assert run_cli_process("--version").stdout.startswith("newsflow ")
+    assert run_cli_process("--version", env=buffered).stdout.startswith("newsflow ")
 
 
 def test_extract_takes_the_allowed_hosts_of_run_with_a_port(feed_server):
