@@ -151,7 +151,11 @@ def format_report(results: dict[str, Any]) -> str:
             f" plain loop {plain['median_docs_per_second']:.1f} docs/s, ratio {pipeline['vs_plain']:.3f}"
         )
     row("I/O floor (read JSONL, write the Parquet)", results["floor"])
-    row("newsflow run, 5 documents (start-up)", results["startup"])
+    startup = results["startup"]
+    row("newsflow run, 5 documents (start-up)", startup)
+    if len(startup.get("runs_wall_seconds", [])) > 1:
+        walls = ", ".join(f"{w:.2f}" for w in startup["runs_wall_seconds"])
+        lines.append(f"  start-up: the median of {len(startup['runs_wall_seconds'])} runs ({walls} s)")
     html_run = results["html_run"]
     row(
         "newsflow run over the saved HTML pages",
