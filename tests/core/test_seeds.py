@@ -70,6 +70,9 @@ def test_jsonl_record_with_html_and_stable_ids():
         ('{"title": "only"}', "no_content"),
         ('{"text": "   "}', "no_content"),
         ('{"text": "x", "title": {"a": 1}}', "bad_field"),
+        ('{"id": 5, "text": 7}', "bad_field"),
+        ('{"html": ["<p>a</p>"]}', "bad_field"),
+        ('{"text": {"body": "x"}, "html": "<p>a</p>"}', "bad_field"),
     ],
 )
 def test_jsonl_bad_records(line, reason):

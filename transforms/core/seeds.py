@@ -81,6 +81,9 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         record = _readable(record)
     text = record.get("text")
     html = record.get("html")
+    for name, value in (("text", text), ("html", html)):
+        if value is not None and not isinstance(value, str):  # {"text": 7}: a broken record
+            raise InputError("bad_field", f"{name}: expected a string, got {type(value).__name__}")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
         raise InputError("no_content", "record has neither text nor html")
     url = _clean_str(record.get("url"))
