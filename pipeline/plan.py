@@ -280,6 +280,24 @@ def _sitemap_url(url: str) -> str:
     return robots_url(url) if parts and parts.path in ("", "/") else url
 
 
+# Numeric options outside their range are usage errors, not a silent change of meaning (a
+# negative --dedup_horizon would switch deduplication against earlier runs off). Where 0 is
+# allowed it means something: --workers 0 one process per core, --max_batch_mb 0 one run,
+# --dedup_horizon 0 no earlier runs, --site_min_docs 0 no site rule.
+NON_NEGATIVE_OPTIONS = (
+    "workers",
+    "max_batch_mb",
+    "dedup_horizon",
+    "site_min_docs",
+    "site_memory_days",
+    "min_host_interval",
+)
+POSITIVE_OPTIONS = ("fetch_timeout", "max_page_bytes", "max_record_bytes", "max_poll_interval", "duration")
+# Ages counted back from a run's start: beyond this, no date is left to count back to.
+DAY_OPTIONS = ("dedup_horizon", "site_memory_days")
+MAX_DAYS = 36_500
+
+
 def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
     """Raises ``ValueError`` for options that cannot run together; returns warnings for no-ops."""
     warnings = []
@@ -291,8 +309,21 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
         raise ValueError("--unbounded runs the streaming graph: it needs --stream")
     if nf.stream and nf.unbounded and local and not nf.duration:
         raise ValueError("--unbounded on a local runner needs --duration: it runs to that stop time")
-    if nf.max_record_bytes <= 0:
-        raise ValueError("--max_record_bytes must be positive")
+    for name in NON_NEGATIVE_OPTIONS + POSITIVE_OPTIONS:
+        value = getattr(nf, name)
+        if value is None:
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"--{name} must be a finite number, not {value:g}")
+        if value < 0 or (value == 0 and name in POSITIVE_OPTIONS):
+            raise ValueError(
+                f"--{name} must be {'positive' if name in POSITIVE_OPTIONS else '0 or more'}, not {value:g}"
+            )
+    for name in DAY_OPTIONS:
+        if getattr(nf, name) > MAX_DAYS:
+            raise ValueError(
+                f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {getattr(nf, name):g}"
+            )
     if nf.run_id is not None:
         check_run_id(nf.run_id)
     if nf.duration is not None and not nf.stream:

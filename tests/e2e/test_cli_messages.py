@@ -65,6 +65,12 @@ def test_a_bad_option_value_is_a_one_line_error_not_every_beam_option(tmp_path):
         (["--workers", "x"], "argument --workers: invalid int value: 'x'"),
         (["--direct_running_mode", "bogus"], "argument --direct_running_mode: invalid choice: 'bogus'"),
         (["--fetch_timeout"], "argument --fetch_timeout: expected one argument"),
+        # A value of the right type out of its range: no silent change of meaning, no traceback.
+        (["--workers", "-1"], "--workers must be 0 or more, not -1"),
+        (["--dedup_horizon", "-3"], "--dedup_horizon must be 0 or more, not -3"),
+        (["--dedup_horizon", "inf"], "--dedup_horizon must be a finite number, not inf"),
+        (["--site_memory_days", "99999999999"], "--site_memory_days must be at most 36,500 days"),
+        (["--fetch_timeout", "0"], "--fetch_timeout must be positive, not 0"),
     ]
     for extra, message in checks:
         result = run_cli("run", "--seeds", str(SEEDS), "--output", lake, *extra)
