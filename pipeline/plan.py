@@ -283,7 +283,8 @@ def _sitemap_url(url: str) -> str:
 # Numeric options outside their range are usage errors, not a silent change of meaning (a
 # negative --dedup_horizon would switch deduplication against earlier runs off). Where 0 is
 # allowed it means something: --workers 0 one process per core, --max_batch_mb 0 one run,
-# --dedup_horizon 0 no earlier runs, --site_min_docs 0 no site rule.
+# --dedup_horizon 0 no earlier runs, --site_min_docs 0 no site rule, --poll_interval 0 and
+# --max_poll_interval 0 every feed due now (a batch run's; stream mode needs a positive interval).
 NON_NEGATIVE_OPTIONS = (
     "workers",
     "max_batch_mb",
@@ -291,8 +292,10 @@ NON_NEGATIVE_OPTIONS = (
     "site_min_docs",
     "site_memory_days",
     "min_host_interval",
+    "poll_interval",
+    "max_poll_interval",
 )
-POSITIVE_OPTIONS = ("fetch_timeout", "max_page_bytes", "max_record_bytes", "max_poll_interval", "duration")
+POSITIVE_OPTIONS = ("fetch_timeout", "max_page_bytes", "max_record_bytes", "duration")
 # Ages counted back from a run's start: beyond this, no date is left to count back to.
 DAY_OPTIONS = ("dedup_horizon", "site_memory_days")
 MAX_DAYS = 36_500
