@@ -17,7 +17,7 @@ from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.utils.timestamp import MAX_TIMESTAMP
 
 from pipeline.options import NewsflowOptions
-from pipeline.plan import DEFAULT_RUNNER, RunPlan
+from pipeline.plan import DEFAULT_RUNNER, RunPlan, index_not_before, site_memory_not_before
 from schemas.layout import join_path
 from schemas.parquet import (
     ARTICLE_FILE_SCHEMA,
@@ -62,11 +62,6 @@ def _sort_site_lines(row: dict) -> tuple:
 
 def _sort_rejects(row: dict) -> tuple:
     return (row["source"], row["stage"], row["reason"])
-
-
-def _index_bound(plan: RunPlan, nf: NewsflowOptions) -> dt.datetime:
-    """The oldest ingestion time of a dedup index entry this run still counts (``--dedup_horizon``)."""
-    return plan.started_at - dt.timedelta(days=nf.dedup_horizon)
 
 
 def fetch_policy(nf: NewsflowOptions) -> FetchPolicy:
@@ -219,13 +214,13 @@ def build_pipeline(
     # The dedup index of earlier runs: a stream's keyed state starts from all its entries; a
     # batch run reads from its segments only the entries its articles share a key with.
     index = p | "ReadDedupIndex" >> (
-        ReadDedupIndex(plan.layout.dedup, not_before=_index_bound(plan, nf))
+        ReadDedupIndex(plan.layout.dedup, not_before=index_not_before(plan, nf))
         if plan.unbounded
         else IndexSegments(plan.layout.dedup)
     )
     # What earlier runs learnt of each site's repeated lines (state/sites/).
     site_memory = p | "ReadSiteMemory" >> ReadSiteMemory(
-        plan.layout.sites, not_before=plan.started_at - dt.timedelta(days=nf.site_memory_days)
+        plan.layout.sites, not_before=site_memory_not_before(plan, nf)
     )
     _process_and_write(documents, rejects, index, site_memory, plan, nf, commit_after, before_commit)
     return p
@@ -265,7 +260,7 @@ def _process_and_write(
             deduped["late"] | "WindowLate" >> rewindow,
         ) | "KeptAndLate" >> beam.Flatten()
     else:
-        deduped = enriched | "Deduplicate" >> Deduplicate(index, not_before=_index_bound(plan, nf))
+        deduped = enriched | "Deduplicate" >> Deduplicate(index, not_before=index_not_before(plan, nf))
         kept = deduped["kept"]
 
     articles_written = (

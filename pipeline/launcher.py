@@ -25,10 +25,12 @@ from pipeline.options import NewsflowOptions, option_values, poll_bounds
 from pipeline.plan import (
     RunPlan,
     check_options,
+    index_not_before,
     make_plan,
     new_run_id,
     runs_unbounded,
     seed_batches,
+    site_memory_not_before,
 )
 from pipeline.results import (
     EXIT_BUSY,
@@ -362,8 +364,8 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
     if run.hooks.after_commit is not None:
         run.hooks.after_commit()
     fold_polls(layout, plan.run_id, plan.poll_bounds, finished_at)
-    compact_index(layout.dedup, plan.started_at - dt.timedelta(days=nf.dedup_horizon), plan.run_id)
-    compact_site_memory(layout.sites, plan.started_at - dt.timedelta(days=nf.site_memory_days), plan.run_id)
+    compact_index(layout.dedup, index_not_before(plan, nf), plan.run_id)
+    compact_site_memory(layout.sites, site_memory_not_before(plan, nf), plan.run_id)
     journal_end(layout, plan.run_id)
     if not out.balanced:
         out.code, out.error = EXIT_FAILED, "the counts do not balance; some input was lost"

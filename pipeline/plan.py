@@ -280,6 +280,18 @@ def _sitemap_url(url: str) -> str:
     return robots_url(url) if parts and parts.path in ("", "/") else url
 
 
+def index_not_before(plan: RunPlan, nf: NewsflowOptions) -> dt.datetime:
+    """The oldest ingestion time of a dedup index entry the run still counts (``--dedup_horizon``):
+    the bound of the index's read and of its compaction."""
+    return plan.started_at - dt.timedelta(days=nf.dedup_horizon)
+
+
+def site_memory_not_before(plan: RunPlan, nf: NewsflowOptions) -> dt.datetime:
+    """The oldest ``last_seen`` of a site memory row the run still counts (``--site_memory_days``):
+    the bound of the memory's read and of its compaction."""
+    return plan.started_at - dt.timedelta(days=nf.site_memory_days)
+
+
 # Numeric options outside their range are usage errors, not a silent change of meaning (a
 # negative --dedup_horizon would switch deduplication against earlier runs off). Where 0 is
 # allowed it means something: --workers 0 one process per core, --max_batch_mb 0 one run,
