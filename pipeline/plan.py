@@ -335,10 +335,9 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
                 f"--{name} must be {'positive' if name in POSITIVE_OPTIONS else '0 or more'}, not {value:g}"
             )
     for name in DAY_OPTIONS:
-        if getattr(nf, name) > MAX_DAYS:
-            raise ValueError(
-                f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {getattr(nf, name):g}"
-            )
+        days = getattr(nf, name)
+        if days > MAX_DAYS:
+            raise ValueError(f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {days:g}")
     if nf.run_id is not None:
         check_run_id(nf.run_id)
     if nf.duration is not None and not nf.stream:
