@@ -40,7 +40,7 @@ from transforms.core.dedup import (
     packed_keys,
     shared_keys,
 )
-from transforms.lake.files import read_state_table, rows_since
+from transforms.lake.files import read_state_table, rows_since, segment_files
 
 __all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "IndexSegments", "ReadDedupIndex"]
 
@@ -177,18 +177,6 @@ class _ReadSharedIndexFn(beam.DoFn):
         yield from shared
 
 
-def _index_segments(pbegin, folder: str):
-    """The index's segment files (``state/dedup/*.parquet``), matched and opened."""
-    from apache_beam.io import fileio
-
-    return (
-        pbegin
-        | "MatchIndexSegments"
-        >> fileio.MatchFiles(folder.rstrip("/") + "/*.parquet", empty_match_treatment="ALLOW")
-        | "ReadIndexSegments" >> fileio.ReadMatches()
-    )
-
-
 class IndexSegments(beam.PTransform):
     """The dedup index's segment files, for ``Deduplicate`` to read what it needs of them."""
 
@@ -197,7 +185,7 @@ class IndexSegments(beam.PTransform):
         self._folder = folder
 
     def expand(self, pbegin):
-        return _index_segments(pbegin, self._folder)
+        return segment_files(pbegin, self._folder, "Index")
 
 
 class ReadDedupIndex(beam.PTransform):
@@ -210,7 +198,7 @@ class ReadDedupIndex(beam.PTransform):
         self._not_before = not_before
 
     def expand(self, pbegin):
-        return _index_segments(pbegin, self._folder) | "ParseIndexEntries" >> beam.ParDo(
+        return segment_files(pbegin, self._folder, "Index") | "ParseIndexEntries" >> beam.ParDo(
             _ReadIndexFileFn(self._not_before)
         )
 

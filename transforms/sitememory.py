@@ -22,7 +22,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.core.sites import DOCS_KEY, MAX_KEYS_PER_SITE, SiteTable, site_table
-from transforms.lake.files import read_state_table, rows_since
+from transforms.lake.files import read_state_table, rows_since, segment_files
 
 __all__ = ["ReadSiteMemory"]
 
@@ -72,17 +72,13 @@ class ReadSiteMemory(beam.PTransform):
 
     def __init__(self, folder: str, not_before: dt.datetime, max_keys: int = MAX_KEYS_PER_SITE) -> None:
         super().__init__()
-        self._pattern = folder.rstrip("/") + "/*.parquet"
+        self._folder = folder
         self._not_before = not_before
         self._max_keys = max_keys
 
     def expand(self, pbegin):
-        from apache_beam.io import fileio
-
         return (
-            pbegin
-            | "MatchSiteSegments" >> fileio.MatchFiles(self._pattern, empty_match_treatment="ALLOW")
-            | "ReadSiteSegments" >> fileio.ReadMatches()
+            segment_files(pbegin, self._folder, "Site")
             | "ParseSiteRows" >> beam.ParDo(_ReadSegmentFn(self._not_before))
             | "GroupSiteRows" >> beam.GroupByKey()
             | "BuildSiteTables"

@@ -103,6 +103,19 @@ def rows_since(table: pa.Table, column: str, not_before: dt.datetime) -> pa.Tabl
     return table.filter(pc.field(column) >= bound)
 
 
+def segment_files(pbegin, folder: str, kind: str):
+    """A state folder's segment files (``<folder>/*.parquet``), matched and opened, under the steps
+    ``Match<kind>Segments`` and ``Read<kind>Segments`` (``kind``: "Index", "Site")."""
+    from apache_beam.io import fileio
+
+    return (
+        pbegin
+        | f"Match{kind}Segments"
+        >> fileio.MatchFiles(folder.rstrip("/") + "/*.parquet", empty_match_treatment="ALLOW")
+        | f"Read{kind}Segments" >> fileio.ReadMatches()
+    )
+
+
 def read_json(path: str) -> Any | None:
     """A JSON file's value; None when the file does not exist; ``DamagedFileError`` when it is
     no JSON."""
