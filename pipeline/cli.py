@@ -263,7 +263,13 @@ def make_parser() -> argparse.ArgumentParser:
 
     from pipeline.options import NewsflowOptions
 
-    run = sub.add_parser("run", help="Run the pipeline (any Beam pipeline option passes through).")
+    run = sub.add_parser(
+        "run",
+        help="Run the pipeline (any Beam pipeline option passes through).",
+        description="Run the pipeline: seeds as a batch, feeds and sitemaps polled. Any Beam pipeline "
+        "option passes through as well (--runner, --project, --region, --temp_location, ...): see "
+        "the README's Running at scale.",
+    )
     NewsflowOptions._add_argparse_args(run)  # one definition of the options, shared with Beam
     run.set_defaults(func=cmd_run)
 
@@ -357,6 +363,8 @@ def main(argv: Sequence[str] | None = None, *, hooks=None) -> int:
         if run_at >= 0 and all(a.startswith("-") for a in argv[:run_at]):
             head, verbosity = _split_verbosity(argv[:run_at])
             rest, run_verbosity = _split_verbosity(argv[run_at + 1 :])
+            if "-h" in rest or "--help" in rest:  # run's own options, not Beam's hundreds
+                parser.parse_args([*head, "run", "--help"])
             args = parser.parse_args([*head, "run"])
             args.argv = rest
             args.verbosity = run_verbosity or verbosity or (1 if args.verbose else -1 if args.quiet else 0)

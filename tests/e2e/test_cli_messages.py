@@ -80,6 +80,21 @@ def test_a_bad_option_value_is_a_one_line_error_not_every_beam_option(tmp_path):
     assert not (tmp_path / "lake").exists()  # refused before anything is written
 
 
+def test_every_command_answers_help_with_its_own_options(tmp_path):
+    # `newsflow run --help` was an "unrecognized argument" error: run's arguments go to Beam's
+    # option parser, which has no help of its own.
+    for args in (["run", "--help"], ["run", "--seeds", "x", "-h"], ["-q", "run", "-h"]):
+        result = run_cli(*args)
+        assert result.returncode == 0 and result.stderr == "", (args, result.stderr)
+        assert result.stdout.startswith("usage: newsflow run"), (args, result.stdout[:200])
+        assert "--seeds SEEDS" in result.stdout and "--max_batch_mb" in result.stdout
+        assert "Any Beam pipeline option passes through" in " ".join(result.stdout.split())
+    for command in ("inspect", "compact", "clean", "extract"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and result.stdout.startswith(f"usage: newsflow {command}"), command
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_read_only_output_is_a_one_line_error(tmp_path):
     # /sys refuses new folders, to root as well.
     result = run_cli("run", "--seeds", str(SEEDS), "--output", "/sys/newsflow-lake")
