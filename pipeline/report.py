@@ -215,35 +215,19 @@ class CliReporter:
             flush=True,
         )
 
-    def stream_finished(self, results, layout, cycles: int) -> None:
+    def stream_finished(self, totals, layout) -> None:
         self._stream_mode = False
         if self.quiet:
             return
-        duplicates: dict[str, int] = {}
-        rejects: dict[str, int] = {}
-        partitions: dict[str, int] = {}
-        files: dict[str, int] = {}
-        feeds: dict[str, dict] = {}
-        for result in results:
-            for total, part in ((duplicates, result.duplicates), (rejects, result.rejects)):
-                for key, value in part.items():
-                    total[key] = total.get(key, 0) + value
-            for key, value in result.partitions.items():
-                partitions[key] = partitions.get(key, 0) + value
-            for key, value in result.files.items():
-                files[key] = files.get(key, 0) + value
-            feeds.update(result.feeds)
-        read = sum(r.read for r in results)
-        written = sum(r.written for r in results)
-        committed = sum(1 for r in results if r.committed)
         from transforms.lake.summary import count_files
 
-        lines = [f"newsflow stream -> {layout.output}: {cycles} cycle(s), {committed} committed run(s)"]
-        lines += format_counts(read, written, duplicates, rejects)
-        lines.append(f"  files       {format_files(files)} (this stream)")
+        runs = f"{totals.cycles} cycle(s), {totals.committed} committed run(s)"
+        lines = [f"newsflow stream -> {layout.output}: {runs}"]
+        lines += format_counts(totals.read, totals.written, totals.duplicates, totals.rejects)
+        lines.append(f"  files       {format_files(totals.files)} (this stream)")
         lines.append(f"  lake        {format_files(count_files(layout))} files in all")
-        lines += format_feeds(feeds, [])
-        lines += format_partitions(dict(sorted(partitions.items())))
+        lines += format_feeds(totals.feeds, [])
+        lines += format_partitions(dict(sorted(totals.partitions.items())))
         print("\n".join(lines), flush=True)
 
 

@@ -58,6 +58,48 @@ class RunResult:
         return self.read > 0 and self.input_failures == self.read
 
 
+def _add_counts(total: dict[str, int], part: dict[str, int]) -> None:
+    for key, value in part.items():
+        total[key] = total.get(key, 0) + value
+
+
+@dataclasses.dataclass
+class StreamTotals:
+    """What a stream's cycles did, summed as each ends. A local stream runs for weeks: it keeps
+    these sums and each feed's last poll, not every cycle's ``RunResult`` (each holds the feeds
+    it polled and the partitions it wrote, hundreds of entries a cycle)."""
+
+    cycles: int = 0
+    committed: int = 0
+    read: int = 0
+    written: int = 0
+    code: int = EXIT_OK
+    interrupted: bool = False
+    duplicates: dict[str, int] = dataclasses.field(default_factory=dict)
+    rejects: dict[str, int] = dataclasses.field(default_factory=dict)
+    partitions: dict[str, int] = dataclasses.field(default_factory=dict)
+    files: dict[str, int] = dataclasses.field(default_factory=dict)
+    feeds: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+    def add_cycle(self, results: list[RunResult]) -> None:
+        """One cycle's runs (a cycle of seeds over ``--max_batch_mb`` runs several)."""
+        self.cycles += 1
+        for result in results:
+            self.committed += result.committed
+            self.read += result.read
+            self.written += result.written
+            self.code = max(self.code, result.code)
+            self.interrupted = self.interrupted or result.code == EXIT_INTERRUPTED
+            for total, part in (
+                (self.duplicates, result.duplicates),
+                (self.rejects, result.rejects),
+                (self.partitions, result.partitions),
+                (self.files, result.files),
+            ):
+                _add_counts(total, part)
+            self.feeds.update(result.feeds)
+
+
 class Reporter(Protocol):
     def warning(self, message: str) -> None: ...
 
@@ -69,6 +111,6 @@ class Reporter(Protocol):
 
     def stream_started(self) -> None: ...
 
-    def stream_finished(self, results: list[RunResult], layout: LakeLayout, cycles: int) -> None: ...
+    def stream_finished(self, totals: StreamTotals, layout: LakeLayout) -> None: ...
 
     def progress(self, run_id: str) -> contextlib.AbstractContextManager: ...

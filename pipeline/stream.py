@@ -6,7 +6,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from pipeline.results import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK, Reporter, RunResult
+from pipeline.results import EXIT_BUSY, EXIT_INTERRUPTED, Reporter, RunResult, StreamTotals
 from schemas.layout import LakeLayout
 
 # One poll cycle: (include the seeds?, a later cycle?) -> the results of its run(s).
@@ -42,15 +42,13 @@ def run_stream(
     stop = _StopFlag(reporter)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     deadline = time.monotonic() + duration if duration else None
-    code, cycle, results = EXIT_OK, 0, []
+    totals = StreamTotals()
     reporter.stream_started()
     try:
         while True:
             started = time.monotonic()
-            cycle_results = cycle_runs(cycle == 0, cycle > 0)
-            results.extend(cycle_results)
-            code = max(code, *(r.code for r in cycle_results))
-            cycle += 1
+            cycle_results = cycle_runs(totals.cycles == 0, totals.cycles > 0)
+            totals.add_cycle(cycle_results)
             if any(r.code in (EXIT_INTERRUPTED, EXIT_BUSY) for r in cycle_results):
                 break
             next_cycle = started + poll_interval
@@ -63,5 +61,5 @@ def run_stream(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    reporter.stream_finished(results, layout, cycle)
-    return EXIT_INTERRUPTED if any(r.code == EXIT_INTERRUPTED for r in results) else code
+    reporter.stream_finished(totals, layout)
+    return EXIT_INTERRUPTED if totals.interrupted else totals.code
