@@ -171,8 +171,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _lake_layout(lake: str, state: str | None, command: str):
     from schemas.layout import LakeLayout
+    from transforms.lake.files import storage_problem
     from transforms.lake.summary import is_lake
 
+    for flag, path in (("", lake), ("--state ", state)):
+        problem = path and storage_problem(path)
+        if problem:
+            raise CliError(f"{command}: {flag}{path}: {problem}")
     if "://" not in lake and os.path.exists(lake) and not os.path.isdir(lake):
         raise CliError(f"{command}: {lake} is a file, not a lake folder")
     layout = LakeLayout.of(lake, state)

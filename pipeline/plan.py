@@ -31,7 +31,7 @@ from transforms.core.urls import url_parts
 from transforms.core.warc import is_warc
 from transforms.lake.commit import check_run_id
 from transforms.lake.cursors import load_feed_cursors
-from transforms.lake.files import read_bytes
+from transforms.lake.files import read_bytes, storage_problem
 from transforms.seeds import list_seed_files, match_seed_files
 
 # Local runs use the FnApiRunner directly: the plain DirectRunner first tries to
@@ -340,6 +340,16 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
             raise ValueError(f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {days:g}")
     if nf.run_id is not None:
         check_run_id(nf.run_id)
+    paths = [("output", nf.output), ("state", nf.state)] + [("seeds", v) for v in split_values(nf.seeds)]
+    for flag, path in paths:
+        problem = path and storage_problem(path)
+        if problem:
+            hint = (
+                "; a feed or a page on the web goes to --feeds"
+                if flag == "seeds" and "web address" in problem
+                else ""
+            )
+            raise ValueError(f"--{flag} {path}: {problem}{hint}")
     if nf.duration is not None and not nf.stream:
         warnings.append("--duration has no effect without --stream (a batch run ends by itself)")
     if nf.stream and not nf.feeds and not nf.sitemaps:

@@ -3,6 +3,7 @@ silent no-ops, quiet output, the summary, clean's view, every documented reader.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pathlib
 import shutil
@@ -56,6 +57,57 @@ def test_unusable_outputs_and_taxonomies_are_one_line_errors(tmp_path):
         assert result.returncode == code, (args, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+
+
+def test_a_location_newsflow_cannot_use_is_a_one_line_error_saying_why(tmp_path):
+    # Beam's words were "Unable to get filesystem ... pip install apache-beam[gcp]" (for http:// too),
+    # "Must provide one of client or options" (s3:// without boto3), and a traceback from inspect.
+    lake = str(tmp_path / "lake")
+    checks = [
+        (
+            ["run", "--seeds", "http://127.0.0.1:9/a.jsonl", "--output", lake],
+            "--seeds http://127.0.0.1:9/a.jsonl: a web address",
+        ),
+        (
+            ["run", "--seeds", f"{SEEDS},ftp://x/y", "--output", lake],
+            "--seeds ftp://x/y: no file system for ftp://",
+        ),
+        (
+            ["run", "--seeds", str(SEEDS), "--output", "hdfs://x/lake"],
+            "--output hdfs://x/lake: no file system for hdfs://",
+        ),
+        (
+            ["run", "--seeds", str(SEEDS), "--output", lake, "--state", "https://x/s"],
+            "--state https://x/s: a web address",
+        ),
+        (["inspect", "https://x/lake"], "inspect: https://x/lake: a web address"),
+        (["compact", lake, "--state", "ftp://x/s"], "compact: --state ftp://x/s: no file system"),
+    ]
+    # The object stores' clients come with the package's extras, which the tests do not install.
+    for scheme, extra, module in (("gs", "gcp", "google.cloud.storage"), ("s3", "aws", "boto3")):
+        try:
+            installed = importlib.util.find_spec(module) is not None
+        except ImportError:
+            installed = False
+        if not installed:
+            wanted = f"{scheme}:// needs the {extra} extra: pip install 'newsflow[{extra}]'"
+            checks += [
+                (
+                    ["run", "--seeds", str(SEEDS), "--output", f"{scheme}://b/lake"],
+                    f"--output {scheme}://b/lake: {wanted}",
+                ),
+                (
+                    ["run", "--seeds", f"{scheme}://b/seeds", "--output", lake],
+                    f"--seeds {scheme}://b/seeds: {wanted}",
+                ),
+                (["inspect", f"{scheme}://b/lake"], f"inspect: {scheme}://b/lake: {wanted}"),
+            ]
+    for args, message in checks:
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith(f"error: {message}"), (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr[:500])
+    assert not (tmp_path / "lake").exists()  # refused before anything is written
 
 
 def test_a_bad_option_value_is_a_one_line_error_not_every_beam_option(tmp_path):

@@ -10,6 +10,7 @@ these few functions. Sample::
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import posixpath
 import re
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.layout import join_path
@@ -196,6 +198,41 @@ def pack_row(row: dict[str, Any], packing: RowPacking) -> tuple:
             since = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)) - _EPOCH
             values[i] = since // _TICKS["us"] * 1000 if unit == "ns" else since // _TICKS[unit]
     return tuple(values)
+
+
+# Object stores whose Beam file system needs a client library, with the package extra that
+# installs it (setup.py) and the module that shows it is there.
+_STORE_EXTRAS = {"gs": ("gcp", "google.cloud.storage"), "s3": ("aws", "boto3")}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package missing ("google" without "google.cloud")
+        return False
+
+
+def storage_problem(path: str) -> str | None:
+    """Why files at ``path`` cannot be read or written here, in a few words; None when they can.
+
+    Beam's own messages say neither which option is at fault nor what to install: an
+    unregistered scheme "Unable to get filesystem ... pip install apache-beam[gcp]" (even for
+    http://), s3:// without boto3 "Must provide one of client or options"."""
+    scheme = path.split("://", 1)[0].lower() if "://" in path else ""
+    if scheme in ("", "file"):
+        return None
+    if scheme in ("http", "https"):
+        return "a web address, not a place for files (a local path, gs:// or s3://)"
+    if scheme in _STORE_EXTRAS:
+        extra, module = _STORE_EXTRAS[scheme]
+        if not _installed(module):
+            return f"{scheme}:// needs the {extra} extra: pip install 'newsflow[{extra}]'"
+        return None
+    try:
+        FileSystems.get_filesystem(path)
+    except (ValueError, ImportError, BeamIOError):  # not registered; registered, its client missing
+        return f"no file system for {scheme}:// is installed (a local path, gs:// or s3://)"
+    return None
 
 
 def rows_to_table(rows: Sequence[dict[str, Any] | tuple], schema: pa.Schema) -> pa.Table:
