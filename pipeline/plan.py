@@ -195,14 +195,10 @@ def _check_file_source(value: str, flag: str = "--feeds") -> str:
             f"{flag} {value}: unsupported scheme {scheme.group(1)}:// (give http(s) URLs, local files,"
             " gs:// or s3:// paths)"
         )
-    try:
-        found = FileSystems.exists(value)
-    except ValueError:  # Beam has no file system for the scheme: its extra is not installed
-        extra = "gcp" if value.startswith("gs://") else "aws"
-        raise ValueError(
-            f"{flag} {value}: reading {scheme.group(1)}:// needs pip install 'newsflow[{extra}]'"
-        ) from None
-    if not found:
+    problem = storage_problem(value)  # an object store whose extra is not installed
+    if problem:
+        raise ValueError(f"{flag} {value}: {problem}")
+    if not FileSystems.exists(value):
         raise ValueError(f"{flag} {value}: neither an http(s) URL nor an existing file")
     return value if scheme else os.path.abspath(value)
 
@@ -340,7 +336,12 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
             raise ValueError(f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {days:g}")
     if nf.run_id is not None:
         check_run_id(nf.run_id)
-    paths = [("output", nf.output), ("state", nf.state)] + [("seeds", v) for v in split_values(nf.seeds)]
+    paths = [("output", nf.output), ("state", nf.state), ("taxonomy", nf.taxonomy)]
+    paths += [("seeds", value) for value in split_values(nf.seeds)]
+    for flag, values in (("--feeds", nf.feeds), ("--sitemaps", nf.sitemaps)):
+        for value in (v.strip() for v in split_values(values)):
+            if value and not is_remote(value):  # a file of URLs, an OPML list, a saved feed
+                _check_file_source(value, flag)
     for flag, path in paths:
         problem = path and storage_problem(path)
         if problem:

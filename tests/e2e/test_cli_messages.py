@@ -81,6 +81,15 @@ def test_a_location_newsflow_cannot_use_is_a_one_line_error_saying_why(tmp_path)
             "--state https://x/s: a web address",
         ),
         (["inspect", "https://x/lake"], "inspect: https://x/lake: a web address"),
+        # A feed list or sitemap list that is not there was refused only after the lake was made.
+        (
+            ["run", "--feeds", f"{tmp_path}/feeds.txt", "--output", lake],
+            f"--feeds {tmp_path}/feeds.txt: neither",
+        ),
+        (
+            ["run", "--sitemaps", "ftp://x/s.txt", "--output", lake],
+            "--sitemaps ftp://x/s.txt: unsupported scheme",
+        ),
         (["compact", lake, "--state", "ftp://x/s"], "compact: --state ftp://x/s: no file system"),
     ]
     # The object stores' clients come with the package's extras, which the tests do not install.
@@ -101,6 +110,14 @@ def test_a_location_newsflow_cannot_use_is_a_one_line_error_saying_why(tmp_path)
                     f"--seeds {scheme}://b/seeds: {wanted}",
                 ),
                 (["inspect", f"{scheme}://b/lake"], f"inspect: {scheme}://b/lake: {wanted}"),
+                (
+                    ["run", "--feeds", f"{scheme}://b/feeds.txt", "--output", lake],
+                    f"--feeds {scheme}://b/feeds.txt: {wanted}",
+                ),
+                (
+                    ["run", "--seeds", str(SEEDS), "--output", lake, "--taxonomy", f"{scheme}://b/t.json"],
+                    f"--taxonomy {scheme}://b/t.json: {wanted}",
+                ),
             ]
     for args, message in checks:
         result = run_cli(*args)
