@@ -55,6 +55,35 @@ def test_jsonl_record_fields():
     assert article.categories == ("World", "Politics")
 
 
+def test_jsonl_records_of_other_tools_load_as_they_are():
+    # A news-please export: its body is "maintext", its dates "date_publish" and "date_download",
+    # its authors a list. All were dropped, the record a no_content reject.
+    news_please = {
+        "url": "https://example.com/np",
+        "title": "T",
+        "maintext": "Body",
+        "date_publish": "2017-10-25 04:23:43",
+        "date_download": "2017-10-26 01:02:03",
+        "authors": ["A. Writer", " ", "B. Reporter"],
+        "description": "A lead.",
+    }
+    article = parse_jsonl_record(json.dumps(news_please), "np.jsonl:1", NOW)
+    assert (article.text, article.text_source, article.summary) == ("Body", "jsonl_text", "A lead.")
+    assert article.date_candidates == (("2017-10-25 04:23:43", "metadata"),)
+    assert article.fetched_at == dt.datetime(2017, 10, 26, 1, 2, 3, tzinfo=dt.timezone.utc)
+    assert article.author == "A. Writer; B. Reporter"
+    # Ours first where both are given; schema.org's datePublished; a Unix time in s or ms.
+    both = {"text": "Ours", "maintext": "Theirs", "author": "Me", "authors": ["Them"], "summary": "S"}
+    article = parse_jsonl_record(json.dumps({**both, "description": "D"}), "b.jsonl:1", NOW)
+    assert (article.text, article.author, article.summary) == ("Ours", "Me", "S")
+    for value in (1725317939, 1725317939000, 1725317939.5):
+        article = parse_jsonl_record(json.dumps({"text": "x", "published": value}), "b.jsonl:1", NOW)
+        ((day, _),) = article.date_candidates
+        assert day.startswith("2024-09-02T22:58:59") and day.endswith("+00:00"), day
+    article = parse_jsonl_record('{"text": "x", "datePublished": "2020-01-02"}', "b.jsonl:1", NOW)
+    assert article.date_candidates == (("2020-01-02", "metadata"),)
+
+
 def test_jsonl_record_with_html_and_stable_ids():
     line = json.dumps({"html": "<html><body><p>Hi</p></body></html>", "url": "https://example.com/y"})
     first = parse_jsonl_record(line, "b.jsonl:3", NOW)
@@ -73,12 +102,31 @@ def test_jsonl_record_with_html_and_stable_ids():
         ('{"id": 5, "text": 7}', "bad_field"),
         ('{"html": ["<p>a</p>"]}', "bad_field"),
         ('{"text": {"body": "x"}, "html": "<p>a</p>"}', "bad_field"),
+        ('{"maintext": 7}', "bad_field"),
     ],
 )
 def test_jsonl_bad_records(line, reason):
     with pytest.raises(InputError) as error:
         parse_jsonl_record(line, "b.jsonl:1", NOW)
     assert error.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("record", "detail"),
+    [
+        ({"title": {"a": 1}}, "title: expected a string, got dict"),
+        ({"author": [1, 2]}, "author: expected strings, got a list of other values"),
+        ({"authors": {"name": "x"}}, "authors: expected a string, got dict"),
+        ({"id": True}, "id: expected a string, got bool"),
+        ({"published": ["2020-01-02"]}, "published: expected a string, got list"),
+        ({"description": ["x"]}, "description: expected a string, got list"),
+    ],
+)
+def test_a_bad_field_reject_names_the_field(record, detail):
+    # The detail said "expected a string, got list", naming no field.
+    with pytest.raises(InputError) as error:
+        parse_jsonl_record(json.dumps({"text": "x", **record}), "b.jsonl:1", NOW)
+    assert (error.value.reason, error.value.detail) == ("bad_field", detail)
 
 
 def test_parse_seed_file_keeps_good_lines_and_rejects_bad_ones():

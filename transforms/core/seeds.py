@@ -38,17 +38,56 @@ MAX_SEED_BYTES = 1_000_000_000
 # the same bound as --max_page_bytes for a fetched page.
 MAX_RECORD_BYTES = 5_000_000
 
-# JSONL fields that may carry a date, in order of preference.
-_DATE_FIELDS = ("published", "date", "published_at", "pubdate")
+# JSONL fields, each with the names other tools' exports give it, in order of preference: ours,
+# then news-please's (maintext, date_publish, authors, description, date_download) and schema.org's
+# (datePublished), so that their backfills load as they are.
+_TEXT_FIELDS = ("text", "maintext")
+_DATE_FIELDS = ("published", "date", "published_at", "pubdate", "date_publish", "datePublished")
+_AUTHOR_FIELDS = ("author", "authors")
+_SUMMARY_FIELDS = ("summary", "description")
+_FETCHED_FIELDS = ("fetched_at", "date_download")
+# A numeric date is a Unix time: in seconds, or in milliseconds from this value up (seconds this
+# large are past the year 5000).
+_EPOCH_MILLISECONDS = 10**11
 
 
-def _clean_str(value: object) -> str | None:
+def _clean_str(value: object, name: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, (str, int, float)):
-        raise InputError("bad_field", f"expected a string, got {type(value).__name__}")
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise InputError("bad_field", f"{name}: expected a string, got {type(value).__name__}")
     text = str(value).strip()
     return text or None
+
+
+def _first(record: dict, names: tuple[str, ...]) -> tuple[str, object]:
+    """The first of ``names`` the record gives a value (not null, not an empty string)."""
+    for name in names:
+        value = record.get(name)
+        if value is not None and value != "":
+            return name, value
+    return names[0], None
+
+
+def _authors(record: dict) -> str | None:
+    """The record's authors as ``author`` holds them: one string, several joined by "; "."""
+    name, value = _first(record, _AUTHOR_FIELDS)
+    if isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            raise InputError("bad_field", f"{name}: expected strings, got a list of other values")
+        return "; ".join(item.strip() for item in value if item.strip()) or None
+    return _clean_str(value, name)
+
+
+def _date_value(value: object, name: str) -> str | None:
+    """A date field as text for ``resolve_date``; a number is a Unix time, in UTC."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) >= _EPOCH_MILLISECONDS else value
+        try:
+            return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return str(value)  # no instant: kept as given, and read as no date
+    return _clean_str(value, name)
 
 
 def _gunzip(data: bytes, limit: int = MAX_SEED_BYTES) -> bytes:
@@ -79,22 +118,22 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         raise InputError("invalid_json", f"expected an object, got {type(record).__name__}")
     if _UNREADABLE.search(line):
         record = _readable(record)
-    text = record.get("text")
+    text_name, text = _first(record, _TEXT_FIELDS)
     html = record.get("html")
-    for name, value in (("text", text), ("html", html)):
+    for name, value in ((text_name, text), ("html", html)):
         if value is not None and not isinstance(value, str):  # {"text": 7}: a broken record
             raise InputError("bad_field", f"{name}: expected a string, got {type(value).__name__}")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
         raise InputError("no_content", "record has neither text nor html")
-    url = _clean_str(record.get("url"))
+    url = _clean_str(record.get("url"), "url")
     if url is not None and url_parts(url) is None:
         # It would be the article's identity and its site: a value no parser reads is a broken
         # record, not an article without a URL.
         raise InputError("bad_field", f"url: not a URL that parses: {url[:200]!r}")
-    given_id = _clean_str(record.get("id"))
+    given_id = _clean_str(record.get("id"), "id")
     # Every date field the record has, in order: an empty or unparseable one does not
     # hide the next (resolve_date takes the first that parses).
-    dates = tuple((value, "metadata") for k in _DATE_FIELDS if (value := _clean_str(record.get(k))))
+    dates = tuple((value, "metadata") for k in _DATE_FIELDS if (value := _date_value(record.get(k), k)))
     categories = record.get("categories") or record.get("tags") or ()
     if isinstance(categories, str):
         categories = (categories,)
@@ -103,7 +142,9 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
             "bad_field", f"categories: expected a list of strings, got {type(categories).__name__}"
         )
     use_text = isinstance(text, str) and bool(text.strip())
-    fetched_at = utc_from_iso(_clean_str(record.get("fetched_at")))
+    fetched_name, fetched = _first(record, _FETCHED_FIELDS)
+    fetched_at = utc_from_iso(_date_value(fetched, fetched_name))
+    summary_name, summary = _first(record, _SUMMARY_FIELDS)
     if given_id is None:
         given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
     return Article(
@@ -112,8 +153,9 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         text_source="jsonl_text" if use_text else "jsonl_html",
         ingested_at=ingested_at,
         url=url,
-        title=_clean_str(record.get("title")),
-        author=_clean_str(record.get("author")),
+        title=_clean_str(record.get("title"), "title"),
+        author=_authors(record),
+        summary=_clean_str(summary, summary_name),
         date_candidates=dates,
         text=text if use_text else "",
         html=None if use_text else html,
