@@ -1,4 +1,5 @@
 import datetime as dt
+import gzip
 import json
 
 import pytest
@@ -148,10 +149,18 @@ def test_parse_seed_file_kinds():
     assert isinstance(html, Article) and html.text_source == "seed_html"
     assert isinstance(other, Reject) and other.reason == "unsupported_type"
     assert isinstance(empty, Reject) and empty.reason == "empty"
+    assert other.detail == "suffix .pdf"
+    # Files often taken for seeds say where they belong.
+    (array,) = parse_seed_file("e.json", b'[{"text": "x"}]', NOW)
+    assert array.reason == "unsupported_type" and array.detail == (
+        "suffix .json: records are read as JSON Lines, one a line (.jsonl):"
+        " jq -c '.[]' file.json > file.jsonl"
+    )
+    (feed,) = parse_seed_file("f.xml.gz", gzip.compress(b"<rss/>"), NOW)
+    assert feed.detail == "suffix .xml: a saved feed or sitemap is read by --feeds or --sitemaps"
 
 
 def test_gzipped_seeds_are_read_and_bad_gzip_rejected():
-    import gzip
 
     (html,) = parse_seed_file("page.HTML.gz", gzip.compress(b"<html><body><p>x</p></body></html>"), NOW)
     assert isinstance(html, Article) and html.text_source == "seed_html" and "<p>x</p>" in html.html

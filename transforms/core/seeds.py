@@ -31,6 +31,14 @@ _LOGGER = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# What to do with a file of a kind that is no seed but is often taken for one.
+_FEED_HINT = ": a saved feed or sitemap is read by --feeds or --sitemaps"
+_UNSUPPORTED_HINTS = {
+    ".json": ": records are read as JSON Lines, one a line (.jsonl): jq -c '.[]' file.json > file.jsonl",
+    ".xml": _FEED_HINT,
+    ".rss": _FEED_HINT,
+    ".atom": _FEED_HINT,
+}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES  # each also gzipped (.gz)
 # A gzipped seed may expand to at most this much (a JSONL backfill of ~100k articles).
 MAX_SEED_BYTES = 1_000_000_000
@@ -226,7 +234,8 @@ def parse_seed_file(
             return
     if suffix not in SUPPORTED_SUFFIXES:
         if file_in_batch:
-            yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}")
+            hint = _UNSUPPORTED_HINTS.get(suffix, "")
+            yield Reject(name, None, "read", "unsupported_type", f"suffix {suffix or '(none)'}{hint}")
         return
     try:
         if not jsonl and len(data) > max_record_bytes:
