@@ -65,6 +65,14 @@ class _DropNoise(logging.Filter):
         return "apitools not found" not in record.getMessage()
 
 
+class _PlainFormatter(logging.Formatter):
+    """Normal output: a warning or error logged inside newsflow reads as the command's own
+    ("warning: …", as ``CliReporter.warning`` prints); -v keeps the level and the logger's name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def configure_logging(verbosity: int) -> None:
     """-1 quiet (errors only), 0 normal (warnings of newsflow, not routine ones), 1 verbose (INFO)."""
     level = {-1: logging.ERROR, 0: logging.WARNING}.get(verbosity, logging.INFO)
@@ -72,7 +80,8 @@ def configure_logging(verbosity: int) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    verbose = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(verbose if verbosity > 0 else _PlainFormatter())
     handler.addFilter(_DropNoise())
     root.addHandler(handler)
     root.setLevel(level)
@@ -207,7 +216,11 @@ def cmd_compact(args: argparse.Namespace) -> int:
     _lake_layout(args.lake, args.state, "compact")
     try:
         report = compact(
-            args.lake, args.state, partition=args.partition, target_bytes=int(args.target_mb * 1024 * 1024)
+            args.lake,
+            args.state,
+            partition=args.partition,
+            target_bytes=int(args.target_mb * 1024 * 1024),
+            warn=CliReporter(quiet=args.verbosity < 0).warning,
         )
     except LakeBusyError as error:
         raise CliError(str(error), EXIT_BUSY) from None

@@ -171,6 +171,8 @@ def run_once(
                 f"run id {run_id} is already used in the lake {layout.output}: give a new --run_id"
             )
         reconciled = reconcile(layout)
+        if reconciled.deleted:
+            run.reporter.warning(_cleaned_up(reconciled))
         now = dt.datetime.now(dt.timezone.utc)
         for pending in reconciled.pending_polls:
             fold_polls(layout, pending, poll_bounds(nf), now)
@@ -279,6 +281,14 @@ def _execute(run: Launch, plan: RunPlan, pipeline, reconciled) -> RunResult:
     return settled
 
 
+def _cleaned_up(reconciled) -> str:
+    runs = reconciled.uncommitted_runs
+    return (
+        f"removed {len(reconciled.deleted)} files of {len(runs)} run(s) an earlier process left"
+        f" unfinished: {', '.join(runs)}"
+    )
+
+
 def _abandon(run: Launch, plan: RunPlan, why: str, code: int) -> RunResult:
     """A run that did not finish: if it committed, settle it; else delete what it wrote."""
     layout = run.layout
@@ -378,13 +388,18 @@ def _settle(run: Launch, plan: RunPlan, result, reconciled) -> RunResult:
 # --- other commands under the lake's lock --------------------------------------------------
 
 
-def compact(output: str, state: str | None, *, partition: str | None, target_bytes: int):
-    """``newsflow compact``: merge small files per partition, after reconciling crashed runs."""
+def compact(
+    output: str, state: str | None, *, partition: str | None, target_bytes: int, warn=lambda message: None
+):
+    """``newsflow compact``: merge small files per partition, after reconciling crashed runs
+    (``warn`` is told what that removed)."""
     from transforms.lake.compact import compact_lake
 
     layout = LakeLayout.of(output, state)
     started_at = dt.datetime.now(dt.timezone.utc)
     run_id = "compact_" + started_at.strftime("%Y%m%dT%H%M%S%fZ")
     with RunLock(layout.state, run_id):
-        reconcile(layout)
+        reconciled = reconcile(layout)
+        if reconciled.deleted:
+            warn(_cleaned_up(reconciled))
         return compact_lake(output, partition=partition, target_bytes=target_bytes)

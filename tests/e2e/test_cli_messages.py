@@ -164,6 +164,29 @@ def test_every_command_answers_help_with_its_own_options(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_run_that_fails_after_writing_says_so_in_one_line(tmp_path, capsys):
+    # A full disk at the commit: the run's files are removed and the error says how many. A
+    # logger's "WARNING transforms.lake.commit: removing 1 files ..." line came before it.
+    import errno
+
+    from pipeline import cli
+    from pipeline.launch import Hooks
+
+    def disk_full() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    lake = tmp_path / "lake"
+    code = cli.main(
+        ["run", "--seeds", str(SEEDS), "--output", str(lake)], hooks=Hooks(before_commit=disk_full)
+    )
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and line.startswith("error: the run failed (") and "No space left on device" in line, (
+        line
+    )
+    removed = int(line.rsplit("(", 1)[1].split(" of its files removed")[0])
+    assert removed > 0 and not list(lake.rglob("*.parquet")), line
+
+
 def test_a_read_only_output_is_a_one_line_error(tmp_path):
     # /sys refuses new folders, to root as well.
     result = run_cli("run", "--seeds", str(SEEDS), "--output", "/sys/newsflow-lake")

@@ -183,13 +183,19 @@ def test_a_crash_at_the_commit_is_repaired_by_the_rerun(tmp_path, crash_at, clea
     expected = len(lake_ids(clean_lake(300)))
     _expect_consistent(lake, expected)
     if crash_at == "before_commit":
-        # The crashed run's files were removed and everything written again by the rerun.
-        assert last_record(lake)["reconciled"]["files_removed"] > 0
+        # The crashed run's files were removed, with a warning, and everything written again.
+        removed = last_record(lake)["reconciled"]["files_removed"]
+        assert removed > 0
+        assert (
+            f"warning: removed {removed} files of 1 run(s) an earlier process left unfinished" in good.stderr
+        )
         assert last_record(lake)["counts"]["written"] == expected
     else:
         # The crashed run had committed: the rerun finds every article in the index.
         assert last_record(lake)["counts"]["written"] == 0
         assert len(list((lake / "runs").glob("*.json"))) == 2
+    # Each warning is the command's own line: the stale lock named by its run, not a dict.
+    assert "warning: taking over the lock of run " in good.stderr and "WARNING" not in good.stderr
 
 
 def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path, clean_lake):

@@ -130,7 +130,8 @@ def reconcile(layout: LakeLayout) -> Reconciled:
             doomed.append(path)
             runs.add(run)
     if doomed:
-        _LOGGER.warning("removing %d files of %d unfinished runs: %s", len(doomed), len(runs), sorted(runs))
+        # The caller says so: a warning for a crashed process's runs, the error of a run it aborts.
+        _LOGGER.info("removing %d files of %d unfinished runs: %s", len(doomed), len(runs), sorted(runs))
         delete(doomed)
     for run in sorted(started - committed):
         journal_end(layout, run)

@@ -36,6 +36,16 @@ class LakeBusyError(RuntimeError):
     """Another run holds the lake's lock."""
 
 
+def _stale_holder(holder: dict | None) -> str:
+    """A stale lock's holder, for the warning that takes the lock over."""
+    if holder is None:
+        return "a lock file that cannot be read"
+    return (
+        f"the lock of run {holder.get('run_id')} (pid {holder.get('pid')} on {holder.get('host')},"
+        f" last heartbeat {holder.get('heartbeat_at')}), which stopped without letting go"
+    )
+
+
 class RunLock:
     """The lake's lock, held for one run (a context manager), with a heartbeat thread."""
 
@@ -81,7 +91,7 @@ class RunLock:
                     f"the lake is busy: run {holder.get('run_id')} (pid {holder.get('pid')} on "
                     f"{holder.get('host')}, heartbeat {holder.get('heartbeat_at')}) holds {self.path}"
                 )
-            _LOGGER.warning("taking over a stale lock: %s", holder)
+            _LOGGER.warning("taking over %s", _stale_holder(holder))
             FileSystems.delete([self.path])
         else:
             raise LakeBusyError(f"could not take {self.path}: another run took it first")
