@@ -28,11 +28,11 @@ from schemas.parquet import (
     partition_path,
 )
 from schemas.records import article_row, record_row
-from transforms.clean import CleanArticles
+from transforms.clean import CleanArticles, SiteMemoryRows
 from transforms.commit import CommitRun
 from transforms.core.dedup import dedup_entry, index_row
 from transforms.core.http_policy import FetchPolicy
-from transforms.dedup import Deduplicate, IndexSegments, ReadDedupIndex
+from transforms.dedup import Deduplicate, IndexIds, IndexSegments, ReadDedupIndex
 from transforms.dedup_stream import StreamingDeduplicate
 from transforms.enrich import EnrichArticles
 from transforms.extract import ExtractArticles
@@ -238,10 +238,13 @@ def _process_and_write(
 ) -> None:
     """The stages every source shares, from extraction to the three datasets."""
     extracted = documents | "ExtractArticles" >> ExtractArticles(workers=plan.workers)
+    # The lake's articles: one read again is not counted twice into its site's lines. A stream
+    # polls feeds, which skip the entries they have seen.
+    known_ids = None if plan.unbounded else index | "IndexIds" >> IndexIds(index_not_before(plan, nf))
     cleaned = extracted.articles | "CleanArticles" >> CleanArticles(
         site_min_docs=nf.site_min_docs,
         memory=site_memory,
-        seen_at=plan.started_at,
+        known_ids=known_ids,
         workers=plan.workers,
     )
     enriched = cleaned.articles | "EnrichArticles" >> EnrichArticles(nf.taxonomy, workers=plan.workers)
@@ -299,9 +302,11 @@ def _process_and_write(
             sort_key=_sort_by_id,
         )
     )
-    # This run's line counts per site join the site memory, committed with the run.
+    # The line counts per site of the articles this run keeps join the site memory, committed
+    # with the run.
     site_lines_written = (
-        cleaned.site_lines
+        kept
+        | "SiteMemoryRows" >> SiteMemoryRows(plan.started_at)
         | "KeySiteLines" >> beam.Map(lambda row: ("", row))
         | "WriteSiteMemory"
         >> WriteParquet(

@@ -104,6 +104,11 @@ class Article:
     # 1-based numbers of the extracted text's lines that were preformatted blocks of the page's
     # body (code): the cleaner keeps them as they are.
     code_lines: tuple[int, ...] = ()
+    # The line keys the extracted text adds to its site's counts (``transforms.core.sites
+    # .document_keys``, packed by ``pack_keys``: 8 bytes a key), set by the clean stage: the site
+    # memory counts them for the articles a run keeps, so that a duplicate, or a document read
+    # again, never counts twice.
+    site_keys: bytes = b""
     # The MinHash signature, packed little-endian uint32 (see transforms.core.fingerprints).
     minhash: bytes = b""
     # Text to use when the page cannot be fetched or extracted: (text, text_source).

@@ -2,9 +2,10 @@ r"""The clean stage: the article body out of each extracted document, with site 
 
 Consumes extracted ``Article``s (``text`` is the plain text, one paragraph or widget string a
 line) and the site memory of earlier runs (``(site, SiteTable)`` pairs from
-``ReadSiteMemory``); emits cleaned ``Article``s on ``articles``, a ``Reject`` on ``rejects``
-when too little text is left, and on ``site_lines`` the rows that record this run's line
-counts per site, for the pipeline to write into ``state/sites/``. Sample::
+``ReadSiteMemory``); emits cleaned ``Article``s on ``articles`` (each with its text's line
+keys, ``site_keys``) and a ``Reject`` on ``rejects`` when too little text is left.
+``SiteMemoryRows`` counts the keys of the articles a run keeps, after deduplication, as the
+rows the pipeline writes into ``state/sites/``. Sample::
 
     Article(text="Gazette Daily: your trusted source since 1889\n\nThe council voted on Monday ...")
     -> Article(text="The council voted on Monday ...", removed=(("site_boilerplate", "Gazette Daily: ..."),))
@@ -21,12 +22,14 @@ scores a whole batch's lines at once, and on a local run the batches are shared 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import BoundedWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -49,7 +52,9 @@ from transforms.core.sites import (
     count_lines,
     counted_table,
     document_keys,
+    pack_keys,
     stats_for_document,
+    unpack_keys,
 )
 from transforms.progress import tick
 from transforms.rejects import REJECTS_TAG, rejected
@@ -68,6 +73,7 @@ __all__ = [
     "clean_documents",
     "CleanArticles",
     "CleanOutputs",
+    "SiteMemoryRows",
     "MIN_WORDS",
     "REJECTS_TAG",
 ]
@@ -83,29 +89,58 @@ SHARE_AFTER_DOCS = 1000
 # --- Beam wrapper below ---
 
 
+# The in-run line counts, beside the documents on their way to the cleaning.
+COUNTS_TAG = "site_line_counts"
+
+
 def _seen_at(article: Article) -> float:
     return article.ingested_at.timestamp() if article.ingested_at else 0.0
 
 
 class _SiteLineCountsFn(beam.DoFn):
-    """Per site, ``{line key: (documents, last seen)}`` over a bundle's documents (key "": the
-    documents themselves), emitted once per site, window and bundle: a document's dozen short
-    lines do not travel through the counting as a dozen elements each."""
+    """Per site, ``{line key: (documents, last seen)}`` over a bundle's cleaned articles, from the
+    keys they carry (``site_keys``; key "": the documents themselves), emitted once per site,
+    window and bundle: a document's dozen short lines do not travel through the counting as a
+    dozen elements each."""
 
     def start_bundle(self) -> None:
         self._tables: dict[tuple[BoundedWindow, str], dict[str, tuple[int, float]]] = {}
 
     def process(self, article: Article, window=beam.DoFn.WindowParam) -> None:  # noqa: B008
+        self._count(article, unpack_keys(article.site_keys), window)
+
+    def _count(self, article: Article, keys: Iterable[str], window: BoundedWindow) -> None:
         site = site_of(article)
         if site:
-            count_lines(
-                self._tables.setdefault((window, site), {}), document_keys(article.text), _seen_at(article)
-            )
+            count_lines(self._tables.setdefault((window, site), {}), keys, _seen_at(article))
 
-    def finish_bundle(self) -> Iterator[WindowedValue]:
+    def finish_bundle(self) -> Iterator:
         for (window, site), table in self._tables.items():
-            yield WindowedValue((site, table), window.max_timestamp(), (window,))
+            yield self._output(WindowedValue((site, table), window.max_timestamp(), (window,)))
         self._tables = {}
+
+    def _output(self, value: WindowedValue):
+        return value
+
+
+class _RunSiteLineCountsFn(_SiteLineCountsFn):
+    """A run's extracted documents, each with its text's line keys (``site_keys``), and on
+    ``COUNTS_TAG`` their counts per site, but for the documents whose id is ``known`` (the lake's
+    articles, read again): the site memory counted each when it was kept."""
+
+    def __init__(self) -> None:
+        self._known = Metrics.counter(self.__class__, "site_lines_not_recounted")
+
+    def process(self, article: Article, known: dict, window=beam.DoFn.WindowParam) -> Iterator[Article]:  # noqa: B008
+        keys = document_keys(article.text)
+        if article.id in known:
+            self._known.inc()
+        else:
+            self._count(article, keys, window)
+        yield dataclasses.replace(article, site_keys=pack_keys(keys))
+
+    def _output(self, value: WindowedValue):
+        return TaggedOutput(COUNTS_TAG, value)
 
 
 class _SumLineCountsFn(beam.CombineFn):
@@ -176,16 +211,38 @@ class _CleanFn(PooledFn):
             yield result
 
 
+class SiteMemoryRows(beam.PTransform):
+    """The site memory's rows for a run (or a stream's window): the line counts per site of the
+    articles it keeps, from the keys the clean stage gave them (``site_keys``). Its duplicates
+    and rejects are not counted: a copy of an article, or an article read again, would count its
+    body lines a second time, until they pass ``--site_min_docs`` and are cut from the next copy
+    as site boilerplate (which then no longer matches its original). ``seen_at`` stamps the rows
+    of articles that carry no ingestion time."""
+
+    def __init__(self, seen_at: dt.datetime) -> None:
+        super().__init__()
+        self._seen_at = seen_at
+
+    def expand(self, kept):
+        return (
+            kept
+            | "CountKeptSiteLines" >> beam.ParDo(_SiteLineCountsFn())
+            | "SumKeptSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
+            | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
+        )
+
+
 class CleanArticles(beam.PTransform):
-    """Cleaned articles on ``articles``; too little text left is a reject on ``rejects``;
-    this run's line counts per site, as site memory rows, on ``site_lines``.
+    """Cleaned articles on ``articles``; too little text left is a reject on ``rejects``.
 
     Each line's count of other documents of its site holding it (this run's, plus
     ``memory``'s: the ``(site, SiteTable)`` pairs of ``ReadSiteMemory``) is a feature of the
     line model, and a line held by at least ``site_min_docs`` documents (this one included) is
-    removed as site boilerplate (CCNet-style line hashing per site). ``seen_at`` stamps the
-    rows of documents that carry no ingestion time. ``workers`` processes share each batch on
-    a local run (1: this one).
+    removed as site boilerplate (CCNet-style line hashing per site). A document whose id is
+    among ``known_ids`` (the lake's articles, read again) is not counted again: the site memory
+    holds it already. ``workers`` processes share each batch on a local run (1: this one). What
+    the run learns of its sites is counted after deduplication, from the articles it keeps
+    (``SiteMemoryRows``).
     """
 
     def __init__(
@@ -193,7 +250,7 @@ class CleanArticles(beam.PTransform):
         site_min_docs: int = 3,
         min_words: int = MIN_WORDS,
         memory: beam.PCollection | None = None,
-        seen_at: dt.datetime | None = None,
+        known_ids: beam.PCollection | None = None,
         workers: int = 1,
         share_after: int = SHARE_AFTER_DOCS,
     ) -> None:
@@ -203,14 +260,17 @@ class CleanArticles(beam.PTransform):
         self._site_min_docs = site_min_docs
         self._min_words = min_words
         self._memory = memory
-        self._seen_at = seen_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self._known_ids = known_ids
 
     def expand(self, articles):
-        counts = (
-            articles
-            | "CountSiteLines" >> beam.ParDo(_SiteLineCountsFn())
-            | "SumSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
+        known = self._known_ids
+        if known is None:
+            known = articles.pipeline | "NoKnownIds" >> beam.Create([])
+        known = beam.pvalue.AsDict(known | "KnownIdsAsKeys" >> beam.Map(lambda i: (i, None)))
+        keyed = articles | "CountSiteLines" >> beam.ParDo(_RunSiteLineCountsFn(), known).with_outputs(
+            COUNTS_TAG, main="articles"
         )
+        counts = keyed[COUNTS_TAG] | "SumSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
         run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(
             lambda site, counts: (site, counted_table(counts))
         )
@@ -218,7 +278,7 @@ class CleanArticles(beam.PTransform):
         if memory is None:
             memory = articles.pipeline | "NoSiteMemory" >> beam.Create([])
         # Batches of documents: the line model scores a batch's lines in one numpy pass.
-        batches = articles | "BatchForCleaning" >> beam.BatchElements(
+        batches = keyed.articles | "BatchForCleaning" >> beam.BatchElements(
             min_batch_size=CLEAN_BATCH, max_batch_size=CLEAN_BATCH
         )
         cleaned = batches | "CleanText" >> beam.ParDo(
@@ -226,8 +286,7 @@ class CleanArticles(beam.PTransform):
             beam.pvalue.AsDict(run_sites),
             beam.pvalue.AsDict(memory),
         ).with_outputs(REJECTS_TAG, main="articles")
-        site_lines = counts | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
-        return CleanOutputs(cleaned.articles, cleaned[REJECTS_TAG], site_lines)
+        return CleanOutputs(cleaned.articles, cleaned[REJECTS_TAG])
 
 
 class CleanOutputs(NamedTuple):
@@ -235,4 +294,3 @@ class CleanOutputs(NamedTuple):
 
     articles: beam.PCollection
     rejects: beam.PCollection
-    site_lines: beam.PCollection

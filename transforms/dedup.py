@@ -42,7 +42,7 @@ from transforms.core.dedup import (
 )
 from transforms.lake.files import read_state_table, rows_since, segment_files
 
-__all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "IndexSegments", "ReadDedupIndex"]
+__all__ = ["DUPLICATES_TAG", "ComponentsFn", "Deduplicate", "IndexIds", "IndexSegments", "ReadDedupIndex"]
 
 DUPLICATES_TAG = "duplicates"
 REPEATED_TAG = "repeated"
@@ -134,6 +134,26 @@ def read_index_file_sharing(
         digests,
     )
     return table.num_rows, [index_entry(row) for row in table.filter(pa.array(held)).to_pylist()]
+
+
+def read_index_ids(readable, not_before: dt.datetime) -> list[str]:
+    """The ids of the entries of one index segment ingested since ``not_before``: the articles
+    the lake already holds."""
+    table = read_state_table(readable.metadata.path, "dedup index segment")
+    return rows_since(table, "ingested_at", not_before).column("id").to_pylist()
+
+
+class IndexIds(beam.PTransform):
+    """The ids of the articles the dedup index holds (``IndexSegments``' files, in its age bound):
+    the clean stage does not count a document read again into its site's lines, which the site
+    memory counted when its article was kept."""
+
+    def __init__(self, not_before: dt.datetime) -> None:
+        super().__init__()
+        self._not_before = not_before
+
+    def expand(self, segments):
+        return segments | "ReadIndexIds" >> beam.FlatMap(read_index_ids, self._not_before)
 
 
 class _IndexCounters:

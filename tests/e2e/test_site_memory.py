@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.layout import LakeLayout
 from schemas.parquet import SITE_LINES_SCHEMA
-from tests.helpers import local_pipeline, run_cli
+from tests.helpers import RESOURCES, local_pipeline, run_cli
 from transforms.core.lines import line_key
 from transforms.core.sites import (
     DOCS_KEY,
@@ -118,6 +118,39 @@ def test_a_sites_footer_from_an_earlier_run_goes_from_the_next_runs_first_docume
     assert FOOTER not in new_text
     assert new_text == control_text.replace(f"\n\n{FOOTER}", "")
     assert len(list((lake / "state" / "sites").glob("part-*.parquet"))) == 2
+
+
+def test_a_copy_or_a_document_read_again_is_not_counted_twice_into_its_sites_lines(tmp_path):
+    # An article and its edited copy on one site (from the benchmark corpus, made of this
+    # repository's text): four body lines in common. The memory counted every document a run
+    # read: the copy (a near duplicate, not written), read twice, pushed their common lines to
+    # three documents; so did the original read again beside the copy. Either way those lines
+    # were cut from the copy as site boilerplate, and what was left no longer matched the
+    # original: the copy was written as a new article, short of its body.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    original, update = (RESOURCES / "site_memory_copies.jsonl").read_text(encoding="utf-8").splitlines()
+    (seeds / "original.jsonl").write_text(original + "\n", encoding="utf-8")
+    (seeds / "update.jsonl").write_text(update + "\n", encoding="utf-8")
+    lake = tmp_path / "lake"
+    runs = [["original.jsonl"], ["update.jsonl"], ["update.jsonl"], ["original.jsonl", "update.jsonl"]]
+    for files in runs:
+        result = run_cli("run", "--seeds", *(str(seeds / name) for name in files), "--output", str(lake))
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert list(lake_texts(lake)) == ["original"]
+    duplicates = pq.read_table(lake / "duplicates").to_pylist()
+    assert sorted((d["id"], d["kind"]) for d in duplicates) == [
+        ("original", "url"),
+        ("update", "near"),
+        ("update", "near"),
+        ("update", "near"),
+    ]
+    # The memory counts one document of the site, the one article kept, and each of its lines once.
+    counts: dict[str, int] = {}
+    for row in pq.read_table(lake / "state" / "sites").to_pylist():
+        counts[row["key"]] = counts.get(row["key"], 0) + row["docs"]
+    assert counts.pop(DOCS_KEY) == 1 and set(counts.values()) == {1}
+    assert set(counts) == document_keys(json.loads(original)["text"])
 
 
 def test_counts_of_other_documents_join_this_run_and_the_memory():

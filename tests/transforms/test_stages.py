@@ -9,7 +9,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Article
 from tests.helpers import RESOURCES, local_pipeline, seed_text
-from transforms.clean import CleanArticles
+from transforms.clean import CleanArticles, SiteMemoryRows
 from transforms.core.enrich import enrich
 from transforms.core.language import load_language_identifier
 from transforms.enrich import EnrichArticles
@@ -95,7 +95,8 @@ def test_clean_articles_counts_a_site_s_lines_in_each_window_apart():
             equal_to([("w0", False), ("w1", False), ("w2", False), ("w3", True), ("w4", True)]),
             label="articles",
         )
-        footer_rows = out.site_lines | beam.Filter(lambda row: row["docs"] > 1)
+        rows = out.articles | SiteMemoryRows(NOW)  # here every cleaned article is kept
+        footer_rows = rows | beam.Filter(lambda row: row["docs"] > 1)
         assert_that(
             footer_rows | beam.Map(_rows_with_window),
             # Per window: the documents (key "") and the footer line, held by all of them.

@@ -50,6 +50,16 @@ def document_keys(text: str) -> set[str]:
     return site_line_candidates(text)
 
 
+def pack_keys(keys: Iterable[str]) -> bytes:
+    """Line keys (16 hex digits each) as one bytes object, sorted: what an article carries from
+    the clean stage to the site memory's count, through every shuffle on the way."""
+    return b"".join(bytes.fromhex(key) for key in sorted(keys))
+
+
+def unpack_keys(packed: bytes) -> list[str]:
+    return [packed[start : start + 8].hex() for start in range(0, len(packed), 8)]
+
+
 def count_lines(counts: dict[str, tuple[int, float]], keys: Iterable[str], seen: float) -> None:
     """Count one document seen at ``seen`` (a POSIX time) into a site's ``{line key: (documents,
     last seen)}``: once under ``DOCS_KEY`` and once under each of its line ``keys``."""
