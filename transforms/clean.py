@@ -129,6 +129,7 @@ class _RunSiteLineCountsFn(_SiteLineCountsFn):
     articles, read again): the site memory counted each when it was kept."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._known = Metrics.counter(self.__class__, "site_lines_not_recounted")
 
     def process(self, article: Article, known: dict, window=beam.DoFn.WindowParam) -> Iterator[Article]:  # noqa: B008
