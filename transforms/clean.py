@@ -24,7 +24,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -89,59 +89,71 @@ SHARE_AFTER_DOCS = 1000
 # --- Beam wrapper below ---
 
 
-# The in-run line counts, beside the documents on their way to the cleaning.
-COUNTS_TAG = "site_line_counts"
+# Each document's line keys, beside the documents on their way to the cleaning.
+KEYS_TAG = "site_line_keys"
+
+# What a document adds to its site's line counts: (site, its line keys packed, seen at).
+LineKeys = tuple[str, bytes, float]
 
 
 def _seen_at(article: Article) -> float:
     return article.ingested_at.timestamp() if article.ingested_at else 0.0
 
 
-class _SiteLineCountsFn(beam.DoFn):
-    """Per site, ``{line key: (documents, last seen)}`` over a bundle's cleaned articles, from the
-    keys they carry (``site_keys``; key "": the documents themselves), emitted once per site,
-    window and bundle: a document's dozen short lines do not travel through the counting as a
-    dozen elements each."""
-
-    def start_bundle(self) -> None:
-        self._tables: dict[tuple[BoundedWindow, str], dict[str, tuple[int, float]]] = {}
-
-    def process(self, article: Article, window=beam.DoFn.WindowParam) -> None:  # noqa: B008
-        self._count(article, unpack_keys(article.site_keys), window)
-
-    def _count(self, article: Article, keys: Iterable[str], window: BoundedWindow) -> None:
-        site = site_of(article)
-        if site:
-            count_lines(self._tables.setdefault((window, site), {}), keys, _seen_at(article))
-
-    def finish_bundle(self) -> Iterator:
-        for (window, site), table in self._tables.items():
-            yield self._output(WindowedValue((site, table), window.max_timestamp(), (window,)))
-        self._tables = {}
-
-    def _output(self, value: WindowedValue):
-        return value
+def line_keys_of(article: Article) -> tuple[str, LineKeys] | None:
+    """An article's ``(id, LineKeys)``, from the keys the clean stage packed on it (None: no site)."""
+    site = site_of(article)
+    return (article.id, (site, article.site_keys, _seen_at(article))) if site else None
 
 
-class _RunSiteLineCountsFn(_SiteLineCountsFn):
-    """A run's extracted documents, each with its text's line keys (``site_keys``), and on
-    ``COUNTS_TAG`` their counts per site, but for the documents whose id is ``known`` (the lake's
-    articles, read again): the site memory counted each when it was kept."""
+class _KeyDocumentsFn(beam.DoFn):
+    """Each extracted document with its text's line keys (``site_keys``), and on ``KEYS_TAG`` its
+    ``(id, LineKeys)``, but for the documents whose id is ``known`` (the lake's articles, read
+    again): the site memory counted each when it was kept."""
 
     def __init__(self) -> None:
         super().__init__()
         self._known = Metrics.counter(self.__class__, "site_lines_not_recounted")
 
-    def process(self, article: Article, known: dict, window=beam.DoFn.WindowParam) -> Iterator[Article]:  # noqa: B008
-        keys = document_keys(article.text)
+    def process(self, article: Article, known: dict) -> Iterator:
+        keyed = dataclasses.replace(article, site_keys=pack_keys(document_keys(article.text)))
         if article.id in known:
             self._known.inc()
-        else:
-            self._count(article, keys, window)
-        yield dataclasses.replace(article, site_keys=pack_keys(keys))
+        elif (keys := line_keys_of(keyed)) is not None:
+            yield TaggedOutput(KEYS_TAG, keys)
+        yield keyed
 
-    def _output(self, value: WindowedValue):
-        return TaggedOutput(COUNTS_TAG, value)
+
+class _SiteLineCountsFn(beam.DoFn):
+    """Per site, ``{line key: (documents, last seen)}`` over a bundle's ``(id, LineKeys)`` (key
+    "": the documents themselves), emitted once per site, window and bundle: a document's dozen
+    short lines do not travel through the counting as a dozen elements each."""
+
+    def start_bundle(self) -> None:
+        self._tables: dict[tuple[BoundedWindow, str], dict[str, tuple[int, float]]] = {}
+
+    def process(self, element: tuple[str, LineKeys], window=beam.DoFn.WindowParam) -> None:  # noqa: B008
+        _, (site, packed, seen) = element
+        count_lines(self._tables.setdefault((window, site), {}), unpack_keys(packed), seen)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for (window, site), table in self._tables.items():
+            yield WindowedValue((site, table), window.max_timestamp(), (window,))
+        self._tables = {}
+
+
+class SiteLineCounts(beam.PTransform):
+    """Per site, ``{line key: (documents, last seen)}`` over ``(id, LineKeys)`` pairs, each id
+    counted once: a record read twice in one run (a crawl's two captures of one URL) is one
+    document, not two that share every line."""
+
+    def expand(self, keyed):
+        return (
+            keyed
+            | "OnePerId" >> beam.CombinePerKey(min)
+            | "CountLines" >> beam.ParDo(_SiteLineCountsFn())
+            | "SumLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
+        )
 
 
 class _SumLineCountsFn(beam.CombineFn):
@@ -227,8 +239,8 @@ class SiteMemoryRows(beam.PTransform):
     def expand(self, kept):
         return (
             kept
-            | "CountKeptSiteLines" >> beam.ParDo(_SiteLineCountsFn())
-            | "SumKeptSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
+            | "KeptLineKeys" >> beam.FlatMap(lambda article: filter(None, [line_keys_of(article)]))
+            | "CountKeptSiteLines" >> SiteLineCounts()
             | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
         )
 
@@ -268,10 +280,10 @@ class CleanArticles(beam.PTransform):
         if known is None:
             known = articles.pipeline | "NoKnownIds" >> beam.Create([])
         known = beam.pvalue.AsDict(known | "KnownIdsAsKeys" >> beam.Map(lambda i: (i, None)))
-        keyed = articles | "CountSiteLines" >> beam.ParDo(_RunSiteLineCountsFn(), known).with_outputs(
-            COUNTS_TAG, main="articles"
+        keyed = articles | "KeyLines" >> beam.ParDo(_KeyDocumentsFn(), known).with_outputs(
+            KEYS_TAG, main="articles"
         )
-        counts = keyed[COUNTS_TAG] | "SumSiteLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
+        counts = keyed[KEYS_TAG] | "CountSiteLines" >> SiteLineCounts()
         run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(
             lambda site, counts: (site, counted_table(counts))
         )

@@ -153,6 +153,26 @@ def test_a_copy_or_a_document_read_again_is_not_counted_twice_into_its_sites_lin
     assert set(counts) == document_keys(json.loads(original)["text"])
 
 
+def test_a_record_read_twice_in_one_run_is_one_document_of_its_site(tmp_path):
+    # A crawl's three captures of one URL in one backfill counted as three documents of the site:
+    # every short line of the article was held by three, and went as site boilerplate.
+    original = (RESOURCES / "site_memory_copies.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    once, thrice = tmp_path / "once", tmp_path / "thrice"
+    once.mkdir()
+    thrice.mkdir()
+    (once / "crawl.jsonl").write_text(original + "\n", encoding="utf-8")
+    (thrice / "crawl.jsonl").write_text((original + "\n") * 3, encoding="utf-8")
+    texts = []
+    for seeds in (once, thrice):
+        lake = tmp_path / f"lake-{seeds.name}"
+        result = run_cli("run", "--seeds", str(seeds), "--output", str(lake))
+        assert result.returncode == 0, result.stderr[-2000:]
+        (text,) = lake_texts(lake).values()
+        texts.append(text)
+    assert texts[0] == texts[1]
+    assert "Not only can apps dispense inappropriate or even dangerous advice" in texts[1]
+
+
 def test_counts_of_other_documents_join_this_run_and_the_memory():
     run = SiteTable(3, {"a": 3, "b": 1})
     memory = SiteTable(10, {"a": 7, "c": 2})
