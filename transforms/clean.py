@@ -142,18 +142,17 @@ class _SiteLineCountsFn(beam.DoFn):
         self._tables = {}
 
 
-class SiteLineCounts(beam.PTransform):
+def _site_line_counts(keyed: beam.PCollection, count: str, total: str) -> beam.PCollection:
     """Per site, ``{line key: (documents, last seen)}`` over ``(id, LineKeys)`` pairs, each id
     counted once: a record read twice in one run (a crawl's two captures of one URL) is one
-    document, not two that share every line."""
-
-    def expand(self, keyed):
-        return (
-            keyed
-            | "OnePerId" >> beam.CombinePerKey(min)
-            | "CountLines" >> beam.ParDo(_SiteLineCountsFn())
-            | "SumLineCounts" >> beam.CombinePerKey(_SumLineCountsFn())
-        )
+    document, not two that share every line. ``count`` and ``total`` label the steps after the
+    one that keeps one pair an id (their labels are what a running stream's update maps)."""
+    return (
+        keyed
+        | f"{count}OnePerId" >> beam.CombinePerKey(min)
+        | count >> beam.ParDo(_SiteLineCountsFn())
+        | total >> beam.CombinePerKey(_SumLineCountsFn())
+    )
 
 
 class _SumLineCountsFn(beam.CombineFn):
@@ -237,12 +236,9 @@ class SiteMemoryRows(beam.PTransform):
         self._seen_at = seen_at
 
     def expand(self, kept):
-        return (
-            kept
-            | "KeptLineKeys" >> beam.FlatMap(lambda article: filter(None, [line_keys_of(article)]))
-            | "CountKeptSiteLines" >> SiteLineCounts()
-            | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
-        )
+        keyed = kept | "KeptLineKeys" >> beam.FlatMap(lambda article: filter(None, [line_keys_of(article)]))
+        counts = _site_line_counts(keyed, "CountKeptSiteLines", "SumKeptSiteLineCounts")
+        return counts | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
 
 
 class CleanArticles(beam.PTransform):
@@ -283,7 +279,7 @@ class CleanArticles(beam.PTransform):
         keyed = articles | "KeyLines" >> beam.ParDo(_KeyDocumentsFn(), known).with_outputs(
             KEYS_TAG, main="articles"
         )
-        counts = keyed[KEYS_TAG] | "CountSiteLines" >> SiteLineCounts()
+        counts = _site_line_counts(keyed[KEYS_TAG], "CountSiteLines", "SumSiteLineCounts")
         run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(
             lambda site, counts: (site, counted_table(counts))
         )
