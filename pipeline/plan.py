@@ -336,20 +336,18 @@ def check_options(nf: NewsflowOptions, local: bool) -> list[str]:
             raise ValueError(f"--{name} must be at most {MAX_DAYS:,} days (100 years), not {days:g}")
     if nf.run_id is not None:
         check_run_id(nf.run_id)
-    paths = [("output", nf.output), ("state", nf.state), ("taxonomy", nf.taxonomy)]
-    paths += [("seeds", value) for value in split_values(nf.seeds)]
+    # Every location, before the lake is opened: nothing is made for a run that cannot start.
     for flag, values in (("--feeds", nf.feeds), ("--sitemaps", nf.sitemaps)):
         for value in (v.strip() for v in split_values(values)):
             if value and not is_remote(value):  # a file of URLs, an OPML list, a saved feed
                 _check_file_source(value, flag)
+    paths = [("output", nf.output), ("state", nf.state), ("taxonomy", nf.taxonomy)]
+    paths += [("seeds", value) for value in split_values(nf.seeds)]
     for flag, path in paths:
         problem = path and storage_problem(path)
         if problem:
-            hint = (
-                "; a feed or a page on the web goes to --feeds"
-                if flag == "seeds" and "web address" in problem
-                else ""
-            )
+            web_seed = flag == "seeds" and is_remote(path)
+            hint = "; a feed or a page on the web goes to --feeds" if web_seed else ""
             raise ValueError(f"--{flag} {path}: {problem}{hint}")
     if nf.duration is not None and not nf.stream:
         warnings.append("--duration has no effect without --stream (a batch run ends by itself)")
