@@ -194,6 +194,7 @@ class _CleanFn(PooledFn):
         articles: list[Article],
         run_sites: dict[str, SiteTable],
         memory: dict[str, SiteTable],
+        known: dict,
         window=beam.DoFn.WindowParam,
         timestamp=beam.DoFn.TimestampParam,
         pane=beam.DoFn.PaneInfoParam,
@@ -202,7 +203,11 @@ class _CleanFn(PooledFn):
         for article in articles:
             site = site_of(article)
             stats = (
-                stats_for_document(run_sites.get(site, EMPTY), memory.get(site, EMPTY)) if site else NO_SITE
+                stats_for_document(
+                    run_sites.get(site, EMPTY), memory.get(site, EMPTY), article.id not in known
+                )
+                if site
+                else NO_SITE
             )
             pairs.append((article, stats))
         yield from self.submit(pairs, window, timestamp, pane)
@@ -294,6 +299,7 @@ class CleanArticles(beam.PTransform):
             _CleanFn(self._min_words, self._site_min_docs - 1, self._workers, self._share_after),
             beam.pvalue.AsDict(run_sites),
             beam.pvalue.AsDict(memory),
+            known,
         ).with_outputs(REJECTS_TAG, main="articles")
         return CleanOutputs(cleaned.articles, cleaned[REJECTS_TAG])
 

@@ -133,7 +133,13 @@ def test_a_copy_or_a_document_read_again_is_not_counted_twice_into_its_sites_lin
     (seeds / "original.jsonl").write_text(original + "\n", encoding="utf-8")
     (seeds / "update.jsonl").write_text(update + "\n", encoding="utf-8")
     lake = tmp_path / "lake"
-    runs = [["original.jsonl"], ["update.jsonl"], ["update.jsonl"], ["original.jsonl", "update.jsonl"]]
+    runs = [
+        ["original.jsonl"],
+        ["update.jsonl"],
+        ["update.jsonl"],
+        ["original.jsonl", "update.jsonl"],
+        ["original.jsonl"],
+    ]
     for files in runs:
         result = run_cli("run", "--seeds", *(str(seeds / name) for name in files), "--output", str(lake))
         assert result.returncode == 0, result.stderr[-2000:]
@@ -141,10 +147,15 @@ def test_a_copy_or_a_document_read_again_is_not_counted_twice_into_its_sites_lin
     duplicates = pq.read_table(lake / "duplicates").to_pylist()
     assert sorted((d["id"], d["kind"]) for d in duplicates) == [
         ("original", "url"),
+        ("original", "url"),
         ("update", "near"),
         ("update", "near"),
         ("update", "near"),
     ]
+    # The original read again is cleaned as when it was kept, its own earlier copy in the memory
+    # not taken for another document: its text is unchanged, and so recorded. Read alone, it
+    # was taken for two documents sharing every line.
+    assert [d["similarity"] for d in duplicates if d["id"] == "original"] == [1.0, 1.0]
     # The memory counts one document of the site, the one article kept, and each of its lines once.
     counts: dict[str, int] = {}
     for row in pq.read_table(lake / "state" / "sites").to_pylist():
@@ -184,6 +195,14 @@ def test_counts_of_other_documents_join_this_run_and_the_memory():
     assert stats.counts.get("c") == 2
     assert stats.counts.get("missing", 0) == 0
     assert stats_for_document(EMPTY, EMPTY).docs == 0
+    # An article of the lake read again is not in this run's counts but in the memory's: it is
+    # the memory's document that does not count, and a line no other document holds counts 0.
+    # (It counted itself there: every line of a document read alone was held by "one other".)
+    again = stats_for_document(SiteTable(2, {"a": 2, "b": 1}), SiteTable(10, {"a": 7, "c": 2}), in_run=False)
+    assert again.docs == 2 + 9
+    assert again.counts.get("a") == 2 + 6 and again.counts.get("b") == 1 and again.counts.get("c") == 1
+    alone = stats_for_document(EMPTY, SiteTable(5, {"own": 1, "footer": 5}), in_run=False)
+    assert alone.docs == 4 and alone.counts.get("own", 0) == 0 and alone.counts.get("footer") == 4
 
 
 def test_site_table_keeps_the_most_held_keys():

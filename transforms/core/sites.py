@@ -95,24 +95,30 @@ def site_table(rows: Iterable[tuple[str, int]], max_keys: int = MAX_KEYS_PER_SIT
 
 
 class _OthersCounts:
-    """Counts of the OTHER documents holding a key: this run's (the document itself among them)
-    minus one, plus the memory's; read by ``.get`` as a mapping is."""
+    """Counts of the OTHER documents holding a key, read by ``.get`` as a mapping is: this run's
+    minus one (the document itself) plus the memory's; for a document the lake already holds,
+    read again (not counted into this run's), this run's plus the memory's minus one."""
 
-    __slots__ = ("_run", "_memory")
+    __slots__ = ("_run", "_memory", "_run_self", "_memory_self")
 
-    def __init__(self, run: Mapping[str, int], memory: Mapping[str, int]) -> None:
+    def __init__(self, run: Mapping[str, int], memory: Mapping[str, int], in_run: bool = True) -> None:
         self._run, self._memory = run.get, memory.get
+        self._run_self, self._memory_self = (1, 0) if in_run else (0, 1)
 
     def get(self, key: str, default: int = 0) -> int:
-        return max(self._run(key, 0) - 1, 0) + self._memory(key, 0) or default
+        others = max(self._run(key, 0) - self._run_self, 0) + max(self._memory(key, 0) - self._memory_self, 0)
+        return others or default
 
 
-def stats_for_document(run: SiteTable = EMPTY, memory: SiteTable = EMPTY) -> SiteStats:
-    """What the cleaner may know of a document's site: the other documents of this run (whose
-    counts include the document itself) and of the remembered runs."""
+def stats_for_document(run: SiteTable = EMPTY, memory: SiteTable = EMPTY, in_run: bool = True) -> SiteStats:
+    """What the cleaner may know of a document's site: the other documents of this run and of the
+    remembered runs. The document itself is among this run's counts (``in_run``), or, for an
+    article of the lake read again, which a run does not count twice, among the memory's."""
+    run_self, memory_self = (1, 0) if in_run else (0, 1)
+    docs = max(run.docs - run_self, 0) + max(memory.docs - memory_self, 0)
     if not run.counts and not memory.counts:
-        return SiteStats(max(run.docs - 1, 0) + memory.docs, {})
-    return SiteStats(max(run.docs - 1, 0) + memory.docs, _OthersCounts(run.counts, memory.counts))
+        return SiteStats(docs, {})
+    return SiteStats(docs, _OthersCounts(run.counts, memory.counts, in_run))
 
 
 def site_tables(
