@@ -30,8 +30,6 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
-from apache_beam.transforms.window import BoundedWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import Article, Reject
 from transforms.batches import PooledFn
@@ -48,7 +46,6 @@ from transforms.core.lines import line_key, site_line_candidates
 from transforms.core.sites import (
     EMPTY,
     SiteTable,
-    add_line_counts,
     count_lines,
     counted_table,
     document_keys,
@@ -92,24 +89,25 @@ SHARE_AFTER_DOCS = 1000
 # Each document's line keys, beside the documents on their way to the cleaning.
 KEYS_TAG = "site_line_keys"
 
-# What a document adds to its site's line counts: (site, its line keys packed, seen at).
-LineKeys = tuple[str, bytes, float]
+# What a document adds to its site's line counts: (id, its line keys packed, seen at).
+DocumentKeys = tuple[str, bytes, float]
 
 
 def _seen_at(article: Article) -> float:
     return article.ingested_at.timestamp() if article.ingested_at else 0.0
 
 
-def line_keys_of(article: Article) -> tuple[str, LineKeys] | None:
-    """An article's ``(id, LineKeys)``, from the keys the clean stage packed on it (None: no site)."""
+def site_keys_of(article: Article) -> tuple[str, DocumentKeys] | None:
+    """An article's ``(site, DocumentKeys)``, from the keys the clean stage packed on it (None:
+    no site)."""
     site = site_of(article)
-    return (article.id, (site, article.site_keys, _seen_at(article))) if site else None
+    return (site, (article.id, article.site_keys, _seen_at(article))) if site else None
 
 
 class _KeyDocumentsFn(beam.DoFn):
     """Each extracted document with its text's line keys (``site_keys``), and on ``KEYS_TAG`` its
-    ``(id, LineKeys)``, but for the documents whose id is ``known`` (the lake's articles, read
-    again): the site memory counted each when it was kept."""
+    ``(site, DocumentKeys)``, but for the documents whose id is ``known`` (the lake's articles,
+    read again): the site memory counted each when it was kept."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -119,59 +117,38 @@ class _KeyDocumentsFn(beam.DoFn):
         keyed = dataclasses.replace(article, site_keys=pack_keys(document_keys(article.text)))
         if article.id in known:
             self._known.inc()
-        elif (keys := line_keys_of(keyed)) is not None:
+        elif (keys := site_keys_of(keyed)) is not None:
             yield TaggedOutput(KEYS_TAG, keys)
         yield keyed
 
 
-class _SiteLineCountsFn(beam.DoFn):
-    """Per site, ``{line key: (documents, last seen)}`` over a bundle's ``(id, LineKeys)`` (key
-    "": the documents themselves), emitted once per site, window and bundle: a document's dozen
-    short lines do not travel through the counting as a dozen elements each."""
+class _CountSiteLinesFn(beam.CombineFn):
+    """One site's ``{line key: (documents, last seen)}`` (key "": the documents themselves) from
+    its documents' ``DocumentKeys``, each id counted once: a record read twice in one run (a
+    crawl's two captures of one URL) is one document, not two that share every line. The
+    accumulator holds each id's packed keys until the end, a few hundred bytes a document."""
 
-    def start_bundle(self) -> None:
-        self._tables: dict[tuple[BoundedWindow, str], dict[str, tuple[int, float]]] = {}
-
-    def process(self, element: tuple[str, LineKeys], window=beam.DoFn.WindowParam) -> None:  # noqa: B008
-        _, (site, packed, seen) = element
-        count_lines(self._tables.setdefault((window, site), {}), unpack_keys(packed), seen)
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for (window, site), table in self._tables.items():
-            yield WindowedValue((site, table), window.max_timestamp(), (window,))
-        self._tables = {}
-
-
-def _site_line_counts(keyed: beam.PCollection, count: str, total: str) -> beam.PCollection:
-    """Per site, ``{line key: (documents, last seen)}`` over ``(id, LineKeys)`` pairs, each id
-    counted once: a record read twice in one run (a crawl's two captures of one URL) is one
-    document, not two that share every line. ``count`` and ``total`` label the steps after the
-    one that keeps one pair an id (their labels are what a running stream's update maps)."""
-    return (
-        keyed
-        | f"{count}OnePerId" >> beam.CombinePerKey(min)
-        | count >> beam.ParDo(_SiteLineCountsFn())
-        | total >> beam.CombinePerKey(_SumLineCountsFn())
-    )
-
-
-class _SumLineCountsFn(beam.CombineFn):
-    """One site's ``{line key: (documents, last seen)}`` tables summed."""
-
-    def create_accumulator(self) -> dict[str, tuple[int, float]]:
+    def create_accumulator(self) -> dict[str, tuple[bytes, float]]:
         return {}
 
-    def add_input(self, accumulator: dict, table: dict) -> dict:
-        return add_line_counts(accumulator, table)
+    def add_input(self, accumulator: dict, document: DocumentKeys) -> dict:
+        doc_id, packed, seen = document
+        held = accumulator.get(doc_id)
+        accumulator[doc_id] = (packed, seen) if held is None else min(held, (packed, seen))
+        return accumulator
 
     def merge_accumulators(self, accumulators) -> dict:
-        merged: dict[str, tuple[int, float]] = {}
+        merged: dict[str, tuple[bytes, float]] = {}
         for accumulator in accumulators:
-            add_line_counts(merged, accumulator)
+            for doc_id, held in accumulator.items():
+                merged[doc_id] = held if doc_id not in merged else min(merged[doc_id], held)
         return merged
 
-    def extract_output(self, accumulator: dict) -> dict:
-        return accumulator
+    def extract_output(self, accumulator: dict) -> dict[str, tuple[int, float]]:
+        counts: dict[str, tuple[int, float]] = {}
+        for packed, seen in accumulator.values():
+            count_lines(counts, unpack_keys(packed), seen)
+        return counts
 
 
 def _memory_rows(
@@ -241,9 +218,12 @@ class SiteMemoryRows(beam.PTransform):
         self._seen_at = seen_at
 
     def expand(self, kept):
-        keyed = kept | "KeptLineKeys" >> beam.FlatMap(lambda article: filter(None, [line_keys_of(article)]))
-        counts = _site_line_counts(keyed, "CountKeptSiteLines", "SumKeptSiteLineCounts")
-        return counts | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
+        return (
+            kept
+            | "KeptLineKeys" >> beam.FlatMap(lambda article: filter(None, [site_keys_of(article)]))
+            | "SumKeptSiteLineCounts" >> beam.CombinePerKey(_CountSiteLinesFn())
+            | "SiteMemoryRows" >> beam.FlatMap(_memory_rows, self._seen_at)
+        )
 
 
 class CleanArticles(beam.PTransform):
@@ -281,10 +261,10 @@ class CleanArticles(beam.PTransform):
         if known is None:
             known = articles.pipeline | "NoKnownIds" >> beam.Create([])
         known = beam.pvalue.AsDict(known | "KnownIdsAsKeys" >> beam.Map(lambda i: (i, None)))
-        keyed = articles | "KeyLines" >> beam.ParDo(_KeyDocumentsFn(), known).with_outputs(
+        keyed = articles | "CountSiteLines" >> beam.ParDo(_KeyDocumentsFn(), known).with_outputs(
             KEYS_TAG, main="articles"
         )
-        counts = _site_line_counts(keyed[KEYS_TAG], "CountSiteLines", "SumSiteLineCounts")
+        counts = keyed[KEYS_TAG] | "SumSiteLineCounts" >> beam.CombinePerKey(_CountSiteLinesFn())
         run_sites = counts | "BuildRunSiteTables" >> beam.MapTuple(
             lambda site, counts: (site, counted_table(counts))
         )

@@ -68,16 +68,6 @@ def count_lines(counts: dict[str, tuple[int, float]], keys: Iterable[str], seen:
         counts[key] = (docs + 1, max(last, seen))
 
 
-def add_line_counts(
-    counts: dict[str, tuple[int, float]], more: Mapping[str, tuple[int, float]]
-) -> dict[str, tuple[int, float]]:
-    """``counts`` with ``more`` added in place (documents summed, the later last seen kept)."""
-    for key, (docs, seen) in more.items():
-        have = counts.get(key)
-        counts[key] = (docs, seen) if have is None else (have[0] + docs, max(have[1], seen))
-    return counts
-
-
 def counted_table(counts: Mapping[str, tuple[int, float]], max_keys: int = MAX_KEYS_PER_SITE) -> SiteTable:
     """The table of a site's ``{line key: (documents, last seen)}`` (``count_lines``)."""
     return site_table(((key, docs) for key, (docs, _) in counts.items()), max_keys)
