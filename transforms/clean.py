@@ -131,17 +131,22 @@ class _CountSiteLinesFn(beam.CombineFn):
     def create_accumulator(self) -> dict[str, tuple[bytes, float]]:
         return {}
 
+    @staticmethod
+    def _hold(accumulator: dict, doc_id: str, keys: tuple[bytes, float]) -> None:
+        """One capture an id: the least, so that the order of bundles does not matter."""
+        held = accumulator.get(doc_id)
+        accumulator[doc_id] = keys if held is None else min(held, keys)
+
     def add_input(self, accumulator: dict, document: DocumentKeys) -> dict:
         doc_id, packed, seen = document
-        held = accumulator.get(doc_id)
-        accumulator[doc_id] = (packed, seen) if held is None else min(held, (packed, seen))
+        self._hold(accumulator, doc_id, (packed, seen))
         return accumulator
 
     def merge_accumulators(self, accumulators) -> dict:
         merged: dict[str, tuple[bytes, float]] = {}
         for accumulator in accumulators:
-            for doc_id, held in accumulator.items():
-                merged[doc_id] = held if doc_id not in merged else min(merged[doc_id], held)
+            for doc_id, keys in accumulator.items():
+                self._hold(merged, doc_id, keys)
         return merged
 
     def extract_output(self, accumulator: dict) -> dict[str, tuple[int, float]]:

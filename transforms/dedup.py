@@ -138,8 +138,9 @@ def read_index_file_sharing(
 
 def read_index_ids(readable, not_before: dt.datetime) -> list[str]:
     """The ids of the entries of one index segment ingested since ``not_before``: the articles
-    the lake already holds."""
-    table = read_state_table(readable.metadata.path, "dedup index segment")
+    the lake already holds. Only those two columns are read: the run reads the segment whole
+    again for the entries it shares keys with."""
+    table = read_state_table(readable.metadata.path, "dedup index segment", columns=["id", "ingested_at"])
     return rows_since(table, "ingested_at", not_before).column("id").to_pylist()
 
 

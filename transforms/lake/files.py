@@ -88,12 +88,12 @@ def damaged_parquet(error: Exception, where: str) -> DamagedFileError:
     return damaged_file(where if path == "<Buffer>" else path, why[:120])
 
 
-def read_state_table(path: str, what: str) -> pa.Table:
-    """A Parquet file of the state, whole; ``DamagedFileError`` naming it as ``what`` when it can
-    no longer be read."""
+def read_state_table(path: str, what: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """A Parquet file of the state, whole or only its ``columns``; ``DamagedFileError`` naming it
+    as ``what`` when it can no longer be read."""
     try:
         with FileSystems.open(path) as stream:
-            return pq.read_table(stream)
+            return pq.read_table(stream, columns=columns)
     except pa.ArrowInvalid as error:
         raise damaged_parquet(error, f"{what} {path}") from None
 
