@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 # Where the article's text came from.
@@ -274,6 +275,13 @@ def article_row(article: Article) -> dict[str, Any]:
         "image": article.image,
         "fetched_at": article.fetched_at,
     }
+
+
+def author_fields(names: Iterable[str | None]) -> tuple[tuple[str, ...], str | None]:
+    """Distinct author names in order, blank ones left out, and their joined form for the
+    ``author`` column: an article's ``authors`` and ``author`` from a source that lists them."""
+    kept = tuple(dict.fromkeys(name.strip() for name in names if isinstance(name, str) and name.strip()))
+    return kept, AUTHOR_SEPARATOR.join(kept) or None
 
 
 def split_authors(author: str | None) -> tuple[str, ...]:

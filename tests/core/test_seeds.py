@@ -73,6 +73,7 @@ def test_jsonl_records_of_other_tools_load_as_they_are():
     assert article.date_candidates == (("2017-10-25 04:23:43", "metadata"),)
     assert article.fetched_at == dt.datetime(2017, 10, 26, 1, 2, 3, tzinfo=dt.timezone.utc)
     assert article.author == "A. Writer; B. Reporter"
+    assert article.authors == ("A. Writer", "B. Reporter")
     # Ours first where both are given; schema.org's datePublished; a Unix time in s or ms.
     both = {"text": "Ours", "maintext": "Theirs", "author": "Me", "authors": ["Them"], "summary": "S"}
     article = parse_jsonl_record(json.dumps({**both, "description": "D"}), "b.jsonl:1", NOW)

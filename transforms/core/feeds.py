@@ -33,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import feedparser
 
-from schemas.records import AUTHOR_SEPARATOR, FeedItem
+from schemas.records import FeedItem, author_fields
 from transforms.core.date_parse import utc_from_iso
 from transforms.core.markup import html_to_text
 from transforms.core.schedule import WEEK_SECONDS
@@ -193,19 +193,13 @@ def unique(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _authors(names: Iterable[str | None]) -> tuple[tuple[str, ...], str | None]:
-    """Distinct author names in order, and their joined form for the ``author`` column."""
-    names = unique(names)
-    return names, AUTHOR_SEPARATOR.join(names) or None
-
-
 def _entry_item(entry: Any, feed_url: str) -> FeedItem | None:
     title = entry.get("title")
     if title is not None and "html" in (entry.get("title_detail") or {}).get("type", ""):
         title = html_to_text(title)
     author_detail = entry.get("author_detail") or {}
     names = [a.get("name") for a in entry.get("authors") or () if isinstance(a, dict)]
-    authors, author = _authors(names or [author_detail.get("name") or entry.get("author")])
+    authors, author = author_fields(names or [author_detail.get("name") or entry.get("author")])
     contents = entry.get("content") or []
     content = None
     for part in contents:
@@ -263,7 +257,7 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         listed = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
         if not isinstance(listed, list):
             listed = [listed]  # "authors": {"name": ...} or a stray value: one author, or none
-        authors, author = _authors(a.get("name") for a in listed if isinstance(a, dict))
+        authors, author = author_fields(a.get("name") for a in listed if isinstance(a, dict))
         link = _clean(entry.get("url")) or _clean(entry.get("external_url"))
         guid = _clean(str(entry["id"])) if entry.get("id") is not None else None
         title = _clean(entry.get("title"))

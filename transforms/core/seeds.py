@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from schemas.records import Article, Reject, stable_id
+from schemas.records import Article, Reject, author_fields, stable_id
 from transforms.core.date_parse import utc_from_iso
 from transforms.core.decode import UNICODE_BOMS, InputError, decode_bytes, decode_text
 from transforms.core.urls import url_parts
@@ -77,14 +77,15 @@ def _first(record: dict, names: tuple[str, ...]) -> tuple[str, object]:
     return names[0], None
 
 
-def _authors(record: dict) -> str | None:
-    """The record's authors as ``author`` holds them: one string, several joined by "; "."""
+def _authors(record: dict) -> tuple[tuple[str, ...], str | None]:
+    """The record's ``authors`` (a list given: its names; else none, split from ``author`` when
+    written) and ``author``."""
     name, value = _first(record, _AUTHOR_FIELDS)
     if isinstance(value, list):
         if not all(isinstance(item, str) for item in value):
             raise InputError("bad_field", f"{name}: expected strings, got a list of other values")
-        return "; ".join(item.strip() for item in value if item.strip()) or None
-    return _clean_str(value, name)
+        return author_fields(value)
+    return (), _clean_str(value, name)
 
 
 def _date_value(value: object, name: str) -> str | None:
@@ -153,6 +154,7 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
     fetched_name, fetched = _first(record, _FETCHED_FIELDS)
     fetched_at = utc_from_iso(_date_value(fetched, fetched_name))
     summary_name, summary = _first(record, _SUMMARY_FIELDS)
+    authors, author = _authors(record)
     if given_id is None:
         given_id = stable_id(url) if url else stable_id(source, text if use_text else html)
     return Article(
@@ -162,7 +164,8 @@ def parse_jsonl_record(line: str, source: str, ingested_at: dt.datetime) -> Arti
         ingested_at=ingested_at,
         url=url,
         title=_clean_str(record.get("title"), "title"),
-        author=_authors(record),
+        author=author,
+        authors=authors,
         summary=_clean_str(summary, summary_name),
         date_candidates=dates,
         text=text if use_text else "",
